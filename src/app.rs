@@ -1,0 +1,107 @@
+//! The application: built from a config, bound to its listener (port 0 in tests), run until a signal.
+//! Shutdown order: stop accepting and drain requests (actix, bounded by `server.shutdown_timeout_s`),
+//! cancel background jobs, then checkpoint and close the store.
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::middleware::{from_fn, ErrorHandlers};
+use actix_web::{web, App, HttpServer};
+use anyhow::Context;
+use tokio_util::sync::CancellationToken;
+
+use crate::bootstrap::{self, InitOutcome, MasterKeyEnv};
+use crate::config::Config;
+use crate::http::{self, errors, metrics::Metrics, AppState};
+
+/// A bound, ready-to-run gavel server.
+pub struct Application {
+    port: u16,
+    server: actix_web::dev::Server,
+    state: web::Data<AppState>,
+    first_start: Option<InitOutcome>,
+    cancel: CancellationToken,
+    _lock: std::fs::File,
+}
+
+impl Application {
+    /// Initialise the data directory on a first start, open it, and bind the listener.
+    pub async fn build(config: Config, env: MasterKeyEnv) -> anyhow::Result<Application> {
+        let cfg = config.clone();
+        let (first_start, opened) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
+            let first = if bootstrap::is_initialised(&cfg) { None } else { Some(bootstrap::init(&cfg, &env)?) };
+            let opened = bootstrap::open(&cfg, &env)?;
+            Ok((first, opened))
+        })
+        .await
+        .context("start-up task failed")??;
+        let listener = TcpListener::bind(&config.server.bind)
+            .with_context(|| format!("binding {} (server.bind)", config.server.bind))?;
+        let port = listener.local_addr()?.port();
+        let state = web::Data::new(AppState {
+            config: Arc::new(config.clone()),
+            store: opened.store,
+            keys: Arc::new(opened.keys),
+            admin_key_hashes: opened.admin_key_hashes,
+            metrics: Metrics::new()?,
+        });
+        let max_body = config.server.max_body_bytes;
+        let data = state.clone();
+        let mut server = HttpServer::new(move || {
+            App::new()
+                .app_data(data.clone())
+                .app_data(web::JsonConfig::default().limit(max_body).error_handler(errors::json_error))
+                .app_data(web::QueryConfig::default().error_handler(errors::query_error))
+                .app_data(web::PathConfig::default().error_handler(errors::path_error))
+                .app_data(web::PayloadConfig::default().limit(max_body))
+                .wrap(ErrorHandlers::new().default_handler(errors::normalise))
+                .wrap(from_fn(http::metrics::observe))
+                .configure(http::routes)
+                .default_service(web::to(errors::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(config.server.shutdown_timeout_s);
+        if config.server.workers > 0 {
+            server = server.workers(config.server.workers);
+        }
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+            first_start,
+            cancel: CancellationToken::new(),
+            _lock: opened.lock,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    /// Present when this start initialised the data directory (the admin key is in it, once).
+    pub fn first_start(&self) -> Option<&InitOutcome> {
+        self.first_start.as_ref()
+    }
+
+    /// Stop the server from elsewhere (tests).
+    pub fn handle(&self) -> actix_web::dev::ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serve until SIGTERM/SIGINT (or the handle stops it), then shut down in order.
+    pub async fn run_until_stopped(self) -> anyhow::Result<()> {
+        let Application { server, state, cancel, _lock, .. } = self;
+        let served = server.await;
+        cancel.cancel();
+        let store = state.store.clone();
+        let closed =
+            tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(move || store.close())).await;
+        if closed.is_err() {
+            tracing::warn!("the store did not close within 30 s");
+        }
+        tracing::info!("stopped");
+        drop(_lock);
+        served.context("the HTTP server failed")
+    }
+}

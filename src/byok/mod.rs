@@ -1,0 +1,7 @@
+//! The customers' provider keys: metadata in SQLite, secrets only in the encrypted key file.
+
+pub mod model;
+pub mod repo;
+pub mod routes;
+
+pub use model::Provider;

@@ -1,0 +1,215 @@
+//! HTTP handlers for provider keys. The secret goes to the key file first; metadata and the audit row
+//! follow in one store transaction, and a failed metadata write takes the secret back out.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::model::{validate_secret, Connection as ConnSettings, CreateProviderKey, PatchProviderKey, ProviderKey};
+use super::repo;
+use crate::error::{Error, Result};
+use crate::http::auth::{OrgAdmin, OrgMember};
+use crate::http::AppState;
+use crate::keystore::Secret;
+use crate::store::page::{self, PageQuery};
+use crate::store::{new_id, now};
+use crate::tenancy::apikey::prefix;
+use crate::tenancy::model::{validate_name, Page};
+use crate::usage::audit;
+
+async fn put_secret(state: &AppState, org: &str, id: &str, provider: &str, secret: Secret) -> Result<()> {
+    let (keys, org, id, provider) = (state.keys.clone(), org.to_string(), id.to_string(), provider.to_string());
+    crate::telemetry::spawn_blocking_in_span(move || keys.put(&org, &id, &provider, &secret))
+        .await
+        .map_err(Error::internal)??;
+    Ok(())
+}
+
+async fn remove_secret(state: &AppState, id: &str) -> Result<()> {
+    let (keys, id) = (state.keys.clone(), id.to_string());
+    crate::telemetry::spawn_blocking_in_span(move || keys.remove(&id)).await.map_err(Error::internal)??;
+    Ok(())
+}
+
+/// Add a provider key.
+#[utoipa::path(post, path = "/v1/byok-keys", tag = "byok", request_body = CreateProviderKey,
+    responses((status = 201, body = ProviderKey), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    body: web::Json<CreateProviderKey>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    validate_name("name", &b.name)?;
+    validate_secret(&b.key)?;
+    let settings = ConnSettings {
+        base_url: b.base_url,
+        endpoint: b.endpoint,
+        deployment: b.deployment,
+        api_version: b.api_version,
+        default_model: b.default_model,
+    };
+    settings.validate(b.provider)?;
+    let c = caller.0;
+    let id = new_id("pk");
+    let key_prefix = prefix(b.key.expose_secret());
+    put_secret(&state, &c.org_id, &id, b.provider.as_str(), b.key).await?;
+    let (org, kid, provider, name, wants_default) = (c.org_id.clone(), id.clone(), b.provider, b.name, b.is_default);
+    let actor = c.actor();
+    let written = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let k = repo::insert(&tx, &org, &kid, provider, &name, &key_prefix, wants_default, &settings, &now())?;
+            audit::record(&tx, Some(&org), &actor, "byok_key.create", "byok_key", Some(&k.id),
+                json!({"provider": k.provider.as_str(), "name": k.name, "key_prefix": k.key_prefix, "is_default": k.is_default}))?;
+            tx.commit()?;
+            Ok(k)
+        })
+        .await;
+    match written {
+        Ok(k) => {
+            tracing::info!(key = %k.id, provider = k.provider.as_str(), "provider key added");
+            Ok(HttpResponse::Created().json(k))
+        }
+        Err(e) => {
+            if let Err(cleanup) = remove_secret(&state, &id).await {
+                tracing::error!(key = %id, error = %cleanup, "could not remove the secret of a key whose metadata failed");
+            }
+            Err(e)
+        }
+    }
+}
+
+/// List the org's provider keys (metadata only).
+#[utoipa::path(get, path = "/v1/byok-keys", tag = "byok", params(PageQuery),
+    responses((status = 200, body = inline(Page<ProviderKey>))), security(("api_key" = [])))]
+pub async fn list(state: web::Data<AppState>, caller: OrgMember, q: web::Query<PageQuery>) -> Result<HttpResponse> {
+    let (limit, after) = (q.limit()?, q.after()?);
+    let org = caller.0.org_id;
+    let rows = state.store.read(move |c| repo::list(c, &org, after.as_deref(), limit)).await?;
+    let (items, next_cursor) = page::finish(rows, limit, |k| &k.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// One provider key's metadata.
+#[utoipa::path(get, path = "/v1/byok-keys/{id}", tag = "byok",
+    responses((status = 200, body = ProviderKey), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn get(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
+    let org = caller.0.org_id;
+    let k = state.store.read(move |c| repo::get(c, &org, &id)).await?;
+    Ok(HttpResponse::Ok().json(k))
+}
+
+fn merged(current: &ProviderKey, p: &PatchProviderKey) -> ConnSettings {
+    fn pick(change: &Option<Option<String>>, now: &Option<String>) -> Option<String> {
+        match change {
+            Some(v) => v.clone(),
+            None => now.clone(),
+        }
+    }
+    ConnSettings {
+        base_url: pick(&p.base_url, &current.base_url),
+        endpoint: pick(&p.endpoint, &current.endpoint),
+        deployment: pick(&p.deployment, &current.deployment),
+        api_version: pick(&p.api_version, &current.api_version),
+        default_model: pick(&p.default_model, &current.default_model),
+    }
+}
+
+/// Rename, make default, rotate the secret, or change where the provider is reached.
+#[utoipa::path(patch, path = "/v1/byok-keys/{id}", tag = "byok", request_body = PatchProviderKey,
+    responses((status = 200, body = ProviderKey), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    id: web::Path<String>,
+    body: web::Json<PatchProviderKey>,
+) -> Result<HttpResponse> {
+    let p = body.into_inner();
+    let c = caller.0;
+    let id = id.into_inner();
+    let (org, kid) = (c.org_id.clone(), id.clone());
+    let current = state.store.read(move |conn| repo::get(conn, &org, &kid)).await?;
+    if let Some(n) = &p.name {
+        validate_name("name", n)?;
+    }
+    if p.is_default == Some(false) && current.is_default {
+        return Err(Error::field(
+            "is_default",
+            "a provider always has one default key: make another key the default instead",
+        ));
+    }
+    let settings = merged(&current, &p);
+    settings.validate(current.provider)?;
+    let mut changed: Vec<&str> = Vec::new();
+    for (field, present) in [
+        ("name", p.name.is_some()),
+        ("is_default", p.is_default == Some(true) && !current.is_default),
+        ("base_url", p.base_url.is_some()),
+        ("endpoint", p.endpoint.is_some()),
+        ("deployment", p.deployment.is_some()),
+        ("api_version", p.api_version.is_some()),
+        ("default_model", p.default_model.is_some()),
+        ("key", p.key.is_some()),
+    ] {
+        if present {
+            changed.push(field);
+        }
+    }
+    let new_prefix = match p.key {
+        Some(secret) => {
+            validate_secret(&secret)?;
+            let pre = prefix(secret.expose_secret());
+            put_secret(&state, &c.org_id, &id, current.provider.as_str(), secret).await?;
+            Some(pre)
+        }
+        None => None,
+    };
+    let actor = c.actor();
+    let org = c.org_id.clone();
+    let (name, make_default) = (p.name, p.is_default == Some(true));
+    let changed: Vec<String> = changed.into_iter().map(String::from).collect();
+    let k = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let k = repo::update(&tx, &org, &id, name.as_deref(), make_default, &settings, new_prefix.as_deref(), &now())?;
+            let action = if new_prefix.is_some() { "byok_key.rotate" } else { "byok_key.update" };
+            audit::record(&tx, Some(&org), &actor, action, "byok_key", Some(&k.id),
+                json!({"provider": k.provider.as_str(), "changed": changed, "key_prefix": k.key_prefix, "is_default": k.is_default}))?;
+            tx.commit()?;
+            Ok(k)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(k))
+}
+
+/// Delete a provider key; its secret leaves the key file at once.
+#[utoipa::path(delete, path = "/v1/byok-keys/{id}", tag = "byok",
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn delete(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<String>) -> Result<HttpResponse> {
+    let c = caller.0;
+    let (org, kid, actor) = (c.org_id.clone(), id.into_inner(), c.actor());
+    let removed = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let k = repo::delete(&tx, &org, &kid)?;
+            audit::record(
+                &tx,
+                Some(&org),
+                &actor,
+                "byok_key.delete",
+                "byok_key",
+                Some(&k.id),
+                json!({"provider": k.provider.as_str(), "name": k.name, "key_prefix": k.key_prefix}),
+            )?;
+            tx.commit()?;
+            Ok(k)
+        })
+        .await?;
+    remove_secret(&state, &removed.id).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

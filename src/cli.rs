@@ -1,0 +1,91 @@
+//! The command line (clap derive). Flags are the top configuration layer.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::Overrides;
+
+#[derive(Parser, Debug)]
+#[command(name = "gavel", version, about = "Self-hosted LLM evaluation on your own provider keys")]
+pub struct Cli {
+    /// Configuration file (default: ./gavel.toml, then /etc/gavel/gavel.toml).
+    #[arg(long, global = true, env = "GAVEL_CONFIG", value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Flags shared by commands that touch the data directory.
+#[derive(Args, Debug, Clone, Default)]
+pub struct DataDirArg {
+    /// Data directory (server.data_dir).
+    #[arg(long, value_name = "DIR")]
+    pub data_dir: Option<PathBuf>,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Serve the API, the dashboard and the judge scheduler; initialises the data directory on first start.
+    Serve {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Listen address (server.bind).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+        /// Log level or filter (log.level).
+        #[arg(long, value_name = "LEVEL")]
+        log_level: Option<String>,
+        /// Log format, text or json (log.format).
+        #[arg(long, value_name = "FORMAT")]
+        log_format: Option<String>,
+    },
+    /// Create the data directory, store, master key and key file; print the server admin key once.
+    Init {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Print {"admin_api_key", "master_key_file", "data_dir"} as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Re-seal every stored provider key under a new master key, atomically (server stopped).
+    RotateMasterKey {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// File with the new master key (base64 of 32 random bytes, mode 0600).
+        #[arg(long, value_name = "FILE")]
+        new_key_file: PathBuf,
+    },
+    /// Copy the store and the key file consistently, even while the server runs.
+    Backup {
+        #[command(flatten)]
+        data: DataDirArg,
+        /// Empty or missing directory to write the copy into.
+        #[arg(long, value_name = "DIR")]
+        out: PathBuf,
+    },
+    /// Exit 0 when the server's /readyz answers 200 (for container health checks).
+    Healthcheck {
+        /// Address to check (default: server.bind).
+        #[arg(long, value_name = "ADDR")]
+        bind: Option<String>,
+    },
+}
+
+impl Command {
+    /// The flags that override configuration.
+    pub fn overrides(&self) -> Overrides {
+        match self {
+            Command::Serve { data, bind, log_level, log_format } => Overrides {
+                bind: bind.clone(),
+                data_dir: data.data_dir.clone(),
+                log_level: log_level.clone(),
+                log_format: log_format.clone(),
+            },
+            Command::Init { data, .. } | Command::RotateMasterKey { data, .. } | Command::Backup { data, .. } => {
+                Overrides { data_dir: data.data_dir.clone(), ..Default::default() }
+            }
+            Command::Healthcheck { bind } => Overrides { bind: bind.clone(), ..Default::default() },
+        }
+    }
+}

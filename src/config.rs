@@ -1,0 +1,435 @@
+//! Typed configuration, layered with figment: built-in defaults → TOML file → `GAVEL_*` environment → flags.
+//!
+//! Everything is validated before any I/O so a typo stops the start with a message naming the key,
+//! instead of surfacing later as a confusing runtime failure.
+
+use std::collections::BTreeSet;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::providers::{Env, Format, Serialized, Toml};
+use figment::Figment;
+use serde::{Deserialize, Serialize};
+
+/// Environment prefix for configuration keys; nested keys use `__` (`GAVEL_SERVER__BIND`).
+pub const ENV_PREFIX: &str = "GAVEL_";
+/// Environment variables with the prefix that are not configuration keys but are still understood.
+const NON_CONFIG_ENV: &[&str] = &["GAVEL_MASTER_KEY", "GAVEL_CONFIG"];
+/// The system-wide configuration file, read when no `--config` is given and `./gavel.toml` does not exist.
+pub const SYSTEM_CONFIG: &str = "/etc/gavel/gavel.toml";
+
+/// The whole configuration. Every key is documented in `config.example.toml`.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub keys: KeysConfig,
+    pub judge: JudgeConfig,
+    pub gateway: GatewayConfig,
+    pub log: LogConfig,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP API and dashboard listen on.
+    pub bind: String,
+    /// Where the SQLite store, the key file and (by default) the master key live.
+    pub data_dir: PathBuf,
+    /// Largest accepted request body, in bytes; larger ones get 413.
+    pub max_body_bytes: usize,
+    /// Largest accepted body for requests that carry a dataset.
+    pub max_dataset_bytes: usize,
+    /// HTTP worker threads; 0 means one per core.
+    pub workers: usize,
+    /// Seconds to let in-flight requests finish after SIGTERM/SIGINT.
+    pub shutdown_timeout_s: u64,
+    /// Optional SHA-256 (hex) of an extra server admin API key, for deployments that provision it themselves.
+    pub admin_key_sha256: String,
+    /// Public URL printed in messages (dashboard link); empty means derived from `bind`.
+    pub public_url: String,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct KeysConfig {
+    /// File holding the base64 master key; empty means the default loading order.
+    pub master_key_file: PathBuf,
+    /// The encrypted key file; empty means `<data_dir>/keys.enc`.
+    pub key_file: PathBuf,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct JudgeConfig {
+    /// Judge calls in flight at most per (org, provider).
+    pub max_concurrency_per_org_provider: usize,
+    /// Judge calls in flight at most across the whole process.
+    pub global_max_concurrency: usize,
+    /// Retries of a failed judge call that is worth retrying.
+    pub max_retries: u32,
+    /// First backoff step, in milliseconds.
+    pub backoff_base_ms: u64,
+    /// Longest single backoff, in milliseconds.
+    pub backoff_max_ms: u64,
+    /// Timeout of one provider request, in seconds.
+    pub request_timeout_s: u64,
+    /// Timeout for establishing a connection to a provider, in seconds.
+    pub connect_timeout_s: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct GatewayConfig {
+    /// How long identical non-streaming gateway requests are answered from cache, in seconds.
+    pub cache_ttl_s: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: String,
+    /// A tracing filter (`info`, `debug`, `gavel=debug,actix_web=info`); `RUST_LOG` wins when set.
+    pub level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./gavel-data"),
+            max_body_bytes: 10 * 1024 * 1024,
+            max_dataset_bytes: 200 * 1024 * 1024,
+            workers: 0,
+            shutdown_timeout_s: 30,
+            admin_key_sha256: String::new(),
+            public_url: String::new(),
+        }
+    }
+}
+
+impl Default for KeysConfig {
+    fn default() -> Self {
+        Self { master_key_file: PathBuf::new(), key_file: PathBuf::new() }
+    }
+}
+
+impl Default for JudgeConfig {
+    fn default() -> Self {
+        Self {
+            max_concurrency_per_org_provider: 20,
+            global_max_concurrency: 256,
+            max_retries: 3,
+            backoff_base_ms: 500,
+            backoff_max_ms: 30_000,
+            request_timeout_s: 60,
+            connect_timeout_s: 10,
+        }
+    }
+}
+
+impl Default for GatewayConfig {
+    fn default() -> Self {
+        Self { cache_ttl_s: 300 }
+    }
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self { format: "text".into(), level: "info".into() }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            server: ServerConfig::default(),
+            keys: KeysConfig::default(),
+            judge: JudgeConfig::default(),
+            gateway: GatewayConfig::default(),
+            log: LogConfig::default(),
+        }
+    }
+}
+
+/// Command-line values that override every other layer; `None` leaves the layer below in force.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub bind: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_level: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub log_format: Option<String>,
+}
+
+/// A configuration problem, worded for the operator: it names the key or file at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("configuration file {0} does not exist")]
+    MissingFile(PathBuf),
+    #[error("invalid configuration: {0}")]
+    Invalid(String),
+}
+
+/// What loading produced: the config, the file it came from, and warnings to log once logging is up.
+#[derive(Debug)]
+pub struct Loaded {
+    pub config: Config,
+    pub file: Option<PathBuf>,
+    pub warnings: Vec<String>,
+}
+
+impl Config {
+    /// Build the layered figment. `file` is the explicit `--config`; without it `./gavel.toml`, then
+    /// `/etc/gavel/gavel.toml` are tried.
+    pub fn figment(file: Option<&Path>, overrides: &Overrides) -> Result<(Figment, Option<PathBuf>), ConfigError> {
+        let chosen = match file {
+            Some(f) if f.exists() => Some(f.to_path_buf()),
+            Some(f) => return Err(ConfigError::MissingFile(f.to_path_buf())),
+            None => [Path::new("gavel.toml"), Path::new(SYSTEM_CONFIG)]
+                .into_iter()
+                .find(|p| p.is_file())
+                .map(Path::to_path_buf),
+        };
+        let mut fig = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(path) = &chosen {
+            fig = fig.merge(Toml::file_exact(path));
+        }
+        let known = known_keys();
+        fig = fig.merge(
+            Env::prefixed(ENV_PREFIX).split("__").filter(move |k| known.contains(&k.as_str().to_ascii_lowercase())),
+        );
+        let mut flat = serde_json::Map::new();
+        let mut server = serde_json::Map::new();
+        let mut log = serde_json::Map::new();
+        if let Some(b) = &overrides.bind {
+            server.insert("bind".into(), b.clone().into());
+        }
+        if let Some(d) = &overrides.data_dir {
+            server.insert("data_dir".into(), d.to_string_lossy().into_owned().into());
+        }
+        if let Some(l) = &overrides.log_level {
+            log.insert("level".into(), l.clone().into());
+        }
+        if let Some(f) = &overrides.log_format {
+            log.insert("format".into(), f.clone().into());
+        }
+        if !server.is_empty() {
+            flat.insert("server".into(), server.into());
+        }
+        if !log.is_empty() {
+            flat.insert("log".into(), log.into());
+        }
+        fig = fig.merge(Serialized::defaults(serde_json::Value::Object(flat)));
+        Ok((fig, chosen))
+    }
+
+    /// Load, validate and collect warnings about unknown `GAVEL_*` variables.
+    pub fn load(file: Option<&Path>, overrides: &Overrides) -> Result<Loaded, ConfigError> {
+        let (fig, chosen) = Self::figment(file, overrides)?;
+        let config: Config = fig.extract().map_err(|e| ConfigError::Invalid(describe_figment_error(e)))?;
+        config.validate()?;
+        let warnings = unknown_env_vars(std::env::vars().map(|(k, _)| k))
+            .into_iter()
+            .map(|k| format!("ignoring unknown environment variable {k}: it matches no configuration key"))
+            .collect();
+        Ok(Loaded { config, file: chosen, warnings })
+    }
+
+    /// Checks that need no I/O, each naming the key at fault.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let bad = |key: &str, why: String| Err(ConfigError::Invalid(format!("{key}: {why}")));
+        if self.server.bind.parse::<SocketAddr>().is_err() {
+            return bad("server.bind", format!("{:?} is not an address like 127.0.0.1:8080", self.server.bind));
+        }
+        if self.server.data_dir.as_os_str().is_empty() {
+            return bad("server.data_dir", "must not be empty".into());
+        }
+        if self.server.max_body_bytes < 1024 {
+            return bad("server.max_body_bytes", "must be at least 1024".into());
+        }
+        if self.server.max_dataset_bytes < self.server.max_body_bytes {
+            return bad("server.max_dataset_bytes", "must be at least server.max_body_bytes".into());
+        }
+        let h = &self.server.admin_key_sha256;
+        if !h.is_empty() && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit())) {
+            return bad("server.admin_key_sha256", "must be 64 hex characters (SHA-256 of the key)".into());
+        }
+        if self.judge.max_concurrency_per_org_provider == 0 {
+            return bad("judge.max_concurrency_per_org_provider", "must be at least 1".into());
+        }
+        if self.judge.global_max_concurrency < self.judge.max_concurrency_per_org_provider {
+            return bad(
+                "judge.global_max_concurrency",
+                "must be at least judge.max_concurrency_per_org_provider".into(),
+            );
+        }
+        if self.judge.backoff_base_ms == 0 || self.judge.backoff_max_ms < self.judge.backoff_base_ms {
+            return bad("judge.backoff_max_ms", "needs 0 < judge.backoff_base_ms <= judge.backoff_max_ms".into());
+        }
+        if self.judge.request_timeout_s == 0 || self.judge.connect_timeout_s == 0 {
+            return bad("judge.request_timeout_s", "timeouts must be at least 1 second".into());
+        }
+        if !matches!(self.log.format.as_str(), "text" | "json") {
+            return bad("log.format", format!("{:?} is not one of text, json", self.log.format));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.level).is_err() {
+            return bad("log.level", format!("{:?} is not a valid level or filter", self.log.level));
+        }
+        Ok(())
+    }
+
+    /// The key file's path, defaulting into the data directory.
+    pub fn key_file_path(&self) -> PathBuf {
+        if self.keys.key_file.as_os_str().is_empty() {
+            self.server.data_dir.join("keys.enc")
+        } else {
+            self.keys.key_file.clone()
+        }
+    }
+
+    /// The SQLite store's path.
+    pub fn db_path(&self) -> PathBuf {
+        self.server.data_dir.join("gavel.db")
+    }
+
+    /// The configured master key file, if any.
+    pub fn master_key_file(&self) -> Option<&Path> {
+        let p = self.keys.master_key_file.as_path();
+        (!p.as_os_str().is_empty()).then_some(p)
+    }
+}
+
+/// Every configuration key in dotted, lower-case form (`server.bind`), derived from the defaults so it never drifts.
+pub fn known_keys() -> BTreeSet<String> {
+    fn walk(prefix: &str, v: &serde_json::Value, out: &mut BTreeSet<String>) {
+        if let serde_json::Value::Object(map) = v {
+            for (k, child) in map {
+                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+                walk(&key, child, out);
+                out.insert(key);
+            }
+        }
+    }
+    let mut out = BTreeSet::new();
+    if let Ok(v) = serde_json::to_value(Config::default()) {
+        walk("", &v, &mut out);
+    }
+    out
+}
+
+/// The `GAVEL_*` variable names among `vars` that are neither configuration keys nor otherwise understood.
+pub fn unknown_env_vars(vars: impl IntoIterator<Item = String>) -> Vec<String> {
+    let known = known_keys();
+    vars.into_iter()
+        .filter(|k| k.starts_with(ENV_PREFIX) && !NON_CONFIG_ENV.contains(&k.as_str()))
+        .filter(|k| {
+            let dotted = k[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
+            !known.contains(&dotted)
+        })
+        .collect()
+}
+
+fn describe_figment_error(e: figment::Error) -> String {
+    e.into_iter()
+        .map(|err| {
+            let key = err.path.join(".");
+            let from = err.metadata.as_ref().map(|m| format!(" (from {})", m.name)).unwrap_or_default();
+            if key.is_empty() {
+                format!("{}{from}", err.kind)
+            } else {
+                format!("{key}: {}{from}", err.kind)
+            }
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn example_file_parses_and_matches_defaults() {
+        let text = include_str!("../config.example.toml");
+        let parsed: Config = toml::from_str(text).expect("config.example.toml must parse");
+        assert_eq!(parsed, Config::default(), "config.example.toml must list the defaults");
+        for key in known_keys() {
+            let leaf = key.rsplit('.').next().unwrap();
+            assert!(text.contains(leaf), "config.example.toml does not document {key}");
+            if key.contains('.') {
+                let env = format!("GAVEL_{}", key.to_ascii_uppercase().replace('.', "__"));
+                assert!(text.contains(&env), "config.example.toml does not name {env}");
+            }
+        }
+    }
+
+    #[test]
+    fn layering_file_then_env_then_flags() {
+        figment::Jail::expect_with(|jail| {
+            jail.create_file(
+                "gavel.toml",
+                "[server]\nbind = \"127.0.0.1:1111\"\ndata_dir = \"/from/file\"\n[judge]\nmax_retries = 7\n[log]\nlevel = \"warn\"\n",
+            )?;
+            jail.set_env("GAVEL_SERVER__DATA_DIR", "/from/env");
+            jail.set_env("GAVEL_JUDGE__MAX_RETRIES", "9");
+            let overrides = Overrides { data_dir: Some("/from/flag".into()), ..Default::default() };
+            let loaded = Config::load(None, &overrides).map_err(|e| e.to_string())?;
+            let c = loaded.config;
+            assert_eq!(c.server.bind, "127.0.0.1:1111", "file beats default");
+            assert_eq!(c.judge.max_retries, 9, "env beats file");
+            assert_eq!(c.server.data_dir, PathBuf::from("/from/flag"), "flag beats env");
+            assert_eq!(c.log.level, "warn");
+            assert_eq!(c.judge.max_concurrency_per_org_provider, 20, "default stays");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_env_is_warned_not_fatal() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GAVEL_SERVER__BINDD", "x");
+            jail.set_env("GAVEL_MASTER_KEY", "abc");
+            let loaded = Config::load(None, &Overrides::default()).map_err(|e| e.to_string())?;
+            assert!(loaded.warnings.iter().any(|w| w.contains("GAVEL_SERVER__BINDD")));
+            assert!(!loaded.warnings.iter().any(|w| w.contains("GAVEL_MASTER_KEY")));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn invalid_values_name_the_key() {
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("GAVEL_JUDGE__MAX_RETRIES", "many");
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("judge.max_retries"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("gavel.toml", "[log]\nformat = \"xml\"\n")?;
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("log.format"), "{err}");
+            Ok(())
+        });
+        figment::Jail::expect_with(|jail| {
+            jail.create_file("gavel.toml", "[server]\nbnd = \"x\"\n")?;
+            let err = Config::load(None, &Overrides::default()).unwrap_err().to_string();
+            assert!(err.contains("bnd"), "{err}");
+            Ok(())
+        });
+        let mut c = Config::default();
+        c.server.bind = "nonsense".into();
+        assert!(c.validate().unwrap_err().to_string().contains("server.bind"));
+    }
+
+    #[test]
+    fn missing_explicit_file_is_an_error() {
+        let err = Config::load(Some(Path::new("/nonexistent/gavel.toml")), &Overrides::default()).unwrap_err();
+        assert!(matches!(err, ConfigError::MissingFile(_)));
+    }
+}

@@ -1,0 +1,151 @@
+//! Authentication as extractors: a handler states who may call it in its signature, and gets the org with it.
+//! Every org-scoped query takes the org id from here, never from the request.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::{web, FromRequest, HttpRequest};
+
+use crate::error::{Error, Result};
+use crate::http::AppState;
+use crate::tenancy::apikey;
+use crate::tenancy::model::Role;
+use crate::tenancy::repo;
+
+/// How often `last_used_at` of an API key is refreshed at most, so authentication stays a read.
+const TOUCH_INTERVAL_S: i64 = 60;
+
+/// An org API key's caller.
+#[derive(Clone, Debug)]
+pub struct Caller {
+    pub org_id: String,
+    pub key_id: String,
+    pub role: Role,
+}
+
+impl Caller {
+    /// The actor recorded in the audit log.
+    pub fn actor(&self) -> String {
+        format!("api_key:{}", self.key_id)
+    }
+}
+
+/// Any org key (admin or member).
+pub struct OrgMember(pub Caller);
+/// An org key with the admin role; a member gets 403.
+pub struct OrgAdmin(pub Caller);
+/// The server admin key from `gavel init` (or `server.admin_key_sha256`).
+pub struct ServerAdmin;
+
+enum Authenticated {
+    ServerAdmin,
+    Org(Caller),
+}
+
+fn presented_key(req: &HttpRequest) -> Result<String> {
+    let headers = req.headers();
+    let raw = if let Some(v) = headers.get("x-api-key") {
+        v.to_str().map_err(|_| Error::Unauthenticated("X-API-Key is not valid text".into()))?.trim().to_string()
+    } else if let Some(v) = headers.get(actix_web::http::header::AUTHORIZATION) {
+        let v = v.to_str().map_err(|_| Error::Unauthenticated("Authorization is not valid text".into()))?;
+        match v.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => token.trim().to_string(),
+            _ => return Err(Error::Unauthenticated("Authorization must be 'Bearer gv_…'".into())),
+        }
+    } else {
+        return Err(Error::Unauthenticated(
+            "an API key is required: send X-API-Key: gv_… or Authorization: Bearer gv_…".into(),
+        ));
+    };
+    Ok(raw)
+}
+
+async fn authenticate(req: HttpRequest) -> Result<Authenticated> {
+    let key = presented_key(&req)?;
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .cloned()
+        .ok_or_else(|| Error::internal(anyhow::anyhow!("application state missing")))?;
+    if !apikey::well_formed(&key) {
+        return Err(Error::Unauthenticated("unknown or revoked API key".into()));
+    }
+    let hash = apikey::hash(&key);
+    drop(key);
+    if state.is_server_admin(&hash) {
+        return Ok(Authenticated::ServerAdmin);
+    }
+    let lookup = hash.clone();
+    let owner = state
+        .store
+        .read(move |c| repo::find_key_owner(c, &lookup))
+        .await?
+        .ok_or_else(|| Error::Unauthenticated("unknown or revoked API key".into()))?;
+    let stale = owner
+        .last_used_at
+        .as_deref()
+        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+        .is_none_or(|t| (chrono::Utc::now() - t.to_utc()).num_seconds() >= TOUCH_INTERVAL_S);
+    if stale {
+        let store = state.store.clone();
+        let key_id = owner.key_id.clone();
+        actix_web::rt::spawn(async move {
+            let now = crate::store::now();
+            if let Err(e) = store.write(move |c| repo::touch_api_key(c, &key_id, &now)).await {
+                tracing::debug!(error = %e, "could not record API key use");
+            }
+        });
+    }
+    tracing::Span::current().record("org", owner.org_id.as_str());
+    Ok(Authenticated::Org(Caller { org_id: owner.org_id, key_id: owner.key_id, role: owner.role }))
+}
+
+type Fut<T> = Pin<Box<dyn Future<Output = Result<T>>>>;
+
+impl FromRequest for OrgMember {
+    type Error = Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(req).await? {
+                Authenticated::Org(c) => Ok(OrgMember(c)),
+                Authenticated::ServerAdmin => {
+                    Err(Error::Forbidden("the server admin key manages orgs only; use an org API key for this".into()))
+                }
+            }
+        })
+    }
+}
+
+impl FromRequest for OrgAdmin {
+    type Error = Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, payload: &mut actix_web::dev::Payload) -> Self::Future {
+        let member = OrgMember::from_request(req, payload);
+        Box::pin(async move {
+            let OrgMember(c) = member.await?;
+            if c.role == Role::Admin {
+                Ok(OrgAdmin(c))
+            } else {
+                Err(Error::Forbidden("this needs an org admin key; member keys cannot do it".into()))
+            }
+        })
+    }
+}
+
+impl FromRequest for ServerAdmin {
+    type Error = Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            match authenticate(req).await? {
+                Authenticated::ServerAdmin => Ok(ServerAdmin),
+                Authenticated::Org(_) => Err(Error::Forbidden("this needs the server admin key".into())),
+            }
+        })
+    }
+}

@@ -1,0 +1,18 @@
+//! gavel: a self-hosted LLM-evaluation appliance. The library holds everything; `main.rs` only dispatches,
+//! so integration tests build the very same application.
+
+pub mod app;
+pub mod bootstrap;
+pub mod byok;
+pub mod cli;
+pub mod commands;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod keystore;
+pub mod store;
+pub mod telemetry;
+pub mod tenancy;
+pub mod usage;
+
+pub use app::Application;

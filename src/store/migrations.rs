@@ -1,0 +1,126 @@
+//! Embedded, ordered, forward-only migrations; the applied version lives in SQLite's `user_version`.
+//! Never edit a released migration: append a new one.
+
+use rusqlite_migration::{Migrations, M};
+
+/// The schema version this build expects.
+pub const SCHEMA_VERSION: usize = 2;
+
+/// All migrations in order.
+pub fn migrations() -> Migrations<'static> {
+    Migrations::new(vec![
+        // 1: tenancy.
+        M::up(
+            "CREATE TABLE settings (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+             CREATE TABLE orgs (
+                 id TEXT PRIMARY KEY,
+                 name TEXT NOT NULL UNIQUE,
+                 created_at TEXT NOT NULL
+             );
+             CREATE TABLE projects (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 UNIQUE (org_id, name)
+             );
+             CREATE TABLE api_keys (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 role TEXT NOT NULL CHECK (role IN ('admin', 'member')),
+                 key_hash TEXT NOT NULL UNIQUE,
+                 key_prefix TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 last_used_at TEXT,
+                 revoked_at TEXT
+             );
+             CREATE INDEX api_keys_org ON api_keys (org_id, id);",
+        ),
+        // 2: provider-key metadata (the secrets live in the key file) and the audit log.
+        M::up(
+            "CREATE TABLE provider_keys (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 provider TEXT NOT NULL,
+                 name TEXT NOT NULL,
+                 key_prefix TEXT NOT NULL,
+                 is_default INTEGER NOT NULL DEFAULT 0,
+                 base_url TEXT,
+                 endpoint TEXT,
+                 deployment TEXT,
+                 api_version TEXT,
+                 default_model TEXT,
+                 status TEXT NOT NULL DEFAULT 'active',
+                 created_at TEXT NOT NULL,
+                 updated_at TEXT NOT NULL,
+                 rotated_at TEXT,
+                 last_used_at TEXT,
+                 last_test TEXT
+             );
+             CREATE INDEX provider_keys_org ON provider_keys (org_id, id);
+             CREATE UNIQUE INDEX provider_keys_one_default ON provider_keys (org_id, provider) WHERE is_default = 1;
+             CREATE TABLE audit_log (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT,
+                 actor TEXT NOT NULL,
+                 action TEXT NOT NULL,
+                 target_type TEXT NOT NULL,
+                 target_id TEXT,
+                 details TEXT NOT NULL DEFAULT '{}',
+                 at TEXT NOT NULL
+             );
+             CREATE INDEX audit_log_org ON audit_log (org_id, id);",
+        ),
+    ])
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use rusqlite::Connection;
+
+    #[test]
+    fn migrations_are_valid() {
+        assert!(migrations().validate().is_ok());
+        let mut c = Connection::open_in_memory().unwrap();
+        migrations().to_latest(&mut c).unwrap();
+        let v: usize = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+        assert_eq!(v, SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn upgrades_a_database_made_by_an_older_schema() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        {
+            let mut c = Connection::open(&path).unwrap();
+            migrations().to_version(&mut c, 1).unwrap();
+            c.execute("INSERT INTO orgs (id, name, created_at) VALUES ('org_1', 'acme', '2026-01-01T00:00:00Z')", [])
+                .unwrap();
+            c.execute(
+                "INSERT INTO api_keys (id, org_id, name, role, key_hash, key_prefix, created_at)
+                 VALUES ('key_1', 'org_1', 'ci', 'admin', 'h', 'gv_abcde', '2026-01-01T00:00:00Z')",
+                [],
+            )
+            .unwrap();
+            let v: usize = c.query_row("PRAGMA user_version", [], |r| r.get(0)).unwrap();
+            assert_eq!(v, 1);
+        }
+        let store = crate::store::Store::open(&path).unwrap();
+        let (v, name, keys): (usize, String, i64) = store
+            .read_blocking(|c| {
+                let v = c.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+                let name = c.query_row("SELECT name FROM orgs WHERE id = 'org_1'", [], |r| r.get(0))?;
+                let keys = c.query_row("SELECT count(*) FROM api_keys", [], |r| r.get(0))?;
+                Ok((v, name, keys))
+            })
+            .unwrap();
+        assert_eq!((v, name.as_str(), keys), (SCHEMA_VERSION, "acme", 1));
+        let pk: i64 =
+            store.read_blocking(|c| Ok(c.query_row("SELECT count(*) FROM provider_keys", [], |r| r.get(0))?)).unwrap();
+        assert_eq!(pk, 0);
+        store.close();
+    }
+}

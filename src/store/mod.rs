@@ -1,0 +1,303 @@
+//! The SQLite store. One writer thread owns the only write connection (closures go in over a channel,
+//! results come back over a oneshot); reads run on the blocking pool with pooled read-only connections.
+//! So rusqlite never runs on an async worker thread, and writes never contend for the database lock.
+
+mod migrations;
+
+use std::path::{Path, PathBuf};
+use std::sync::{mpsc, Arc, Mutex};
+use std::thread::JoinHandle;
+
+use anyhow::Context;
+use rusqlite::{Connection, OpenFlags};
+
+use crate::error::{Error, Result};
+
+pub use migrations::{migrations, SCHEMA_VERSION};
+
+type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
+
+/// Handle to the store; cheap to clone.
+#[derive(Clone)]
+pub struct Store {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    path: PathBuf,
+    writer: Mutex<Option<mpsc::Sender<Job>>>,
+    writer_thread: Mutex<Option<JoinHandle<()>>>,
+    readers: Mutex<Vec<Connection>>,
+}
+
+/// Most idle read connections kept for reuse.
+const MAX_IDLE_READERS: usize = 16;
+
+fn configure(conn: &Connection) -> rusqlite::Result<()> {
+    conn.busy_timeout(std::time::Duration::from_secs(10))?;
+    conn.pragma_update(None, "foreign_keys", "ON")?;
+    conn.pragma_update(None, "synchronous", "NORMAL")?;
+    Ok(())
+}
+
+impl Store {
+    /// Open (creating if needed) the database at `path`, switch it to WAL, apply pending migrations
+    /// and start the writer thread. Blocking: call before serving or from `spawn_blocking`.
+    pub fn open(path: &Path) -> anyhow::Result<Store> {
+        let mut conn = Connection::open(path).with_context(|| format!("opening the store {}", path.display()))?;
+        conn.pragma_update(None, "journal_mode", "WAL").context("switching the store to WAL")?;
+        configure(&conn)?;
+        migrations()
+            .to_latest(&mut conn)
+            .with_context(|| format!("migrating the store {} to schema {SCHEMA_VERSION}", path.display()))?;
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::PermissionsExt;
+            let _ = std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600));
+        }
+        let (tx, rx) = mpsc::channel::<Job>();
+        let handle = std::thread::Builder::new()
+            .name("gavel-store-writer".into())
+            .spawn(move || {
+                let mut conn = conn;
+                while let Ok(job) = rx.recv() {
+                    job(&mut conn);
+                }
+                if let Err(e) = conn.pragma_update(None, "wal_checkpoint", "TRUNCATE") {
+                    tracing::warn!(error = %e, "final WAL checkpoint failed");
+                }
+            })
+            .context("starting the store writer thread")?;
+        Ok(Store {
+            inner: Arc::new(Inner {
+                path: path.to_path_buf(),
+                writer: Mutex::new(Some(tx)),
+                writer_thread: Mutex::new(Some(handle)),
+                readers: Mutex::new(Vec::new()),
+            }),
+        })
+    }
+
+    /// The database file.
+    pub fn path(&self) -> &Path {
+        &self.inner.path
+    }
+
+    /// Run `f` on the writer thread, in order with every other write.
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        let sender =
+            self.inner.writer.lock().map_err(|_| Error::internal(anyhow::anyhow!("store lock poisoned")))?.clone();
+        let sender = sender.ok_or_else(|| Error::Unavailable("the store is closed".into()))?;
+        sender.send(job).map_err(|_| Error::Unavailable("the store is closed".into()))?;
+        rx.await.map_err(|_| Error::internal(anyhow::anyhow!("the store writer stopped")))?
+    }
+
+    /// The blocking form of [`Store::write`], for command-line tools (never call it on an async worker).
+    pub fn write_blocking<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = mpsc::channel();
+        let job: Job = Box::new(move |conn| {
+            let _ = tx.send(f(conn));
+        });
+        let sender =
+            self.inner.writer.lock().map_err(|_| Error::internal(anyhow::anyhow!("store lock poisoned")))?.clone();
+        let sender = sender.ok_or_else(|| Error::Unavailable("the store is closed".into()))?;
+        sender.send(job).map_err(|_| Error::Unavailable("the store is closed".into()))?;
+        rx.recv().map_err(|_| Error::internal(anyhow::anyhow!("the store writer stopped")))?
+    }
+
+    /// Run `f` on a read connection on the blocking pool.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T> + Send + 'static,
+    {
+        let store = self.clone();
+        crate::telemetry::spawn_blocking_in_span(move || store.read_blocking(f)).await.map_err(Error::internal)?
+    }
+
+    /// The blocking form of [`Store::read`], for command-line tools and the blocking pool.
+    pub fn read_blocking<T>(&self, f: impl FnOnce(&Connection) -> Result<T>) -> Result<T> {
+        let pooled = self.inner.readers.lock().ok().and_then(|mut v| v.pop());
+        let conn = match pooled {
+            Some(c) => c,
+            None => {
+                let c = Connection::open_with_flags(
+                    &self.inner.path,
+                    OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX | OpenFlags::SQLITE_OPEN_URI,
+                )?;
+                configure(&c)?;
+                c
+            }
+        };
+        let out = f(&conn);
+        if let Ok(mut v) = self.inner.readers.lock() {
+            if v.len() < MAX_IDLE_READERS {
+                v.push(conn);
+            }
+        }
+        out
+    }
+
+    /// Is the store answering? Used by `/readyz`.
+    pub async fn ping(&self) -> Result<()> {
+        self.read(|c| Ok(c.query_row("SELECT 1", [], |r| r.get::<_, i64>(0))?)).await.map(|_| ())
+    }
+
+    /// A consistent copy of the database while it is in use (`VACUUM INTO`).
+    pub async fn backup_to(&self, dest: &Path) -> Result<()> {
+        let dest = dest.to_string_lossy().into_owned();
+        self.read(move |c| {
+            c.execute("VACUUM INTO ?1", [dest])?;
+            Ok(())
+        })
+        .await
+    }
+
+    /// Stop the writer after the queued writes, checkpoint the WAL and close. Later writes fail with 503.
+    pub fn close(&self) {
+        if let Ok(mut w) = self.inner.writer.lock() {
+            w.take();
+        }
+        if let Ok(mut v) = self.inner.readers.lock() {
+            v.clear();
+        }
+        let handle = self.inner.writer_thread.lock().ok().and_then(|mut h| h.take());
+        if let Some(h) = handle {
+            let _ = h.join();
+        }
+    }
+}
+
+/// Parse an RFC 3339 column.
+pub fn now() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+/// A new opaque id with a readable prefix; time-ordered, so ordering by id is ordering by creation.
+pub fn new_id(prefix: &str) -> String {
+    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
+}
+
+/// Keyset pagination over ids: `cursor` is the last id of the previous page, encoded.
+pub mod page {
+    use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+    use base64::Engine;
+
+    use crate::error::{Error, Result};
+
+    /// Default and largest page sizes from the contract.
+    pub const DEFAULT_LIMIT: u32 = 50;
+    pub const MAX_LIMIT: u32 = 1000;
+
+    /// Validated `?limit=&cursor=`.
+    #[derive(Debug, Clone, Default, serde::Deserialize, utoipa::IntoParams)]
+    #[serde(deny_unknown_fields)]
+    pub struct PageQuery {
+        /// Page size, 1..=1000 (default 50).
+        pub limit: Option<u32>,
+        /// `next_cursor` from the previous page.
+        pub cursor: Option<String>,
+    }
+
+    impl PageQuery {
+        pub fn limit(&self) -> Result<u32> {
+            match self.limit {
+                None => Ok(DEFAULT_LIMIT),
+                Some(l) if (1..=MAX_LIMIT).contains(&l) => Ok(l),
+                Some(_) => Err(Error::field("limit", format!("limit must be between 1 and {MAX_LIMIT}"))),
+            }
+        }
+
+        /// The id after which the page starts.
+        pub fn after(&self) -> Result<Option<String>> {
+            match &self.cursor {
+                None => Ok(None),
+                Some(c) if c.is_empty() => Ok(None),
+                Some(c) => URL_SAFE_NO_PAD
+                    .decode(c)
+                    .ok()
+                    .and_then(|b| String::from_utf8(b).ok())
+                    .map(Some)
+                    .ok_or_else(|| Error::field("cursor", "cursor is not one this server issued")),
+            }
+        }
+    }
+
+    /// Encode the last id of a page.
+    pub fn cursor(last_id: &str) -> String {
+        URL_SAFE_NO_PAD.encode(last_id)
+    }
+
+    /// Split a fetched `limit + 1` rows into a page and its cursor.
+    pub fn finish<T>(mut rows: Vec<T>, limit: u32, id: impl Fn(&T) -> &str) -> (Vec<T>, Option<String>) {
+        let limit = limit as usize;
+        if rows.len() > limit {
+            rows.truncate(limit);
+            let next = rows.last().map(|r| cursor(id(r)));
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn write_then_read_and_close() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(&dir.path().join("t.db")).unwrap();
+        store
+            .write(|c| {
+                c.execute("INSERT INTO settings(key, value) VALUES ('a', 'b')", [])?;
+                Ok(())
+            })
+            .await
+            .unwrap();
+        let v: String = store
+            .read(|c| Ok(c.query_row("SELECT value FROM settings WHERE key='a'", [], |r| r.get(0))?))
+            .await
+            .unwrap();
+        assert_eq!(v, "b");
+        let mode: String = store.read(|c| Ok(c.query_row("PRAGMA journal_mode", [], |r| r.get(0))?)).await.unwrap();
+        assert_eq!(mode, "wal");
+        store.close();
+        let err = store.write(|_| Ok(())).await.unwrap_err();
+        assert_eq!(err.code(), "UNAVAILABLE");
+    }
+
+    #[test]
+    fn ids_sort_by_creation() {
+        let a = new_id("x");
+        std::thread::sleep(std::time::Duration::from_millis(2));
+        let b = new_id("x");
+        assert!(a < b);
+    }
+
+    #[test]
+    fn page_cursor_round_trip() {
+        let q = page::PageQuery { limit: Some(2), cursor: Some(page::cursor("org_123")) };
+        assert_eq!(q.after().unwrap().as_deref(), Some("org_123"));
+        let (rows, next) = page::finish(vec!["a", "b", "c"], 2, |s| s);
+        assert_eq!(rows, vec!["a", "b"]);
+        assert_eq!(next, Some(page::cursor("b")));
+        assert!(page::PageQuery { limit: Some(0), cursor: None }.limit().is_err());
+        assert!(page::PageQuery { limit: Some(1001), cursor: None }.limit().is_err());
+        assert!(page::PageQuery { limit: None, cursor: Some("***".into()) }.after().is_err());
+    }
+}

@@ -1,0 +1,6 @@
+//! Orgs, projects, API keys and roles.
+
+pub mod apikey;
+pub mod model;
+pub mod repo;
+pub mod routes;

@@ -1,0 +1,132 @@
+//! Tenancy types: orgs, projects, API keys and roles.
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+/// An org role. `admin` manages everything in the org; `member` works with projects and reads key metadata.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum Role {
+    Admin,
+    Member,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Role> {
+        match s {
+            "admin" => Some(Role::Admin),
+            "member" => Some(Role::Member),
+            _ => None,
+        }
+    }
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Org {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+/// The answer to creating an org: its first admin key, shown only here.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedOrg {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+    pub admin_api_key: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateOrg {
+    pub name: String,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Project {
+    pub id: String,
+    pub name: String,
+    pub created_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateProject {
+    pub name: String,
+}
+
+/// API key metadata; the key itself is never stored.
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct ApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub key_prefix: String,
+    pub created_at: String,
+    pub last_used_at: Option<String>,
+}
+
+/// The answer to creating an API key: the only time `key` is shown.
+#[derive(Serialize, ToSchema)]
+pub struct CreatedApiKey {
+    pub id: String,
+    pub name: String,
+    pub role: Role,
+    pub key: String,
+    pub key_prefix: String,
+    pub created_at: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateApiKey {
+    pub name: String,
+    pub role: Role,
+}
+
+/// A page of a list, as every list endpoint answers.
+#[derive(Serialize, ToSchema)]
+pub struct Page<T> {
+    pub items: Vec<T>,
+    pub next_cursor: Option<String>,
+}
+
+/// Names of orgs, projects and keys: short, printable, trimmed.
+pub fn validate_name(field: &str, name: &str) -> crate::error::Result<()> {
+    let n = name.trim();
+    if n.is_empty() || n.len() != name.len() {
+        return Err(crate::error::Error::field(
+            field,
+            format!("{field} must be non-empty and have no surrounding spaces"),
+        ));
+    }
+    if n.chars().count() > 100 || n.chars().any(char::is_control) {
+        return Err(crate::error::Error::field(field, format!("{field} must be at most 100 printable characters")));
+    }
+    Ok(())
+}
+
+/// Project names appear in URLs and on the command line, so they are slugs; they must not look like ids.
+pub fn validate_project_name(name: &str) -> crate::error::Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 100
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.'))
+        && name.as_bytes()[0].is_ascii_alphanumeric()
+        && !name.starts_with("prj_");
+    if ok {
+        Ok(())
+    } else {
+        Err(crate::error::Error::field(
+            "name",
+            "project name must be 1-100 characters of letters, digits, '-', '_' or '.', start with a letter or digit, and not start with 'prj_'",
+        ))
+    }
+}

@@ -1,0 +1,258 @@
+//! HTTP handlers for orgs, projects and API keys.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::model::*;
+use super::{apikey, repo};
+use crate::error::Result;
+use crate::http::auth::{OrgAdmin, OrgMember, ServerAdmin};
+use crate::http::AppState;
+use crate::store::now;
+use crate::store::page::{self, PageQuery};
+use crate::usage::audit;
+
+const SERVER_ADMIN_ACTOR: &str = "server_admin";
+
+/// Create an org and its first admin key.
+#[utoipa::path(post, path = "/v1/orgs", tag = "tenancy", request_body = CreateOrg,
+    responses((status = 201, body = CreatedOrg), (status = 409, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_org(
+    state: web::Data<AppState>,
+    _: ServerAdmin,
+    body: web::Json<CreateOrg>,
+) -> Result<HttpResponse> {
+    let name = body.into_inner().name;
+    validate_name("name", &name)?;
+    let key = apikey::generate();
+    let (hash, prefix) = (apikey::hash(key.expose_secret()), apikey::prefix(key.expose_secret()));
+    let org = state
+        .store
+        .write(move |c| {
+            let tx = c.transaction()?;
+            let ts = now();
+            let org = repo::insert_org(&tx, &name, &ts)?;
+            let k = repo::insert_api_key(&tx, &org.id, "admin", Role::Admin, &hash, &prefix, &ts)?;
+            audit::record(
+                &tx,
+                Some(&org.id),
+                SERVER_ADMIN_ACTOR,
+                "org.create",
+                "org",
+                Some(&org.id),
+                json!({"name": org.name}),
+            )?;
+            audit::record(
+                &tx,
+                Some(&org.id),
+                SERVER_ADMIN_ACTOR,
+                "api_key.create",
+                "api_key",
+                Some(&k.id),
+                json!({"role": "admin", "key_prefix": k.key_prefix}),
+            )?;
+            tx.commit()?;
+            Ok(org)
+        })
+        .await?;
+    tracing::info!(org = %org.id, "org created");
+    Ok(HttpResponse::Created().json(CreatedOrg {
+        id: org.id,
+        name: org.name,
+        created_at: org.created_at,
+        admin_api_key: key.expose_secret().to_string(),
+    }))
+}
+
+/// List orgs.
+#[utoipa::path(get, path = "/v1/orgs", tag = "tenancy", params(PageQuery),
+    responses((status = 200, body = inline(Page<Org>))), security(("api_key" = [])))]
+pub async fn list_orgs(state: web::Data<AppState>, _: ServerAdmin, q: web::Query<PageQuery>) -> Result<HttpResponse> {
+    let (limit, after) = (q.limit()?, q.after()?);
+    let rows = state.store.read(move |c| repo::list_orgs(c, after.as_deref(), limit)).await?;
+    let (items, next_cursor) = page::finish(rows, limit, |o| &o.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Create an API key; the key is in this answer only.
+#[utoipa::path(post, path = "/v1/api-keys", tag = "tenancy", request_body = CreateApiKey,
+    responses((status = 201, body = CreatedApiKey), (status = 403, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_api_key(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    body: web::Json<CreateApiKey>,
+) -> Result<HttpResponse> {
+    let CreateApiKey { name, role } = body.into_inner();
+    validate_name("name", &name)?;
+    let key = apikey::generate();
+    let (hash, prefix) = (apikey::hash(key.expose_secret()), apikey::prefix(key.expose_secret()));
+    let c = caller.0;
+    let created = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let k = repo::insert_api_key(&tx, &c.org_id, &name, role, &hash, &prefix, &now())?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "api_key.create",
+                "api_key",
+                Some(&k.id),
+                json!({"name": k.name, "role": role.as_str(), "key_prefix": k.key_prefix}),
+            )?;
+            tx.commit()?;
+            Ok(k)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(CreatedApiKey {
+        id: created.id,
+        name: created.name,
+        role: created.role,
+        key: key.expose_secret().to_string(),
+        key_prefix: created.key_prefix,
+        created_at: created.created_at,
+    }))
+}
+
+/// List the org's active API keys (never the keys themselves).
+#[utoipa::path(get, path = "/v1/api-keys", tag = "tenancy", params(PageQuery),
+    responses((status = 200, body = inline(Page<ApiKey>))), security(("api_key" = [])))]
+pub async fn list_api_keys(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let (limit, after) = (q.limit()?, q.after()?);
+    let org = caller.0.org_id;
+    let rows = state.store.read(move |c| repo::list_api_keys(c, &org, after.as_deref(), limit)).await?;
+    let (items, next_cursor) = page::finish(rows, limit, |k| &k.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Revoke an API key; the next request with it gets 401.
+#[utoipa::path(delete, path = "/v1/api-keys/{id}", tag = "tenancy",
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn revoke_api_key(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
+    let c = caller.0;
+    let id = id.into_inner();
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let k = repo::revoke_api_key(&tx, &c.org_id, &id, &now())?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "api_key.revoke",
+                "api_key",
+                Some(&k.id),
+                json!({"name": k.name, "key_prefix": k.key_prefix}),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// Create a project.
+#[utoipa::path(post, path = "/v1/projects", tag = "tenancy", request_body = CreateProject,
+    responses((status = 201, body = Project), (status = 409, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn create_project(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    body: web::Json<CreateProject>,
+) -> Result<HttpResponse> {
+    let name = body.into_inner().name;
+    validate_project_name(&name)?;
+    let c = caller.0;
+    let p = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let p = repo::insert_project(&tx, &c.org_id, &name, &now())?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "project.create",
+                "project",
+                Some(&p.id),
+                json!({"name": p.name}),
+            )?;
+            tx.commit()?;
+            Ok(p)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(p))
+}
+
+/// List projects.
+#[utoipa::path(get, path = "/v1/projects", tag = "tenancy", params(PageQuery),
+    responses((status = 200, body = inline(Page<Project>))), security(("api_key" = [])))]
+pub async fn list_projects(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let (limit, after) = (q.limit()?, q.after()?);
+    let org = caller.0.org_id;
+    let rows = state.store.read(move |c| repo::list_projects(c, &org, after.as_deref(), limit)).await?;
+    let (items, next_cursor) = page::finish(rows, limit, |p| &p.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// One project, by name or id.
+#[utoipa::path(get, path = "/v1/projects/{project}", tag = "tenancy",
+    params(("project" = String, Path, description = "project name or id")),
+    responses((status = 200, body = Project), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn get_project(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+) -> Result<HttpResponse> {
+    let org = caller.0.org_id;
+    let p = state.store.read(move |c| repo::find_project(c, &org, &project)).await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
+/// Delete a project (org admins).
+#[utoipa::path(delete, path = "/v1/projects/{project}", tag = "tenancy",
+    params(("project" = String, Path, description = "project name or id")),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn delete_project(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    project: web::Path<String>,
+) -> Result<HttpResponse> {
+    let c = caller.0;
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let p = repo::find_project(&tx, &c.org_id, &project)?;
+            repo::delete_project(&tx, &c.org_id, &p.id)?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "project.delete",
+                "project",
+                Some(&p.id),
+                json!({"name": p.name}),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

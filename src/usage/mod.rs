@@ -1,0 +1,3 @@
+//! Usage figures and the audit log.
+
+pub mod audit;
