@@ -19,7 +19,7 @@ const NON_CONFIG_ENV: &[&str] = &["GAVEL_MASTER_KEY", "GAVEL_CONFIG"];
 pub const SYSTEM_CONFIG: &str = "/etc/gavel/gavel.toml";
 
 /// The whole configuration. Every key is documented in `config.example.toml`.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -138,18 +138,6 @@ impl Default for GatewayConfig {
 impl Default for LogConfig {
     fn default() -> Self {
         Self { format: "text".into(), level: "info".into() }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Self {
-            server: ServerConfig::default(),
-            keys: KeysConfig::default(),
-            judge: JudgeConfig::default(),
-            gateway: GatewayConfig::default(),
-            log: LogConfig::default(),
-        }
     }
 }
 
@@ -350,7 +338,7 @@ fn describe_figment_error(e: figment::Error) -> String {
 }
 
 #[cfg(test)]
-#[allow(clippy::unwrap_used)]
+#[allow(clippy::unwrap_used, clippy::result_large_err)]
 mod tests {
     use super::*;
 

@@ -64,7 +64,7 @@ impl KeyFile {
         Ok(Self { path: path.to_path_buf(), inner: Mutex::new(Inner { master, records }) })
     }
 
-    /// For messages and for callers that back the file up.
+    /// Lets callers name the file in messages and back it up.
     pub fn path(&self) -> &Path {
         &self.path
     }
@@ -121,12 +121,12 @@ impl KeyFile {
         Ok(true)
     }
 
-    /// Number of stored records.
+    /// Cheap: counts sealed records without decrypting anything.
     pub fn len(&self) -> usize {
         self.lock().records.len()
     }
 
-    /// Whether no records are stored.
+    /// Cheap: nothing is decrypted.
     pub fn is_empty(&self) -> bool {
         self.lock().records.is_empty()
     }
@@ -196,6 +196,9 @@ mod tests {
     use std::fs::Permissions;
     use std::sync::Arc;
 
+    type Ids = (&'static str, &'static str, &'static str);
+    const A: Ids = ("org-a", "key-1", "openai");
+    const B: Ids = ("org-b", "key-2", "anthropic");
     const SECRET_A: &str = "sk-live-AAAAAAAAAAAAAAAAAAAAAAAA";
     const SECRET_B: &str = "sk-ant-BBBBBBBBBBBBBBBBBBBBBBBB";
 
@@ -210,20 +213,35 @@ mod tests {
         (dir, path, kf)
     }
 
-    fn get(kf: &KeyFile, org: &str, key_id: &str, provider: &str) -> Option<String> {
-        kf.get(org, key_id, provider).unwrap().map(|s| s.expose_secret().to_owned())
+    fn put(kf: &KeyFile, (org, key_id, provider): Ids, secret: &str) {
+        let secret = Secret::from(secret);
+        kf.put(org, key_id, provider, &secret).unwrap();
+    }
+
+    fn get(kf: &KeyFile, (org, key_id, provider): Ids) -> Option<String> {
+        let secret = kf.get(org, key_id, provider).unwrap();
+        secret.map(|s| s.expose_secret().to_owned())
+    }
+
+    fn reopen(path: &Path, byte: u8) -> KeyFile {
+        KeyFile::open(path, master(byte)).unwrap()
+    }
+
+    fn open_err(path: &Path, byte: u8) -> KeystoreError {
+        KeyFile::open(path, master(byte)).unwrap_err()
     }
 
     fn assert_no_plaintext(path: &Path) {
         let bytes = fs::read(path).unwrap();
         for needle in [SECRET_A, SECRET_B, "AAAAAAAAAAAA", "BBBBBBBBBBBB"] {
-            assert!(!bytes.windows(needle.len()).any(|w| w == needle.as_bytes()), "plaintext {needle} found on disk");
+            let found = bytes.windows(needle.len()).any(|w| w == needle.as_bytes());
+            assert!(!found, "plaintext {needle} found on disk");
         }
     }
 
-    fn only_keyfile_in(dir: &Path) {
+    fn assert_only_keyfile_in(dir: &Path) {
         let names: Vec<_> = fs::read_dir(dir).unwrap().map(|e| e.unwrap().file_name()).collect();
-        assert_eq!(names, vec![std::ffi::OsString::from("keys.enc")], "temp files left behind");
+        assert_eq!(names, ["keys.enc"], "temp files left behind");
     }
 
     #[test]
@@ -235,26 +253,22 @@ mod tests {
         assert_eq!(mode & 0o777, 0o600);
         let before = fs::read(&path).unwrap();
         let err = KeyFile::create(&path, master(2)).unwrap_err();
-        assert!(matches!(err, KeystoreError::AlreadyExists { .. }), "{err:?}");
+        assert!(matches!(err, KeystoreError::AlreadyExists { .. }));
         assert!(err.to_string().contains(&path.display().to_string()));
-        assert_eq!(fs::read(&path).unwrap(), before, "existing file must be untouched");
-        assert_eq!(KeyFile::open(&path, master(1)).unwrap().len(), 0);
-        only_keyfile_in(dir.path());
-    }
+        assert_eq!(fs::read(&path).unwrap(), before, "must be untouched");
+        assert_eq!(reopen(&path, 1).len(), 0);
+        assert_only_keyfile_in(dir.path());
 
-    #[test]
-    fn create_in_missing_directory_is_an_io_error() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("nope").join("keys.enc");
-        let err = KeyFile::create(&path, master(1)).unwrap_err();
+        let missing_dir = dir.path().join("nope").join("keys.enc");
+        let err = KeyFile::create(&missing_dir, master(1)).unwrap_err();
         assert!(matches!(err, KeystoreError::Io { .. }), "{err:?}");
     }
 
     #[test]
     fn open_with_wrong_master_key_even_when_empty() {
         let (_dir, path, _kf) = new_file();
-        let err = KeyFile::open(&path, master(2)).unwrap_err();
-        assert!(matches!(err, KeystoreError::WrongMasterKey { .. }), "{err:?}");
+        let err = open_err(&path, 2);
+        assert!(matches!(err, KeystoreError::WrongMasterKey { .. }));
         let msg = err.to_string();
         assert!(msg.contains(&path.display().to_string()), "{msg}");
         assert!(msg.contains("supply the master key that created"), "{msg}");
@@ -263,39 +277,41 @@ mod tests {
     #[test]
     fn put_get_remove_persist_across_reopen() {
         let (dir, path, kf) = new_file();
-        kf.put("org-a", "key-1", "openai", &Secret::from(SECRET_A)).unwrap();
-        kf.put("org-b", "key-2", "anthropic", &Secret::from(SECRET_B)).unwrap();
-        assert_eq!(get(&kf, "org-a", "key-1", "openai").as_deref(), Some(SECRET_A));
+        put(&kf, A, SECRET_A);
+        put(&kf, B, SECRET_B);
+        assert_eq!(get(&kf, A).as_deref(), Some(SECRET_A));
         assert_no_plaintext(&path);
+        let dbg = format!("{kf:?}");
+        assert!(dbg.contains("records: 2") && !dbg.contains(SECRET_A), "{dbg}");
 
-        let reopened = KeyFile::open(&path, master(1)).unwrap();
+        let reopened = reopen(&path, 1);
         assert_eq!(reopened.key_ids(), ["key-1", "key-2"]);
-        assert_eq!(get(&reopened, "org-b", "key-2", "anthropic").as_deref(), Some(SECRET_B));
+        assert_eq!(get(&reopened, B).as_deref(), Some(SECRET_B));
 
         // Replacing keeps one record per key id.
-        kf.put("org-a", "key-1", "openai", &Secret::from("sk-new")).unwrap();
-        let reopened = KeyFile::open(&path, master(1)).unwrap();
+        put(&kf, A, "sk-new");
+        let reopened = reopen(&path, 1);
         assert_eq!(reopened.len(), 2);
-        assert_eq!(get(&reopened, "org-a", "key-1", "openai").as_deref(), Some("sk-new"));
+        assert_eq!(get(&reopened, A).as_deref(), Some("sk-new"));
 
         assert!(kf.remove("key-1").unwrap());
         assert!(!kf.remove("key-1").unwrap());
-        assert!(!kf.contains("key-1"));
-        let reopened = KeyFile::open(&path, master(1)).unwrap();
+        assert!(!kf.contains("key-1") && kf.contains("key-2"));
+        let reopened = reopen(&path, 1);
         assert_eq!(reopened.key_ids(), ["key-2"]);
-        assert_eq!(get(&reopened, "org-a", "key-1", "openai"), None);
+        assert_eq!(get(&reopened, A), None);
         assert_no_plaintext(&path);
-        only_keyfile_in(dir.path());
+        assert_only_keyfile_in(dir.path());
     }
 
     #[test]
     fn get_for_another_org_or_provider_is_an_error_not_plaintext() {
         let (_dir, _path, kf) = new_file();
-        kf.put("org-a", "key-1", "openai", &Secret::from(SECRET_A)).unwrap();
-        assert_eq!(get(&kf, "org-a", "missing", "openai"), None);
+        put(&kf, A, SECRET_A);
+        assert_eq!(get(&kf, ("org-a", "missing", "openai")), None);
         for (org, provider) in [("org-b", "openai"), ("org-a", "anthropic")] {
             let err = kf.get(org, "key-1", provider).unwrap_err();
-            assert!(matches!(err, KeystoreError::RecordMismatch { .. }), "{err:?}");
+            assert!(matches!(err, KeystoreError::RecordMismatch { .. }));
             assert!(!format!("{err} {err:?}").contains(SECRET_A));
         }
     }
@@ -303,42 +319,43 @@ mod tests {
     #[test]
     fn rotate_master_reseals_and_persists() {
         let (dir, path, kf) = new_file();
-        kf.put("org-a", "key-1", "openai", &Secret::from(SECRET_A)).unwrap();
-        kf.put("org-b", "key-2", "anthropic", &Secret::from(SECRET_B)).unwrap();
+        put(&kf, A, SECRET_A);
+        put(&kf, B, SECRET_B);
         let before = fs::read(&path).unwrap();
         kf.rotate_master(master(9)).unwrap();
         assert_eq!(kf.master_fingerprint(), master(9).fingerprint());
         assert_ne!(fs::read(&path).unwrap(), before);
         assert_no_plaintext(&path);
 
-        let err = KeyFile::open(&path, master(1)).unwrap_err();
-        assert!(matches!(err, KeystoreError::WrongMasterKey { .. }), "{err:?}");
-        let reopened = KeyFile::open(&path, master(9)).unwrap();
-        assert_eq!(get(&reopened, "org-a", "key-1", "openai").as_deref(), Some(SECRET_A));
-        assert_eq!(get(&reopened, "org-b", "key-2", "anthropic").as_deref(), Some(SECRET_B));
+        let err = open_err(&path, 1);
+        assert!(matches!(err, KeystoreError::WrongMasterKey { .. }));
+        let reopened = reopen(&path, 9);
+        assert_eq!(get(&reopened, A).as_deref(), Some(SECRET_A));
+        assert_eq!(get(&reopened, B).as_deref(), Some(SECRET_B));
 
         // The live handle keeps working under the new key.
-        kf.put("org-c", "key-3", "mistral", &Secret::from("sk-c")).unwrap();
-        let reopened = KeyFile::open(&path, master(9)).unwrap();
-        assert_eq!(get(&reopened, "org-c", "key-3", "mistral").as_deref(), Some("sk-c"));
-        only_keyfile_in(dir.path());
+        let c = ("org-c", "key-3", "mistral");
+        put(&kf, c, "sk-c");
+        assert_eq!(get(&reopen(&path, 9), c).as_deref(), Some("sk-c"));
+        assert_only_keyfile_in(dir.path());
     }
 
     #[test]
     fn group_readable_key_file_is_refused() {
         let (_dir, path, _kf) = new_file();
         fs::set_permissions(&path, Permissions::from_mode(0o644)).unwrap();
-        let err = KeyFile::open(&path, master(1)).unwrap_err();
-        assert!(matches!(err, KeystoreError::InsecurePermissions { .. }), "{err:?}");
+        let err = open_err(&path, 1);
+        assert!(matches!(err, KeystoreError::InsecurePermissions { .. }));
         let msg = err.to_string();
-        assert!(msg.contains(&format!("chmod 600 {}", path.display())), "{msg}");
+        let hint = format!("chmod 600 {}", path.display());
+        assert!(msg.contains(&hint), "{msg}");
     }
 
     #[test]
     fn editing_the_file_on_disk_is_detected() {
         let (_dir, path, kf) = new_file();
-        kf.put("org-a", "key-1", "openai", &Secret::from(SECRET_A)).unwrap();
-        kf.put("org-b", "key-2", "anthropic", &Secret::from(SECRET_B)).unwrap();
+        put(&kf, A, SECRET_A);
+        put(&kf, B, SECRET_B);
         let original = fs::read_to_string(&path).unwrap();
 
         // One character inside a sealed record.
@@ -346,7 +363,7 @@ mod tests {
         let mut bytes = original.clone().into_bytes();
         bytes[at] = if bytes[at] == b'A' { b'B' } else { b'A' };
         fs::write(&path, &bytes).unwrap();
-        let err = KeyFile::open(&path, master(1)).unwrap_err();
+        let err = open_err(&path, 1);
         assert!(matches!(err, KeystoreError::Tampered { .. }), "{err:?}");
         assert!(err.to_string().contains("backup"));
 
@@ -354,11 +371,11 @@ mod tests {
         let mut v: serde_json::Value = serde_json::from_str(&original).unwrap();
         v["records"].as_array_mut().unwrap().remove(0);
         fs::write(&path, serde_json::to_vec(&v).unwrap()).unwrap();
-        let err = KeyFile::open(&path, master(1)).unwrap_err();
+        let err = open_err(&path, 1);
         assert!(matches!(err, KeystoreError::Tampered { .. }), "{err:?}");
 
         fs::write(&path, &original).unwrap();
-        assert_eq!(KeyFile::open(&path, master(1)).unwrap().len(), 2);
+        assert_eq!(reopen(&path, 1).len(), 2);
     }
 
     #[test]
@@ -366,7 +383,7 @@ mod tests {
         let (_dir, path, kf) = new_file();
         let before = fs::read(&path).unwrap();
         let long = "k".repeat(70_000);
-        let err = kf.put("org", &long, "openai", &Secret::from("x")).unwrap_err();
+        let err = kf.put("org", &long, "x", &Secret::from("x")).unwrap_err();
         assert!(matches!(err, KeystoreError::InvalidInput { .. }), "{err:?}");
         assert!(kf.is_empty());
         assert_eq!(fs::read(&path).unwrap(), before);
@@ -382,7 +399,8 @@ mod tests {
                 std::thread::spawn(move || {
                     for i in 0..5 {
                         let id = format!("key-{t}-{i}");
-                        kf.put("org", &id, "openai", &Secret::new(format!("sk-{id}"))).unwrap();
+                        let secret = Secret::new(format!("sk-{id}"));
+                        kf.put("org", &id, "openai", &secret).unwrap();
                     }
                 })
             })
@@ -390,16 +408,9 @@ mod tests {
         for h in handles {
             h.join().unwrap();
         }
-        let reopened = KeyFile::open(&path, master(1)).unwrap();
+        let reopened = reopen(&path, 1);
         assert_eq!(reopened.len(), 20);
-        assert_eq!(get(&reopened, "org", "key-3-4", "openai").as_deref(), Some("sk-key-3-4"));
-    }
-
-    #[test]
-    fn debug_shows_no_secrets() {
-        let (_dir, _path, kf) = new_file();
-        kf.put("org-a", "key-1", "openai", &Secret::from(SECRET_A)).unwrap();
-        let dbg = format!("{kf:?}");
-        assert!(dbg.contains("records: 1") && !dbg.contains(SECRET_A), "{dbg}");
+        let got = get(&reopened, ("org", "key-3-4", "openai"));
+        assert_eq!(got.as_deref(), Some("sk-key-3-4"));
     }
 }

@@ -90,14 +90,16 @@ impl<'de> Deserialize<'de> for Secret {
 /// bytes or plaintext secrets.
 #[derive(thiserror::Error, Debug)]
 pub enum KeystoreError {
-    /// No master key anywhere gavel looks; `looked` lists each place checked.
+    /// No master key anywhere gavel looks; `looked` lists each place checked
+    /// and `suggested` is where a new key file would be picked up.
     #[error(
-        "no master key found; looked at: {}. Set GAVEL_MASTER_KEY to the base64 of 32 random bytes, \
-         or create a key file with mode 0600 holding it (for example: \
-         `umask 077; openssl rand -base64 32 > <data-dir>/master.key`)",
-        .looked.join("; ")
+        "no master key found; looked at: {}. Set GAVEL_MASTER_KEY to the base64 of 32 random \
+         bytes, or create a key file readable only by gavel's user, for example: \
+         `umask 077; openssl rand -base64 32 > {}`",
+        .looked.join("; "),
+        .suggested.display()
     )]
-    MasterKeyMissing { looked: Vec<String> },
+    MasterKeyMissing { looked: Vec<String>, suggested: PathBuf },
 
     /// The key material found is unusable (bad base64, wrong length).
     #[error(
@@ -206,7 +208,7 @@ pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
         }
     }
     let bytes = s.as_bytes();
-    if bytes.len() % 2 != 0 {
+    if !bytes.len().is_multiple_of(2) {
         return None;
     }
     bytes.chunks_exact(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
@@ -225,6 +227,27 @@ mod tests {
         assert_eq!(format!("{s}"), "[REDACTED]");
         assert!(!format!("{s:?} {s} {:#?}", s).contains("abcdef"));
         assert_eq!(s.expose_secret(), "sk-live-abcdef123456");
+    }
+
+    #[test]
+    fn debug_redacts_master_key() {
+        let k = MasterKey::from_bytes(&[0xAB; 32]).unwrap();
+        let dbg = format!("{k:?} {:?}", (&k, MasterKeySource::Env));
+        assert!(dbg.contains("REDACTED"));
+        assert!(!dbg.contains(&k.to_base64()));
+        // 0xAB printed as an array element would show up as "171".
+        assert!(!dbg.contains("171"));
+    }
+
+    #[test]
+    fn source_display() {
+        assert_eq!(MasterKeySource::Env.to_string(), "GAVEL_MASTER_KEY");
+        assert_eq!(MasterKeySource::File("/x/y".into()).to_string(), "file /x/y (keys.master_key_file)");
+        assert_eq!(
+            MasterKeySource::Credential("/run/c/gavel-master-key".into()).to_string(),
+            "systemd credential /run/c/gavel-master-key"
+        );
+        assert_eq!(MasterKeySource::DataDir("/d/master.key".into()).to_string(), "file /d/master.key");
     }
 
     #[test]

@@ -1,4 +1,5 @@
-//! Record cryptography: per-org keys, sealing, opening and the file MAC.
+//! Record cryptography: per-org keys, sealing, opening, and the key for the
+//! whole-file MAC.
 //!
 //! A sealed record is `version (1 byte) ‖ key id length (u16 BE) ‖ key id ‖
 //! nonce (12) ‖ AES-256-GCM ciphertext+tag`. The GCM key is derived per org

@@ -1,0 +1,12 @@
+//! One integration-test binary: the real server on random loopback ports, talked to over HTTP.
+#![allow(clippy::unwrap_used)]
+
+#[path = "../support/mod.rs"]
+mod support;
+
+mod byok;
+mod cli;
+mod errors;
+mod ops;
+mod secrets;
+mod tenancy;

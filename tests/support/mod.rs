@@ -1,0 +1,254 @@
+//! Test support: `spawn_app()` builds the real Application on a random loopback port with a temporary
+//! data directory; `Binary` starts the real `gavel` executable for what needs a process (signals, restarts, logs).
+#![allow(dead_code, clippy::unwrap_used)]
+
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use gavel::bootstrap::MasterKeyEnv;
+use gavel::config::Config;
+use reqwest::{Client, Method, Response};
+use serde_json::{json, Value};
+
+pub struct TestApp {
+    pub base: String,
+    pub admin_key: String,
+    pub client: Client,
+    pub data_dir: PathBuf,
+    pub config: Config,
+    handle: Option<actix_web::dev::ServerHandle>,
+    task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
+    _dir: Option<tempfile::TempDir>,
+}
+
+pub fn test_config(data_dir: &Path) -> Config {
+    let mut cfg = Config::default();
+    cfg.server.bind = "127.0.0.1:0".into();
+    cfg.server.data_dir = data_dir.to_path_buf();
+    cfg.server.workers = 2;
+    cfg.server.shutdown_timeout_s = 5;
+    cfg.log.level = "warn".into();
+    cfg
+}
+
+/// A fresh app on its own temporary data directory.
+pub async fn spawn_app() -> TestApp {
+    spawn_app_with(|_| {}).await
+}
+
+/// A fresh app with a tweaked configuration.
+pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
+    let dir = tempfile::tempdir().unwrap();
+    let mut cfg = test_config(&dir.path().join("data"));
+    tweak(&mut cfg);
+    let mut app = start(cfg, None).await;
+    app._dir = Some(dir);
+    app
+}
+
+/// Start an app on `cfg`'s data directory; a first start returns the new admin key, a restart reuses `admin_key`.
+pub async fn start(cfg: Config, admin_key: Option<String>) -> TestApp {
+    let app = gavel::Application::build(cfg.clone(), MasterKeyEnv::default()).await.expect("application builds");
+    let admin_key = admin_key
+        .or_else(|| app.first_start().map(|f| f.admin_api_key.expose_secret().to_string()))
+        .expect("admin key");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let handle = app.handle();
+    let task = tokio::spawn(app.run_until_stopped());
+    TestApp {
+        base,
+        admin_key,
+        client: Client::new(),
+        data_dir: cfg.server.data_dir.clone(),
+        config: cfg,
+        handle: Some(handle),
+        task: Some(task),
+        _dir: None,
+    }
+}
+
+impl TestApp {
+    /// Stop gracefully and wait until the data directory is released; returns the temp dir to keep it alive.
+    pub async fn stop(&mut self) -> Option<tempfile::TempDir> {
+        if let Some(h) = self.handle.take() {
+            h.stop(true).await;
+        }
+        if let Some(t) = self.task.take() {
+            t.await.unwrap().unwrap();
+        }
+        self._dir.take()
+    }
+
+    pub async fn call(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> Response {
+        let mut rb = self.client.request(method, format!("{}{}", self.base, path));
+        if let Some(k) = key {
+            rb = rb.header("X-API-Key", k);
+        }
+        if let Some(b) = body {
+            rb = rb.json(&b);
+        }
+        rb.send().await.unwrap()
+    }
+
+    /// Call and return (status, JSON body).
+    pub async fn json(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
+        let r = self.call(method, path, key, body).await;
+        let status = r.status().as_u16();
+        let text = r.text().await.unwrap();
+        let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        (status, v)
+    }
+
+    pub async fn get(&self, path: &str, key: &str) -> (u16, Value) {
+        self.json(Method::GET, path, Some(key), None).await
+    }
+
+    pub async fn post(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.json(Method::POST, path, Some(key), Some(body)).await
+    }
+
+    pub async fn patch(&self, path: &str, key: &str, body: Value) -> (u16, Value) {
+        self.json(Method::PATCH, path, Some(key), Some(body)).await
+    }
+
+    pub async fn delete(&self, path: &str, key: &str) -> (u16, Value) {
+        self.json(Method::DELETE, path, Some(key), None).await
+    }
+
+    /// A new org; returns (org id, its admin key).
+    pub async fn org(&self, name: &str) -> (String, String) {
+        let (s, v) = self.post("/v1/orgs", &self.admin_key.clone(), json!({"name": name})).await;
+        assert_eq!(s, 201, "{v}");
+        (v["id"].as_str().unwrap().to_string(), v["admin_api_key"].as_str().unwrap().to_string())
+    }
+
+    /// A new API key in the org of `admin`, with `role`.
+    pub async fn api_key(&self, admin: &str, role: &str) -> (String, String) {
+        let (s, v) = self.post("/v1/api-keys", admin, json!({"name": format!("{role} key"), "role": role})).await;
+        assert_eq!(s, 201, "{v}");
+        (v["id"].as_str().unwrap().to_string(), v["key"].as_str().unwrap().to_string())
+    }
+}
+
+/// Assert the contract's error shape and code.
+pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: &str) {
+    assert_eq!(status, want_status, "status for {body}");
+    assert_eq!(body["error"]["code"], want_code, "code in {body}");
+    assert!(body["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "message in {body}");
+    assert!(body["error"]["details"].is_object(), "details in {body}");
+}
+
+/// The real executable.
+pub fn gavel_bin() -> &'static str {
+    env!("CARGO_BIN_EXE_gavel")
+}
+
+/// A running `gavel serve` process.
+pub struct Binary {
+    pub child: Child,
+    pub base: String,
+    pub stdout_lines: Vec<String>,
+    pub stderr_file: PathBuf,
+}
+
+/// Start `gavel serve` with extra args/env in `cwd`; waits for its "listening on" line.
+pub fn spawn_binary(cwd: &Path, args: &[&str], envs: &[(&str, &str)], stderr_file: &Path) -> Result<Binary, String> {
+    let mut cmd = Command::new(gavel_bin());
+    cmd.current_dir(cwd)
+        .arg("serve")
+        .args(args)
+        .stdout(Stdio::piped())
+        .stderr(std::fs::File::create(stderr_file).unwrap());
+    cmd.env_remove("RUST_LOG").env_remove("GAVEL_MASTER_KEY").env_remove("CREDENTIALS_DIRECTORY");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+            if tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(30);
+    let mut lines = Vec::new();
+    loop {
+        match rx.recv_timeout(Duration::from_millis(100)) {
+            Ok(line) => {
+                let found =
+                    line.split("listening on ").nth(1).map(|r| r.split_whitespace().next().unwrap_or("").to_string());
+                lines.push(line);
+                if let Some(base) = found {
+                    return Ok(Binary { child, base, stdout_lines: lines, stderr_file: stderr_file.to_path_buf() });
+                }
+            }
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {
+                if let Ok(Some(status)) = child.try_wait() {
+                    let err = std::fs::read_to_string(stderr_file).unwrap_or_default();
+                    return Err(format!("exited {status}: {err}"));
+                }
+                if Instant::now() > deadline {
+                    let _ = child.kill();
+                    return Err("no 'listening on' line within 30 s".into());
+                }
+            }
+            Err(_) => {
+                let status = child.wait().unwrap();
+                let err = std::fs::read_to_string(stderr_file).unwrap_or_default();
+                return Err(format!("exited {status}: {err}"));
+            }
+        }
+    }
+}
+
+impl Binary {
+    /// SIGTERM and wait; returns the exit code.
+    pub fn terminate(mut self) -> i32 {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        loop {
+            if let Some(s) = self.child.try_wait().unwrap() {
+                return s.code().unwrap_or(-1);
+            }
+            if Instant::now() > deadline {
+                let _ = self.child.kill();
+                panic!("gavel did not exit within 30 s of SIGTERM");
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn stderr(&self) -> String {
+        std::fs::read_to_string(&self.stderr_file).unwrap_or_default()
+    }
+}
+
+/// The server admin key printed on a first start.
+pub fn admin_key_from(lines: &[String]) -> String {
+    lines
+        .iter()
+        .find_map(|l| l.split_whitespace().find(|w| w.starts_with("gv_")).map(str::to_string))
+        .expect("admin key printed on first start")
+}
+
+/// Run `gavel` to completion; (exit code, stdout, stderr).
+pub fn run_gavel(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, String, String) {
+    let mut cmd = Command::new(gavel_bin());
+    cmd.current_dir(cwd).args(args);
+    cmd.env_remove("RUST_LOG").env_remove("GAVEL_MASTER_KEY").env_remove("CREDENTIALS_DIRECTORY");
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    let out = cmd.output().unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stdout).into_owned(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
