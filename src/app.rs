@@ -39,13 +39,24 @@ impl Application {
         let listener = TcpListener::bind(&config.server.bind)
             .with_context(|| format!("binding {} (server.bind)", config.server.bind))?;
         let port = listener.local_addr()?.port();
+        let cancel = CancellationToken::new();
+        let runs = crate::runs::engine::RunManager::new(
+            opened.store.clone(),
+            tokio::runtime::Handle::current(),
+            cancel.child_token(),
+        );
         let state = web::Data::new(AppState {
             config: Arc::new(config.clone()),
             store: opened.store,
             keys: Arc::new(opened.keys),
             admin_key_hashes: opened.admin_key_hashes,
             metrics: Metrics::new()?,
+            runs: runs.clone(),
         });
+        let resumed = runs.resume_unfinished().await.map_err(|e| anyhow::anyhow!("resuming unfinished runs: {e}"))?;
+        if resumed > 0 {
+            tracing::info!(resumed, "resumed unfinished runs");
+        }
         let max_body = config.server.max_body_bytes;
         let data = state.clone();
         let mut server = HttpServer::new(move || {
@@ -65,14 +76,7 @@ impl Application {
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
         }
-        Ok(Application {
-            port,
-            server: server.run(),
-            state,
-            first_start,
-            cancel: CancellationToken::new(),
-            _lock: opened.lock,
-        })
+        Ok(Application { port, server: server.run(), state, first_start, cancel, _lock: opened.lock })
     }
 
     pub fn port(&self) -> u16 {
@@ -94,6 +98,7 @@ impl Application {
         let Application { server, state, cancel, _lock, .. } = self;
         let served = server.await;
         cancel.cancel();
+        state.runs.shutdown(Duration::from_secs(state.config.server.shutdown_timeout_s)).await;
         let store = state.store.clone();
         let closed =
             tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(move || store.close())).await;

@@ -64,6 +64,9 @@ pub enum Command {
         #[arg(long, value_name = "DIR")]
         out: PathBuf,
     },
+    /// Evaluate a dataset: submit it to a server (or score it locally), show progress, print the summary.
+    /// Exit 0 when the gate passed, 1 when it failed, 2 on a usage or connection error.
+    Eval(crate::evalcli::EvalArgs),
     /// Exit 0 when the server's /readyz answers 200 (for container health checks).
     Healthcheck {
         /// Address to check (default: server.bind).
@@ -86,6 +89,7 @@ impl Command {
                 Overrides { data_dir: data.data_dir.clone(), ..Default::default() }
             }
             Command::Healthcheck { bind } => Overrides { bind: bind.clone(), ..Default::default() },
+            Command::Eval(_) => Overrides { log_level: Some("warn".into()), ..Default::default() },
         }
     }
 }

@@ -9,6 +9,10 @@ use crate::config::{Config, Loaded};
 
 /// Run a parsed command line; errors are printed with their chain and give exit code 1 (2 for config errors).
 pub async fn run(cli: Cli) -> ExitCode {
+    if let Command::Eval(args) = cli.command {
+        crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
+        return ExitCode::from(crate::evalcli::run(args).await);
+    }
     let overrides = cli.command.overrides();
     let Loaded { config, file, warnings } = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(l) => l,
@@ -37,6 +41,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("the master key is not in the backup: keep it separately");
         }),
         Command::Healthcheck { .. } => healthcheck(&config.server.bind),
+        Command::Eval(_) => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -24,6 +24,8 @@ pub struct AppState {
     /// SHA-256 (hex) of the server admin keys: the one from `init` and the optional configured one.
     pub admin_key_hashes: Vec<String>,
     pub metrics: metrics::Metrics,
+    /// Runs in progress.
+    pub runs: Arc<crate::runs::engine::RunManager>,
 }
 
 impl AppState {
@@ -38,7 +40,7 @@ impl AppState {
 
 /// Every route. Resources list their methods so a wrong method answers 405 rather than 404.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    use crate::{byok, tenancy::routes as t, usage};
+    use crate::{byok, runs::routes as r, scoring::routes as sc, tenancy::routes as t, usage};
     cfg.service(web::resource("/healthz").route(web::get().to(ops::healthz)))
         .service(web::resource("/readyz").route(web::get().to(ops::readyz)))
         .service(web::resource("/metrics").route(web::get().to(ops::metrics)))
@@ -71,6 +73,31 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::patch().to(byok::routes::patch))
                 .route(web::delete().to(byok::routes::delete)),
         )
+        .service(
+            web::resource("/v1/projects/{project}/scorers")
+                .route(web::post().to(sc::create))
+                .route(web::get().to(sc::list)),
+        )
+        .service(web::resource("/v1/projects/{project}/scorers/{id}").route(web::delete().to(sc::delete)))
+        .service(
+            web::resource("/v1/projects/{project}/datasets")
+                .route(web::post().to(r::create_dataset))
+                .route(web::get().to(r::list_datasets)),
+        )
+        .service(
+            web::resource("/v1/projects/{project}/datasets/{id}")
+                .route(web::get().to(r::get_dataset))
+                .route(web::delete().to(r::delete_dataset)),
+        )
+        .service(
+            web::resource("/v1/projects/{project}/runs")
+                .route(web::post().to(r::create_run))
+                .route(web::get().to(r::list_runs)),
+        )
+        .service(web::resource("/v1/runs/{id}").route(web::get().to(r::get_run)))
+        .service(web::resource("/v1/runs/{id}/results").route(web::get().to(r::list_results)))
+        .service(web::resource("/v1/runs/{id}/events").route(web::get().to(r::events)))
+        .service(web::resource("/v1/runs/{id}/cancel").route(web::post().to(r::cancel_run)))
         .service(web::resource("/v1/audit-log").route(web::get().to(usage::audit::list_route)))
         .service(web::resource("/").route(web::get().to(dashboard::serve)).route(web::head().to(dashboard::serve)))
         .service(

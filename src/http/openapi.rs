@@ -27,10 +27,15 @@ impl Modify for Security {
         crate::byok::routes::create, crate::byok::routes::list, crate::byok::routes::get, crate::byok::routes::patch,
         crate::byok::routes::delete,
         crate::usage::audit::list_route,
+        crate::scoring::routes::create, crate::scoring::routes::list, crate::scoring::routes::delete,
+        crate::runs::routes::create_dataset, crate::runs::routes::list_datasets, crate::runs::routes::get_dataset,
+        crate::runs::routes::delete_dataset, crate::runs::routes::create_run, crate::runs::routes::get_run,
+        crate::runs::routes::list_runs, crate::runs::routes::list_results, crate::runs::routes::cancel_run,
+        crate::runs::routes::events,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),
-    tags((name = "tenancy"), (name = "byok"), (name = "usage"), (name = "operations"))
+    tags((name = "tenancy"), (name = "byok"), (name = "runs"), (name = "usage"), (name = "operations"))
 )]
 struct ApiDoc;
 

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 2;
+pub const SCHEMA_VERSION: usize = 3;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -71,6 +71,65 @@ pub fn migrations() -> Migrations<'static> {
                  at TEXT NOT NULL
              );
              CREATE INDEX audit_log_org ON audit_log (org_id, id);",
+        ),
+        // 3: scorers, datasets, runs, their items and results. (run_id, idx) keys make "one result per item" a constraint.
+        M::up(
+            "CREATE TABLE scorers (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 type TEXT NOT NULL,
+                 config TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 UNIQUE (project_id, name)
+             );
+             CREATE TABLE datasets (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 items INTEGER NOT NULL,
+                 created_at TEXT NOT NULL
+             );
+             CREATE INDEX datasets_project ON datasets (project_id, id);
+             CREATE TABLE dataset_items (
+                 dataset_id TEXT NOT NULL REFERENCES datasets(id) ON DELETE CASCADE,
+                 idx INTEGER NOT NULL,
+                 item TEXT NOT NULL,
+                 PRIMARY KEY (dataset_id, idx)
+             ) WITHOUT ROWID;
+             CREATE TABLE runs (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                 kind TEXT NOT NULL DEFAULT 'eval',
+                 status TEXT NOT NULL,
+                 spec TEXT NOT NULL,
+                 total INTEGER NOT NULL,
+                 done INTEGER NOT NULL DEFAULT 0,
+                 summary TEXT,
+                 error TEXT,
+                 dataset_id TEXT,
+                 created_at TEXT NOT NULL,
+                 started_at TEXT,
+                 finished_at TEXT
+             );
+             CREATE INDEX runs_project ON runs (project_id, id);
+             CREATE INDEX runs_unfinished ON runs (status) WHERE status IN ('queued', 'running');
+             CREATE TABLE run_items (
+                 run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                 idx INTEGER NOT NULL,
+                 item TEXT NOT NULL,
+                 PRIMARY KEY (run_id, idx)
+             ) WITHOUT ROWID;
+             CREATE TABLE run_results (
+                 run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                 idx INTEGER NOT NULL,
+                 outcome INTEGER NOT NULL,
+                 scores TEXT NOT NULL,
+                 PRIMARY KEY (run_id, idx)
+             ) WITHOUT ROWID;",
         ),
     ])
 }

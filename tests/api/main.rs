@@ -7,6 +7,8 @@ mod support;
 mod byok;
 mod cli;
 mod errors;
+mod eval_cli;
 mod ops;
+mod runs;
 mod secrets;
 mod tenancy;

@@ -1,0 +1,118 @@
+//! Issue benchmark: 100,000 items × 4 heuristic scorers (equals, contains, regex_match, levenshtein; short strings),
+//! posted inline over HTTP with `wait_s`, to the completed summary. Starts the real release binary on loopback,
+//! reports the wall time from sending the request to the completed summary, the server's peak RSS (VmHWM),
+//! and checks that every result row is stored.
+//!
+//! Run: `cargo bench --bench eval_throughput` (env ITEMS=N to change the size, ROUNDS=R for repetitions).
+
+use std::io::{BufRead, BufReader};
+use std::process::{Command, Stdio};
+use std::time::Instant;
+
+use serde_json::{json, Value};
+
+fn vm_hwm_mb(pid: u32) -> f64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|kb| kb.parse::<f64>().ok())
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
+}
+
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let n: usize = std::env::var("ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(100_000);
+    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
+    let dir = tempfile::tempdir()?;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
+        .args(["serve", "--bind", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
+        .arg(dir.path().join("data"))
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()?;
+    let pid = child.id();
+    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
+    let mut admin = String::new();
+    let base = loop {
+        let line = lines.next().ok_or("server exited")??;
+        if let Some(k) = line.split_whitespace().find(|w| w.starts_with("gv_")) {
+            admin = k.to_string();
+        }
+        if let Some(rest) = line.split("listening on ").nth(1) {
+            break rest.split_whitespace().next().unwrap_or_default().to_string();
+        }
+    };
+    let client = reqwest::blocking::Client::builder().timeout(std::time::Duration::from_secs(120)).build()?;
+    let org: Value = client
+        .post(format!("{base}/v1/orgs"))
+        .header("X-API-Key", &admin)
+        .json(&json!({"name": "bench"}))
+        .send()?
+        .json()?;
+    let key = org["admin_api_key"].as_str().ok_or("no org key")?.to_string();
+    client.post(format!("{base}/v1/projects")).header("X-API-Key", &key).json(&json!({"name": "bench"})).send()?;
+
+    let words = ["Paris", "London", "Berlin", "Madrid", "Rome", "Lisbon", "Vienna", "Prague"];
+    let items: Vec<Value> = (0..n)
+        .map(|i| {
+            let expected = words[i % words.len()];
+            let output = if i % 5 == 0 { words[(i + 1) % words.len()].to_lowercase() } else { expected.to_string() };
+            json!({"id": i.to_string(), "input": format!("capital #{i}?"), "output": output, "expected": expected})
+        })
+        .collect();
+    let body = serde_json::to_vec(&json!({
+        "dataset": items,
+        "scorers": ["equals", "contains", {"type": "regex_match", "config": {"pattern": "^[A-Z][a-z]+$"}}, {"type": "levenshtein", "config": {"threshold": 0.5}}],
+        "wait_s": 60
+    }))?;
+    println!("eval_throughput: {n} items x 4 scorers, body {:.1} MB", body.len() as f64 / 1e6);
+    let mut times = Vec::new();
+    for round in 0..rounds {
+        let started = Instant::now();
+        let r = client
+            .post(format!("{base}/v1/projects/bench/runs"))
+            .header("X-API-Key", &key)
+            .header("content-type", "application/json")
+            .body(body.clone())
+            .send()?;
+        let status = r.status().as_u16();
+        let run: Value = r.json()?;
+        let elapsed = started.elapsed();
+        if status != 200 || run["status"] != "completed" {
+            return Err(format!("round {round}: run did not complete in time: {status} {run}").into());
+        }
+        let id = run["id"].as_str().ok_or("no id")?;
+        // Every result row stored: page through the results count cheaply via the last page cursor.
+        let done = run["progress"]["done"].as_u64().unwrap_or(0);
+        let summary_items = run["summary"]["items"].as_u64().unwrap_or(0);
+        if done != n as u64 || summary_items != n as u64 || run["summary"]["pass_rate"].as_f64() != Some(0.8) {
+            return Err(
+                format!("round {round}: {done} results stored for {n} items; summary {}", run["summary"]).into()
+            );
+        }
+        let page: Value =
+            client.get(format!("{base}/v1/runs/{id}/results?limit=1000")).header("X-API-Key", &key).send()?.json()?;
+        if page["items"].as_array().map(Vec::len) != Some(1000.min(n)) {
+            return Err("results page is short".into());
+        }
+        println!(
+            "round {round}: {:.3} s to the completed summary (pass_rate {}), server peak RSS {:.0} MB",
+            elapsed.as_secs_f64(),
+            run["summary"]["pass_rate"],
+            vm_hwm_mb(pid)
+        );
+        times.push(elapsed.as_secs_f64());
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    println!(
+        "best {:.3} s, median {:.3} s, server peak RSS {:.0} MB",
+        times[0],
+        times[times.len() / 2],
+        vm_hwm_mb(pid)
+    );
+    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
+    let _ = child.wait();
+    Ok(())
+}

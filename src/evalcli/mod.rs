@@ -1,0 +1,360 @@
+//! `gavel eval`: submit a dataset to a server (or score it in-process with `--local`), show progress, print the
+//! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
+
+pub mod junit;
+
+use std::io::IsTerminal;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use futures_util::StreamExt;
+use serde_json::{json, Value};
+
+use crate::runs::dataset::{self, Format};
+use crate::runs::model::{GateSpec, ItemResult, Run, Summary};
+use crate::scoring::ScorerRef;
+
+/// What `gavel eval` was asked to do.
+#[derive(clap::Args, Debug, Clone)]
+pub struct EvalArgs {
+    /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
+    #[arg(long, env = "GAVEL_URL", value_name = "URL")]
+    pub server: Option<String>,
+    /// Org API key (env GAVEL_API_KEY).
+    #[arg(long, env = "GAVEL_API_KEY", value_name = "KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Project name or id.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Dataset file: .jsonl/.ndjson, .csv, or a JSON array.
+    #[arg(long, value_name = "FILE")]
+    pub dataset: PathBuf,
+    /// A scorer: stored scorer name or id, a scorer type, or inline JSON {"type", "config"}. Repeatable.
+    #[arg(long = "scorer", value_name = "S")]
+    pub scorers: Vec<String>,
+    /// A built-in metric. Repeatable.
+    #[arg(long = "metric", value_name = "M")]
+    pub metrics: Vec<String>,
+    /// Gate: lowest acceptable pass rate (0..1).
+    #[arg(long, value_name = "X")]
+    pub min_pass_rate: Option<f64>,
+    /// Gate: most items allowed to fail.
+    #[arg(long, value_name = "N")]
+    pub max_failed: Option<u64>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "OUT.xml")]
+    pub junit: Option<PathBuf>,
+    /// Print the finished run as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Score in-process with no server and no data directory.
+    #[arg(long)]
+    pub local: bool,
+    /// Give up waiting for the run after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout_s: u64,
+}
+
+/// A failure that is the user's or the network's, not the gate's: exit code 2.
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct UsageError(pub String);
+
+fn usage(msg: impl Into<String>) -> anyhow::Error {
+    UsageError(msg.into()).into()
+}
+
+fn scorer_refs(args: &EvalArgs) -> anyhow::Result<Vec<ScorerRef>> {
+    args.scorers
+        .iter()
+        .map(|s| {
+            if s.trim_start().starts_with('{') {
+                serde_json::from_str::<ScorerRef>(s)
+                    .map_err(|e| usage(format!("--scorer {s}: not a scorer object: {e}")))
+            } else {
+                Ok(ScorerRef::Name(s.clone()))
+            }
+        })
+        .collect()
+}
+
+fn gate(args: &EvalArgs) -> GateSpec {
+    GateSpec { min_pass_rate: args.min_pass_rate, max_failed: args.max_failed, per_scorer: Default::default() }
+}
+
+/// Run the command; the exit code follows the contract.
+pub async fn run(args: EvalArgs) -> u8 {
+    match execute(args).await {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!("gavel eval: {e:#}");
+            2
+        }
+    }
+}
+
+async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
+    if args.scorers.is_empty() && args.metrics.is_empty() {
+        return Err(usage("name at least one --scorer or --metric"));
+    }
+    if args.min_pass_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
+        return Err(usage("--min-pass-rate must be between 0 and 1"));
+    }
+    let bytes = std::fs::read(&args.dataset).map_err(|e| usage(format!("reading {}: {e}", args.dataset.display())))?;
+    let items = dataset::parse(Format::from_path(&args.dataset), &bytes)
+        .map_err(|e| usage(format!("{}: {e}", args.dataset.display())))?;
+    drop(bytes);
+    let started = Instant::now();
+    let (run, results) = if args.local { local(&args, items)? } else { remote(&args, items).await? };
+    let summary =
+        run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
+    if let Some(path) = &args.junit {
+        let xml = junit::render(
+            &format!("gavel.{}", args.project.as_deref().unwrap_or("local")),
+            &summary,
+            &results,
+            started.elapsed().as_secs_f64(),
+        );
+        std::fs::write(path, xml).map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print_table(&run, &summary);
+    }
+    Ok(summary.gate.passed)
+}
+
+fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
+    let refs = scorer_refs(args)?;
+    let resolved = crate::scoring::resolve(&refs, &args.metrics, |_| None).map_err(|e| usage(e.to_string()))?;
+    let names: Vec<String> = resolved.iter().map(|(s, _)| s.name.clone()).collect();
+    let compiled: Vec<_> = resolved.into_iter().map(|(_, c)| c).collect();
+    let total = items.len() as u64;
+    let (summary, results) =
+        crate::runs::engine::run_local(&compiled, items, &gate(args)).map_err(|e| usage(e.to_string()))?;
+    let now = crate::store::now();
+    let run = Run {
+        id: "local".into(),
+        project_id: args.project.clone().unwrap_or_else(|| "local".into()),
+        kind: "eval".into(),
+        status: crate::runs::model::RunStatus::Completed,
+        progress: crate::runs::model::Progress { done: total, total },
+        summary: Some(summary),
+        error: None,
+        scorers: names,
+        dataset_id: None,
+        created_at: now.clone(),
+        started_at: Some(now.clone()),
+        finished_at: Some(now),
+    };
+    Ok((run, results))
+}
+
+struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    last_plain: Instant,
+}
+
+impl Progress {
+    fn new() -> Self {
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let b = indicatif::ProgressBar::new(0);
+            if let Ok(style) = indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} items ({per_sec}, eta {eta})",
+            ) {
+                b.set_style(style);
+            }
+            b
+        });
+        Self { bar, last_plain: Instant::now() - Duration::from_secs(60) }
+    }
+
+    fn update(&mut self, done: u64, total: u64) {
+        match &self.bar {
+            Some(b) => {
+                b.set_length(total);
+                b.set_position(done);
+            }
+            None => {
+                if self.last_plain.elapsed() >= Duration::from_secs(2) || done == total {
+                    eprintln!("progress: {done}/{total} items");
+                    self.last_plain = Instant::now();
+                }
+            }
+        }
+    }
+
+    fn finish(&self) {
+        if let Some(b) = &self.bar {
+            b.finish_and_clear();
+        }
+    }
+}
+
+async fn remote(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
+    let server = args
+        .server
+        .as_deref()
+        .ok_or_else(|| usage("--server URL is required (or --local)"))?
+        .trim_end_matches('/')
+        .to_string();
+    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
+    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
+    let refs: Vec<Value> = args
+        .scorers
+        .iter()
+        .map(|s| {
+            if s.trim_start().starts_with('{') {
+                serde_json::from_str(s).map_err(|e| usage(format!("--scorer {s}: {e}")))
+            } else {
+                Ok(Value::String(s.clone()))
+            }
+        })
+        .collect::<anyhow::Result<_>>()?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| usage(format!("HTTP client: {e}")))?;
+    let body = json!({"dataset": items, "scorers": refs, "metrics": args.metrics, "gate": gate(args)});
+    let resp = client
+        .post(format!("{server}/v1/projects/{project}/runs"))
+        .header("X-API-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
+    let status = resp.status();
+    let accepted: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
+    if !status.is_success() {
+        let msg = accepted["error"]["message"].as_str().unwrap_or("request failed");
+        return Err(usage(format!("{server} answered {status}: {msg}")));
+    }
+    let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
+    let mut progress = Progress::new();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let run = follow(&client, &server, key, &id, &mut progress, deadline).await;
+    progress.finish();
+    let run = run?;
+    let results = if args.junit.is_some() { all_results(&client, &server, key, &id).await? } else { Vec::new() };
+    Ok((run, results))
+}
+
+/// Follow the run's events to the end; fall back to polling if the stream breaks.
+async fn follow(
+    client: &reqwest::Client,
+    server: &str,
+    key: &str,
+    id: &str,
+    progress: &mut Progress,
+    deadline: Instant,
+) -> anyhow::Result<Run> {
+    if let Ok(resp) = client.get(format!("{server}/v1/runs/{id}/events")).header("X-API-Key", key).send().await {
+        if resp.status().is_success() {
+            let mut stream = resp.bytes_stream();
+            let mut buf = String::new();
+            while let Ok(Some(chunk)) = tokio::time::timeout_at(deadline.into(), stream.next()).await {
+                let Ok(chunk) = chunk else { break };
+                buf.push_str(&String::from_utf8_lossy(&chunk));
+                while let Some(end) = buf.find("\n\n") {
+                    let frame: String = buf.drain(..end + 2).collect();
+                    let event = frame.lines().find_map(|l| l.strip_prefix("event: ")).unwrap_or("");
+                    let data = frame.lines().filter_map(|l| l.strip_prefix("data: ")).collect::<Vec<_>>().join("\n");
+                    let Ok(v) = serde_json::from_str::<Value>(&data) else { continue };
+                    match event {
+                        "progress" => progress.update(
+                            v["progress"]["done"].as_u64().unwrap_or(0),
+                            v["progress"]["total"].as_u64().unwrap_or(0),
+                        ),
+                        "summary" => {
+                            progress.update(
+                                v["progress"]["done"].as_u64().unwrap_or(0),
+                                v["progress"]["total"].as_u64().unwrap_or(0),
+                            );
+                            return serde_json::from_value(v).map_err(|e| usage(format!("unreadable run: {e}")));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+        }
+    }
+    loop {
+        if Instant::now() > deadline {
+            return Err(usage(format!("gave up waiting for run {id}")));
+        }
+        let run: Run = client
+            .get(format!("{server}/v1/runs/{id}"))
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .map_err(|e| usage(format!("cannot reach {server}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| usage(format!("unreadable run: {e}")))?;
+        progress.update(run.progress.done, run.progress.total);
+        if run.status.is_final() {
+            return Ok(run);
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+async fn all_results(client: &reqwest::Client, server: &str, key: &str, id: &str) -> anyhow::Result<Vec<ItemResult>> {
+    let mut out = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut url = format!("{server}/v1/runs/{id}/results?limit=1000");
+        if let Some(c) = &cursor {
+            url.push_str(&format!("&cursor={c}"));
+        }
+        let page: Value = client
+            .get(url)
+            .header("X-API-Key", key)
+            .send()
+            .await
+            .map_err(|e| usage(format!("cannot reach {server}: {e}")))?
+            .json()
+            .await
+            .map_err(|e| usage(format!("unreadable results: {e}")))?;
+        let items: Vec<ItemResult> =
+            serde_json::from_value(page["items"].clone()).map_err(|e| usage(format!("unreadable results: {e}")))?;
+        out.extend(items);
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => return Ok(out),
+        }
+    }
+}
+
+fn print_table(run: &Run, s: &Summary) {
+    println!(
+        "run {} {}: {} items, {} passed, {} failed, {} errored, pass rate {:.2}%",
+        run.id,
+        run.status.as_str(),
+        s.items,
+        s.passed,
+        s.failed,
+        s.errored,
+        s.pass_rate * 100.0
+    );
+    let width = s.per_scorer.keys().map(|k| k.chars().count()).max().unwrap_or(6).max(6);
+    println!();
+    println!("  {:<width$}  {:>8}  {:>9}  {:>6}", "scorer", "mean", "pass rate", "errors");
+    for (name, p) in &s.per_scorer {
+        println!("  {:<width$}  {:>8.4}  {:>8.2}%  {:>6}", name, p.mean, p.pass_rate * 100.0, p.errors);
+    }
+    if s.usage.calls > 0 || s.usage.cache_hits > 0 {
+        println!();
+        println!(
+            "  judge calls {}, cache hits {}, tokens {} in / {} out, cost ${:.4}",
+            s.usage.calls, s.usage.cache_hits, s.usage.input_tokens, s.usage.output_tokens, s.usage.cost_usd
+        );
+    }
+    println!();
+    println!("gate: {}", if s.gate.passed { "PASSED" } else { "FAILED" });
+    for r in &s.gate.reasons {
+        println!("  - {r}");
+    }
+}

@@ -1,0 +1,10 @@
+//! Datasets, runs, items, results, summaries, gates and progress events.
+
+pub mod body;
+pub mod dataset;
+pub mod engine;
+pub mod events;
+pub mod model;
+pub mod repo;
+pub mod routes;
+pub mod summary;

@@ -1,0 +1,322 @@
+//! Datasets, runs, run items and results in SQLite. Items and results are written in batched transactions;
+//! `(run_id, idx)` primary keys with `INSERT OR IGNORE` make "exactly one result per item" hold even across restarts.
+
+use rusqlite::{params, Connection, OptionalExtension};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::model::{GateSpec, Item, ItemResult, Progress, Run, RunStatus, Score, Summary};
+use super::summary::Outcome;
+use crate::error::{Error, Result};
+use crate::scoring::ScorerSpec;
+
+/// What a run was asked to do, stored with it so it can be resumed exactly.
+#[derive(Clone, Debug, Serialize, serde::Deserialize)]
+pub struct RunSpec {
+    pub scorers: Vec<ScorerSpec>,
+    #[serde(default)]
+    pub gate: GateSpec,
+}
+
+#[derive(Clone, Debug, Serialize, ToSchema)]
+pub struct Dataset {
+    pub id: String,
+    pub name: String,
+    pub items: u64,
+    pub created_at: String,
+}
+
+pub fn insert_dataset(
+    conn: &Connection,
+    org: &str,
+    project: &str,
+    name: &str,
+    items: &[Item],
+    now: &str,
+) -> Result<Dataset> {
+    let id = crate::store::new_id("ds");
+    conn.execute(
+        "INSERT INTO datasets (id, org_id, project_id, name, items, created_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+        params![id, org, project, name, items.len() as i64, now],
+    )?;
+    let mut stmt = conn.prepare_cached("INSERT INTO dataset_items (dataset_id, idx, item) VALUES (?1, ?2, ?3)")?;
+    for (i, item) in items.iter().enumerate() {
+        stmt.execute(params![id, i as i64, serde_json::to_string(item).map_err(Error::internal)?])?;
+    }
+    Ok(Dataset { id, name: name.into(), items: items.len() as u64, created_at: now.into() })
+}
+
+fn dataset_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Dataset> {
+    Ok(Dataset { id: r.get(0)?, name: r.get(1)?, items: r.get::<_, i64>(2)? as u64, created_at: r.get(3)? })
+}
+
+pub fn list_datasets(conn: &Connection, project: &str, after: Option<&str>, limit: u32) -> Result<Vec<Dataset>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, name, items, created_at FROM datasets WHERE project_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
+    )?;
+    let rows =
+        stmt.query_map(params![project, after, limit + 1], dataset_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+pub fn find_dataset(conn: &Connection, project: &str, id_or_name: &str) -> Result<Dataset> {
+    conn.prepare_cached(
+        "SELECT id, name, items, created_at FROM datasets WHERE project_id = ?1 AND (id = ?2 OR name = ?2)
+         ORDER BY id = ?2 DESC, id DESC LIMIT 1",
+    )?
+    .query_row(params![project, id_or_name], dataset_row)
+    .optional()?
+    .ok_or_else(|| Error::not_found("dataset"))
+}
+
+pub fn delete_dataset(conn: &Connection, project: &str, id: &str) -> Result<()> {
+    if conn.execute("DELETE FROM datasets WHERE project_id = ?1 AND id = ?2", params![project, id])? == 0 {
+        return Err(Error::not_found("dataset"));
+    }
+    Ok(())
+}
+
+/// Record an accepted run with its items, in the caller's transaction: after commit, nothing of it can be lost.
+#[allow(clippy::too_many_arguments)]
+pub fn insert_run(
+    conn: &Connection,
+    id: &str,
+    org: &str,
+    project: &str,
+    spec: &RunSpec,
+    items: &[Item],
+    dataset_id: Option<&str>,
+    now: &str,
+) -> Result<u64> {
+    let total: i64 = match dataset_id {
+        Some(ds) => conn.query_row("SELECT items FROM datasets WHERE id = ?1", [ds], |r| r.get(0))?,
+        None => items.len() as i64,
+    };
+    conn.execute(
+        "INSERT INTO runs (id, org_id, project_id, kind, status, spec, total, dataset_id, created_at)
+         VALUES (?1, ?2, ?3, 'eval', 'queued', ?4, ?5, ?6, ?7)",
+        params![id, org, project, serde_json::to_string(spec).map_err(Error::internal)?, total, dataset_id, now],
+    )?;
+    match dataset_id {
+        Some(ds) => {
+            conn.execute(
+                "INSERT INTO run_items (run_id, idx, item) SELECT ?1, idx, item FROM dataset_items WHERE dataset_id = ?2",
+                params![id, ds],
+            )?;
+        }
+        None => {
+            let mut stmt = conn.prepare_cached("INSERT INTO run_items (run_id, idx, item) VALUES (?1, ?2, ?3)")?;
+            let mut buf = Vec::with_capacity(512);
+            for (i, item) in items.iter().enumerate() {
+                buf.clear();
+                serde_json::to_writer(&mut buf, item).map_err(Error::internal)?;
+                let text = std::str::from_utf8(&buf).map_err(Error::internal)?;
+                stmt.execute(params![id, i as i64, text])?;
+            }
+        }
+    }
+    Ok(total as u64)
+}
+
+/// A batch of finished items.
+pub struct ResultRow {
+    pub idx: u64,
+    pub outcome: Outcome,
+    pub scores_json: String,
+}
+
+/// Write a batch of results and the run's progress in one transaction; an item that already has a result keeps it.
+pub fn insert_results(conn: &mut Connection, run_id: &str, rows: &[ResultRow]) -> Result<u64> {
+    let tx = conn.transaction()?;
+    {
+        let mut stmt = tx.prepare_cached(
+            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores) VALUES (?1, ?2, ?3, ?4)",
+        )?;
+        for r in rows {
+            stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json])?;
+        }
+    }
+    let done: i64 = tx.query_row("SELECT count(*) FROM run_results WHERE run_id = ?1", [run_id], |r| r.get(0))?;
+    tx.execute("UPDATE runs SET done = ?2 WHERE id = ?1", params![run_id, done])?;
+    tx.commit()?;
+    Ok(done as u64)
+}
+
+pub fn mark_running(conn: &Connection, run_id: &str, now: &str) -> Result<()> {
+    conn.execute(
+        "UPDATE runs SET status = 'running', started_at = coalesce(started_at, ?2) WHERE id = ?1 AND status IN ('queued', 'running')",
+        params![run_id, now],
+    )?;
+    Ok(())
+}
+
+/// Put a run in a final state with its summary. A run cancelled meanwhile stays cancelled.
+pub fn finish_run(
+    conn: &Connection,
+    run_id: &str,
+    status: RunStatus,
+    summary: Option<&Summary>,
+    error: Option<&str>,
+    now: &str,
+) -> Result<()> {
+    let summary = summary.map(serde_json::to_string).transpose().map_err(Error::internal)?;
+    conn.execute(
+        "UPDATE runs SET status = CASE WHEN status = 'cancelled' THEN status ELSE ?2 END,
+             summary = ?3, error = ?4, finished_at = ?5 WHERE id = ?1",
+        params![run_id, status.as_str(), summary, error, now],
+    )?;
+    Ok(())
+}
+
+/// Cancel a queued or running run of this org; a finished run is a conflict.
+pub fn cancel_run(conn: &Connection, org: &str, run_id: &str) -> Result<()> {
+    let status = run_status(conn, org, run_id)?;
+    if status.is_final() {
+        return Err(Error::Conflict(format!("the run is already {}", status.as_str())));
+    }
+    conn.execute("UPDATE runs SET status = 'cancelled' WHERE id = ?1", [run_id])?;
+    Ok(())
+}
+
+pub fn run_status(conn: &Connection, org: &str, run_id: &str) -> Result<RunStatus> {
+    let s: String = conn
+        .query_row("SELECT status FROM runs WHERE id = ?1 AND org_id = ?2", params![run_id, org], |r| r.get(0))
+        .optional()?
+        .ok_or_else(|| Error::not_found("run"))?;
+    Ok(RunStatus::parse(&s))
+}
+
+const RUN_COLUMNS: &str =
+    "id, project_id, kind, status, spec, total, done, summary, error, dataset_id, created_at, started_at, finished_at";
+
+fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
+    let spec: String = r.get(4)?;
+    let spec: Option<RunSpec> = serde_json::from_str(&spec).ok();
+    let summary: Option<String> = r.get(7)?;
+    Ok(Run {
+        id: r.get(0)?,
+        project_id: r.get(1)?,
+        kind: r.get(2)?,
+        status: RunStatus::parse(&r.get::<_, String>(3)?),
+        progress: Progress { total: r.get::<_, i64>(5)? as u64, done: r.get::<_, i64>(6)? as u64 },
+        scorers: spec.map(|s| s.scorers.into_iter().map(|s| s.name).collect()).unwrap_or_default(),
+        summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
+        error: r.get(8)?,
+        dataset_id: r.get(9)?,
+        created_at: r.get(10)?,
+        started_at: r.get(11)?,
+        finished_at: r.get(12)?,
+    })
+}
+
+pub fn get_run(conn: &Connection, org: &str, run_id: &str) -> Result<Run> {
+    conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id = ?1 AND org_id = ?2"))?
+        .query_row(params![run_id, org], run_row)
+        .optional()?
+        .ok_or_else(|| Error::not_found("run"))
+}
+
+/// Runs of a project, newest first.
+pub fn list_runs(conn: &Connection, project: &str, before: Option<&str>, limit: u32) -> Result<Vec<Run>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {RUN_COLUMNS} FROM runs WHERE project_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+    ))?;
+    let rows = stmt.query_map(params![project, before, limit + 1], run_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// What the engine needs to (re)start a run.
+pub struct RunWork {
+    pub org_id: String,
+    pub spec: RunSpec,
+    pub total: u64,
+}
+
+pub fn run_work(conn: &Connection, run_id: &str) -> Result<RunWork> {
+    let (org_id, spec, total): (String, String, i64) =
+        conn.query_row("SELECT org_id, spec, total FROM runs WHERE id = ?1", [run_id], |r| {
+            Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+        })?;
+    Ok(RunWork { org_id, spec: serde_json::from_str(&spec).map_err(Error::internal)?, total: total as u64 })
+}
+
+/// Runs the process was working on when it stopped.
+pub fn unfinished_runs(conn: &Connection) -> Result<Vec<String>> {
+    let mut stmt = conn.prepare("SELECT id FROM runs WHERE status IN ('queued', 'running') ORDER BY id")?;
+    let ids = stmt.query_map([], |r| r.get(0))?.collect::<rusqlite::Result<Vec<String>>>()?;
+    Ok(ids)
+}
+
+/// Scores already stored for a run (to rebuild the aggregator on resume).
+pub fn stored_scores(conn: &Connection, run_id: &str, mut each: impl FnMut(Vec<Score>)) -> Result<()> {
+    let mut stmt = conn.prepare("SELECT scores FROM run_results WHERE run_id = ?1")?;
+    let mut rows = stmt.query([run_id])?;
+    while let Some(r) = rows.next()? {
+        let text: String = r.get(0)?;
+        each(serde_json::from_str(&text).map_err(Error::internal)?);
+    }
+    Ok(())
+}
+
+/// Up to `limit` items after `after` that have no result yet.
+pub fn pending_items(conn: &Connection, run_id: &str, after: Option<u64>, limit: u32) -> Result<Vec<(u64, Item)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.idx, i.item FROM run_items i
+         WHERE i.run_id = ?1 AND (?2 IS NULL OR i.idx > ?2)
+           AND NOT EXISTS (SELECT 1 FROM run_results r WHERE r.run_id = i.run_id AND r.idx = i.idx)
+         ORDER BY i.idx LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![run_id, after.map(|a| a as i64), limit], |r| {
+            Ok((r.get::<_, i64>(0)? as u64, r.get::<_, String>(1)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter().map(|(i, text)| Ok((i, serde_json::from_str(&text).map_err(Error::internal)?))).collect()
+}
+
+/// Which results to list.
+#[derive(Clone, Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct ResultsQuery {
+    pub limit: Option<u32>,
+    pub cursor: Option<String>,
+    /// `passed`, `failed` or `errored`.
+    pub status: Option<String>,
+    /// Only items this scorer did not pass.
+    pub scorer: Option<String>,
+}
+
+/// One page of results in item order; the cursor is the last item index.
+pub fn list_results(
+    conn: &Connection,
+    run_id: &str,
+    after: Option<u64>,
+    outcome: Option<Outcome>,
+    scorer: Option<&str>,
+    limit: u32,
+) -> Result<Vec<ItemResult>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT i.idx, i.item, r.outcome, r.scores FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
+         WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
+           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
+                WHERE json_extract(s.value, '$.scorer') = ?4 AND json_extract(s.value, '$.pass') = 0))
+         ORDER BY r.idx LIMIT ?5",
+    )?;
+    let rows = stmt
+        .query_map(params![run_id, after.map(|a| a as i64), outcome.map(|o| o as i64), scorer, limit + 1], |r| {
+            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    rows.into_iter()
+        .map(|(idx, item, outcome, scores)| {
+            let outcome = Outcome::from_code(outcome);
+            Ok(ItemResult {
+                index: idx as u64,
+                item: serde_json::from_str(&item).map_err(Error::internal)?,
+                passed: outcome == Outcome::Passed,
+                errored: outcome == Outcome::Errored,
+                scores: serde_json::from_str::<Vec<Score>>(&scores).map_err(Error::internal)?,
+            })
+        })
+        .collect()
+}

@@ -1,0 +1,411 @@
+//! HTTP handlers for datasets and runs.
+
+use std::time::Duration;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::body::{content_type, read_limited};
+use super::dataset::{self, Format};
+use super::model::{GateSpec, Item, Run};
+use super::repo::{self, Dataset, ResultsQuery, RunSpec};
+use super::summary::{validate_gate, Outcome};
+use crate::error::{Error, Result};
+use crate::http::auth::OrgMember;
+use crate::http::AppState;
+use crate::scoring::{self, repo as scorer_repo, ScorerRef};
+use crate::store::page::{self, PageQuery};
+use crate::store::{new_id, now};
+use crate::tenancy::model::{validate_name, Page};
+use crate::tenancy::repo::find_project;
+use crate::usage::audit;
+
+/// Longest a client may hold a run request open with `wait_s`.
+const MAX_WAIT_S: f64 = 3600.0;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct DatasetQuery {
+    /// The dataset's name (default: `dataset-<time>`).
+    pub name: Option<String>,
+}
+
+/// Upload a dataset: a JSON array (`application/json`), JSONL (`application/x-ndjson`) or CSV (`text/csv`).
+#[utoipa::path(post, path = "/v1/projects/{project}/datasets", tag = "runs", params(("project" = String, Path), DatasetQuery),
+    request_body(content = Vec<Item>, description = "JSON array, JSONL or CSV with a header row"),
+    responses((status = 201, body = Dataset), (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_dataset(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    q: web::Query<DatasetQuery>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    let format = Format::from_content_type(&content_type(&req)).ok_or_else(|| {
+        Error::UnsupportedMediaType("send a dataset as application/json, application/x-ndjson or text/csv".into())
+    })?;
+    let name = q.into_inner().name.unwrap_or_else(|| format!("dataset-{}", now()));
+    validate_name("name", &name)?;
+    let body = read_limited(&req, payload, state.config.server.max_dataset_bytes).await?;
+    let items = crate::telemetry::spawn_blocking_in_span(move || dataset::parse(format, &body))
+        .await
+        .map_err(Error::internal)??;
+    let c = caller.0;
+    let ds = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let p = find_project(&tx, &c.org_id, &project)?;
+            let ds = repo::insert_dataset(&tx, &c.org_id, &p.id, &name, &items, &now())?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "dataset.create",
+                "dataset",
+                Some(&ds.id),
+                json!({"name": ds.name, "items": ds.items}),
+            )?;
+            tx.commit()?;
+            Ok(ds)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(ds))
+}
+
+/// A project's datasets.
+#[utoipa::path(get, path = "/v1/projects/{project}/datasets", tag = "runs", params(("project" = String, Path), PageQuery),
+    responses((status = 200, body = inline(Page<Dataset>))), security(("api_key" = [])))]
+pub async fn list_datasets(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let (limit, after) = (q.limit()?, q.after()?);
+    let org = caller.0.org_id;
+    let rows = state
+        .store
+        .read(move |c| {
+            let p = find_project(c, &org, &project)?;
+            repo::list_datasets(c, &p.id, after.as_deref(), limit)
+        })
+        .await?;
+    let (items, next_cursor) = page::finish(rows, limit, |d| &d.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// One dataset's metadata.
+#[utoipa::path(get, path = "/v1/projects/{project}/datasets/{id}", tag = "runs", params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 200, body = Dataset), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn get_dataset(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (project, id) = path.into_inner();
+    let org = caller.0.org_id;
+    let ds = state
+        .store
+        .read(move |c| {
+            let p = find_project(c, &org, &project)?;
+            repo::find_dataset(c, &p.id, &id)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(ds))
+}
+
+/// Delete a dataset (runs made from it keep their own copy of the items).
+#[utoipa::path(delete, path = "/v1/projects/{project}/datasets/{id}", tag = "runs", params(("project" = String, Path), ("id" = String, Path)),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn delete_dataset(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (project, id) = path.into_inner();
+    let c = caller.0;
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let p = find_project(&tx, &c.org_id, &project)?;
+            let ds = repo::find_dataset(&tx, &p.id, &id)?;
+            repo::delete_dataset(&tx, &p.id, &ds.id)?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "dataset.delete",
+                "dataset",
+                Some(&ds.id),
+                json!({"name": ds.name}),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+/// POST /v1/projects/{project}/runs
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRun {
+    /// Inline items.
+    #[serde(default)]
+    pub dataset: Option<Vec<Item>>,
+    /// A stored dataset's id or name.
+    #[serde(default)]
+    pub dataset_id: Option<String>,
+    /// Stored scorer names or ids, scorer types, or inline `{type, config, name?}`.
+    #[serde(default)]
+    pub scorers: Vec<ScorerRef>,
+    /// Built-in metric names.
+    #[serde(default)]
+    pub metrics: Vec<String>,
+    #[serde(default)]
+    pub gate: Option<GateSpec>,
+    /// Hold the request up to this many seconds for the run to finish.
+    #[serde(default)]
+    pub wait_s: Option<f64>,
+}
+
+/// A body that failed to parse: say which item, when the body is JSON at all.
+fn explain_run_body(body: &[u8], e: serde_json::Error) -> Error {
+    if let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(body) {
+        if let Some(Value::Array(items)) = m.remove("dataset") {
+            if let Err(err) = dataset::items_from_values(items) {
+                return err;
+            }
+        }
+    }
+    Error::Validation {
+        message: format!("invalid run body: {e}"),
+        details: json!({"line": e.line(), "column": e.column()}),
+    }
+}
+
+/// The 202 answer.
+fn accepted(run: &Run) -> HttpResponse {
+    HttpResponse::Accepted().json(json!({
+        "id": run.id,
+        "status": run.status,
+        "status_url": format!("/v1/runs/{}", run.id),
+        "progress": run.progress,
+    }))
+}
+
+/// Submit a run; 202 at once, or 200 with the finished run when `wait_s` allows.
+#[utoipa::path(post, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path)), request_body = CreateRun,
+    responses((status = 202, description = "accepted: {id, status, status_url}"), (status = 200, body = Run),
+        (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_run(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    if content_type(&req) != "application/json" {
+        return Err(Error::UnsupportedMediaType("send the run as JSON with Content-Type: application/json".into()));
+    }
+    let body = read_limited(&req, payload, state.config.server.max_dataset_bytes).await?;
+    let parsed = crate::telemetry::spawn_blocking_in_span(move || {
+        serde_json::from_slice::<CreateRun>(&body).map_err(|e| explain_run_body(&body, e))
+    })
+    .await
+    .map_err(Error::internal)??;
+    let CreateRun { dataset, dataset_id, scorers, metrics, gate, wait_s } = parsed;
+    let gate = gate.unwrap_or_default();
+    validate_gate(&gate)?;
+    if let Some(w) = wait_s {
+        if !(0.0..=MAX_WAIT_S).contains(&w) {
+            return Err(Error::field("wait_s", format!("wait_s must be between 0 and {MAX_WAIT_S}")));
+        }
+    }
+    let items = match (dataset, &dataset_id) {
+        (Some(_), Some(_)) => return Err(Error::field("dataset", "give dataset or dataset_id, not both")),
+        (None, None) => return Err(Error::field("dataset", "a run needs dataset (items) or dataset_id")),
+        (Some(items), None) if items.is_empty() => return Err(Error::field("dataset", "the dataset has no items")),
+        (Some(items), None) => Some(items),
+        (None, Some(_)) => None,
+    };
+    let c = caller.0;
+    let (org, proj) = (c.org_id.clone(), project.into_inner());
+    let (project_id, stored) = state
+        .store
+        .read(move |conn| {
+            let p = find_project(conn, &org, &proj)?;
+            Ok((p.id.clone(), scorer_repo::all(conn, &p.id)?))
+        })
+        .await?;
+    let resolved = scoring::resolve(&scorers, &metrics, |name| {
+        stored.iter().find(|s| s.name == name || s.id == name).map(|s| s.spec())
+    })?;
+    let spec = RunSpec { scorers: resolved.into_iter().map(|(s, _)| s).collect(), gate };
+    let run_id = new_id("run");
+    let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
+    let actor = c.actor();
+    let (items, total) = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let ds = match &dataset_id {
+                Some(d) => Some(repo::find_dataset(&tx, &pid, d)?.id),
+                None => None,
+            };
+            let empty = Vec::new();
+            let total = repo::insert_run(&tx, &rid, &org, &pid, &spec, items.as_ref().unwrap_or(&empty), ds.as_deref(), &now())?;
+            audit::record(&tx, Some(&org), &actor, "run.create", "run", Some(&rid), json!({"project": pid, "items": total, "scorers": spec.scorers.iter().map(|s| &s.name).collect::<Vec<_>>()}))?;
+            tx.commit()?;
+            Ok((items, total))
+        })
+        .await?;
+    let mut rx = state.runs.start(run_id.clone(), total, items);
+    if let Some(w) = wait_s.filter(|w| *w > 0.0) {
+        let _ = tokio::time::timeout(Duration::from_secs_f64(w), rx.wait_for(|s| s.status.is_final())).await;
+    }
+    let (org, rid) = (c.org_id.clone(), run_id.clone());
+    let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
+    if run.status.is_final() {
+        Ok(HttpResponse::Ok().json(run))
+    } else {
+        Ok(accepted(&run))
+    }
+}
+
+/// A run's status, progress and (when finished) summary.
+#[utoipa::path(get, path = "/v1/runs/{id}", tag = "runs", params(("id" = String, Path)),
+    responses((status = 200, body = Run), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn get_run(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
+    let org = caller.0.org_id;
+    let mut run = state.store.read(move |c| repo::get_run(c, &org, &id)).await?;
+    if let Some(rx) = state.runs.subscribe(&run.id) {
+        run.progress.done = run.progress.done.max(rx.borrow().done);
+    }
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// A project's runs, newest first.
+#[utoipa::path(get, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path), PageQuery),
+    responses((status = 200, body = inline(Page<Run>))), security(("api_key" = [])))]
+pub async fn list_runs(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let (limit, before) = (q.limit()?, q.after()?);
+    let org = caller.0.org_id;
+    let rows = state
+        .store
+        .read(move |c| {
+            let p = find_project(c, &org, &project)?;
+            repo::list_runs(c, &p.id, before.as_deref(), limit)
+        })
+        .await?;
+    let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// One row per item: the item and its scores, in item order.
+#[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = String, Path), ResultsQuery),
+    responses((status = 200, body = inline(Page<super::model::ItemResult>)), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn list_results(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    id: web::Path<String>,
+    q: web::Query<ResultsQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
+    let limit = pq.limit()?;
+    let after = match pq.after()? {
+        Some(c) => Some(c.parse::<u64>().map_err(|_| Error::field("cursor", "cursor is not one this server issued"))?),
+        None => None,
+    };
+    let outcome = match q.status.as_deref() {
+        None => None,
+        Some("passed") => Some(Outcome::Passed),
+        Some("failed") => Some(Outcome::Failed),
+        Some("errored") => Some(Outcome::Errored),
+        Some(other) => {
+            return Err(Error::field("status", format!("status {other:?} is not one of passed, failed, errored")))
+        }
+    };
+    let org = caller.0.org_id;
+    let rows = state
+        .store
+        .read(move |c| {
+            repo::run_status(c, &org, &id)?;
+            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), limit)
+        })
+        .await?;
+    let mut items = rows;
+    let next_cursor = if items.len() > limit as usize {
+        items.truncate(limit as usize);
+        items.last().map(|r| page::cursor(&r.index.to_string()))
+    } else {
+        None
+    };
+    Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
+}
+
+/// Cancel a queued or running run.
+#[utoipa::path(post, path = "/v1/runs/{id}/cancel", tag = "runs", params(("id" = String, Path)),
+    responses((status = 200, body = Run), (status = 404, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn cancel_run(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
+    let c = caller.0;
+    let (org, rid, actor) = (c.org_id.clone(), id.into_inner(), c.actor());
+    let r2 = rid.clone();
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            repo::cancel_run(&tx, &org, &r2)?;
+            audit::record(&tx, Some(&org), &actor, "run.cancel", "run", Some(&r2), json!({}))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    state.runs.cancel(&rid);
+    if let Some(mut rx) = state.runs.subscribe(&rid) {
+        let _ = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.status.is_final())).await;
+    }
+    let org = c.org_id;
+    let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
+    Ok(HttpResponse::Ok().json(run))
+}
+
+/// Server-Sent Events: `progress` events while the run goes, then one `summary` event with the finished run.
+/// A client that connects after the end gets the `summary` event at once.
+#[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", params(("id" = String, Path)),
+    responses((status = 200, description = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
+    let org = caller.0.org_id;
+    let rid = id.into_inner();
+    let (o, r) = (org.clone(), rid.clone());
+    state.store.read(move |c| repo::run_status(c, &o, &r)).await?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(16);
+    let st = state.clone();
+    actix_web::rt::spawn(async move {
+        super::events::produce(st, org, rid, tx).await;
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
+    });
+    Ok(HttpResponse::Ok()
+        .content_type("text/event-stream")
+        .insert_header(("cache-control", "no-cache"))
+        .insert_header(("x-accel-buffering", "no"))
+        .streaming(stream))
+}

@@ -1,0 +1,146 @@
+//! `levenshtein`: edit-distance similarity between the output and a reference text.
+//!
+//! This runs once per item on runs of 100,000 items, so the distance works on reusable per-thread buffers (no
+//! allocation per call once warm), takes a byte fast path for ASCII, and strips the common prefix and suffix first,
+//! which makes near-identical strings — the common case for a passing output — almost free.
+
+use std::borrow::Cow;
+use std::cell::RefCell;
+
+use serde_json::Value;
+
+use super::config::Config;
+use super::{expected_text, ConfigError, ItemView, Outcome};
+
+const DEFAULT_THRESHOLD: f64 = 0.8;
+
+/// Buffers above this many elements are released after use, so one huge item does not pin memory on every worker.
+const KEEP_CAPACITY: usize = 1 << 16;
+
+#[derive(Default)]
+struct Scratch {
+    left: Vec<char>,
+    right: Vec<char>,
+    row: Vec<usize>,
+}
+
+thread_local! {
+    static SCRATCH: RefCell<Scratch> = RefCell::new(Scratch::default());
+}
+
+/// Levenshtein similarity as the contract defines it (chars). Public for property tests and reuse.
+///
+/// `1 − distance / max(len(a), len(b))` with lengths in Unicode scalar values, and 1 when both are empty, so the
+/// value is comparable across scripts: `"東京"` vs `"京都"` is one edit per character, not per UTF-8 byte.
+pub fn levenshtein_similarity(a: &str, b: &str) -> f64 {
+    if a == b {
+        return 1.0;
+    }
+    let (distance, longest) = SCRATCH
+        .try_with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => measure(a, b, &mut scratch),
+            Err(_) => measure(a, b, &mut Scratch::default()),
+        })
+        .unwrap_or_else(|_| measure(a, b, &mut Scratch::default()));
+    if longest == 0 {
+        1.0
+    } else {
+        1.0 - distance as f64 / longest as f64
+    }
+}
+
+/// Returns the distance and the longer length, both in chars.
+fn measure(a: &str, b: &str, scratch: &mut Scratch) -> (usize, usize) {
+    let result = if a.is_ascii() && b.is_ascii() {
+        (distance(a.as_bytes(), b.as_bytes(), &mut scratch.row), a.len().max(b.len()))
+    } else {
+        scratch.left.clear();
+        scratch.left.extend(a.chars());
+        scratch.right.clear();
+        scratch.right.extend(b.chars());
+        (distance(&scratch.left, &scratch.right, &mut scratch.row), scratch.left.len().max(scratch.right.len()))
+    };
+    for buffer in [&mut scratch.left, &mut scratch.right] {
+        if buffer.capacity() > KEEP_CAPACITY {
+            *buffer = Vec::new();
+        }
+    }
+    if scratch.row.capacity() > KEEP_CAPACITY {
+        scratch.row = Vec::new();
+    }
+    result
+}
+
+/// Classic two-row dynamic programme over the parts that differ; `row` is caller-owned so it can be reused.
+fn distance<T: PartialEq>(a: &[T], b: &[T], row: &mut Vec<usize>) -> usize {
+    let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[prefix..], &b[prefix..]);
+    let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
+    let (a, b) = (&a[..a.len() - suffix], &b[..b.len() - suffix]);
+    // Keep the row as short as possible.
+    let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    if short.is_empty() {
+        return long.len();
+    }
+    row.clear();
+    row.extend(0..=short.len());
+    for (i, x) in long.iter().enumerate() {
+        // `diagonal` is the previous row's value at j, `row[j]` already holds this row's value at j.
+        let mut diagonal = row[0];
+        row[0] = i + 1;
+        for (j, y) in short.iter().enumerate() {
+            let above = row[j + 1];
+            let substitution = if x == y { diagonal } else { diagonal + 1 };
+            row[j + 1] = substitution.min(above + 1).min(row[j] + 1);
+            diagonal = above;
+        }
+    }
+    row[short.len()]
+}
+
+pub(super) struct Levenshtein {
+    /// The configured reference, lowercased once here when `ignore_case` is set.
+    value: Option<String>,
+    threshold: f64,
+    ignore_case: bool,
+}
+
+impl Levenshtein {
+    pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
+        let config = Config::new("levenshtein", config, &["value", "threshold", "ignore_case"])?;
+        let threshold = config.number("threshold")?.unwrap_or(DEFAULT_THRESHOLD);
+        if !(0.0..=1.0).contains(&threshold) {
+            return Err(ConfigError::new("config.threshold", format!("must be between 0 and 1, got {threshold}")));
+        }
+        let ignore_case = config.bool("ignore_case", false)?;
+        let value =
+            config.string("value")?.map(|value| if ignore_case { value.to_lowercase() } else { value.to_owned() });
+        Ok(Self { value, threshold, ignore_case })
+    }
+
+    pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
+        let reference: Cow<'_, str> = match &self.value {
+            Some(value) => Cow::Borrowed(value.as_str()),
+            None => match expected_text("levenshtein", item.expected) {
+                Ok(text) if self.ignore_case => Cow::Owned(text.to_lowercase()),
+                Ok(text) => text,
+                Err(outcome) => return outcome,
+            },
+        };
+        let output = if self.ignore_case { Cow::Owned(item.output.to_lowercase()) } else { Cow::Borrowed(item.output) };
+        let similarity = levenshtein_similarity(&output, &reference);
+        let pass = similarity >= self.threshold;
+        Outcome { score: similarity, pass, reason: similarity_reason(similarity, self.threshold, pass), error: None }
+    }
+}
+
+/// "similarity 0.83 ≥ 0.80"; more decimals only when two decimals would show equal numbers with a failing verdict.
+fn similarity_reason(similarity: f64, threshold: f64, pass: bool) -> String {
+    let sign = if pass { "≥" } else { "<" };
+    let (shown, limit) = (format!("{similarity:.2}"), format!("{threshold:.2}"));
+    if !pass && shown == limit {
+        format!("similarity {similarity:.4} {sign} {threshold:.4}")
+    } else {
+        format!("similarity {shown} {sign} {limit}")
+    }
+}

@@ -1,0 +1,230 @@
+//! Exact text checks: `equals`, the `contains` family and `starts_with`.
+
+use std::borrow::Cow;
+
+use serde_json::Value;
+
+use super::config::Config;
+use super::{expected_text, expected_texts, quote, ConfigError, ItemView, Outcome};
+
+/// `equals`: a string reference is compared as text; any other JSON reference is compared with the output parsed as
+/// JSON, so `{"a": 1}` matches `{ "a" : 1.0 }` however the model spaced or formatted it.
+pub(super) struct Equals {
+    value: Option<Value>,
+    trim: bool,
+    ignore_case: bool,
+}
+
+impl Equals {
+    pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
+        let config = Config::new("equals", config, &["value", "trim", "ignore_case"])?;
+        Ok(Self {
+            value: config.get("value").cloned(),
+            trim: config.bool("trim", false)?,
+            ignore_case: config.bool("ignore_case", false)?,
+        })
+    }
+
+    pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
+        let target = match (&self.value, item.expected) {
+            (Some(value), _) => value,
+            (None, Some(expected)) if !expected.is_null() => expected,
+            (None, _) => return Outcome::missing_value(),
+        };
+        if let Value::String(text) = target {
+            return self.text_verdict(item.output, text);
+        }
+        let structurally_equal = serde_json::from_str::<Value>(item.output)
+            .is_ok_and(|parsed| json_equal(&parsed, target, self.ignore_case));
+        if structurally_equal {
+            return Outcome::verdict(true, format!("output equals {} as JSON", quote(&target.to_string())));
+        }
+        // Compact JSON text as a last resort: covers values serde_json cannot round-trip, such as 1e400.
+        self.text_verdict(item.output, &target.to_string())
+    }
+
+    fn text_verdict(&self, output: &str, target: &str) -> Outcome {
+        let (left, right) = if self.trim { (output.trim(), target.trim()) } else { (output, target) };
+        let equal = if self.ignore_case { left.to_lowercase() == right.to_lowercase() } else { left == right };
+        if equal {
+            Outcome::verdict(true, format!("output equals {}", quote(right)))
+        } else {
+            Outcome::verdict(false, format!("output {} does not equal {}", quote(left), quote(right)))
+        }
+    }
+}
+
+/// JSON equality where numbers compare by value (`1` equals `1.0`) and, with `ignore_case`, strings by their
+/// lowercase form. Object keys always compare exactly: they are identifiers, not prose.
+fn json_equal(left: &Value, right: &Value, ignore_case: bool) -> bool {
+    match (left, right) {
+        (Value::Number(a), Value::Number(b)) => {
+            if let (Some(a), Some(b)) = (a.as_i64(), b.as_i64()) {
+                a == b
+            } else if let (Some(a), Some(b)) = (a.as_u64(), b.as_u64()) {
+                a == b
+            } else {
+                a.as_f64() == b.as_f64()
+            }
+        }
+        (Value::String(a), Value::String(b)) if ignore_case => a.to_lowercase() == b.to_lowercase(),
+        (Value::Array(a), Value::Array(b)) => {
+            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| json_equal(a, b, ignore_case))
+        }
+        (Value::Object(a), Value::Object(b)) => {
+            a.len() == b.len() && a.iter().all(|(key, a)| b.get(key).is_some_and(|b| json_equal(a, b, ignore_case)))
+        }
+        (a, b) => a == b,
+    }
+}
+
+/// Which member of the `contains` family a [`Contains`] implements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum ContainsKind {
+    Contains,
+    IContains,
+    NotContains,
+}
+
+impl ContainsKind {
+    fn name(self) -> &'static str {
+        match self {
+            ContainsKind::Contains => "contains",
+            ContainsKind::IContains => "icontains",
+            ContainsKind::NotContains => "not_contains",
+        }
+    }
+}
+
+/// `contains`, `icontains`, `not_contains`. With several values, `mode` says whether every value ("all", the
+/// default) or at least one ("any") must satisfy the check; for `not_contains` the check is "is absent", so "all"
+/// means none may appear. The score is binary: partial credit would hide which value failed.
+pub(super) struct Contains {
+    kind: ContainsKind,
+    /// Configured values as written (for reasons) and, for `icontains`, lowercased once here rather than per item.
+    values: Option<Vec<(String, String)>>,
+    any: bool,
+}
+
+impl Contains {
+    pub(super) fn compile(kind: ContainsKind, config: &Value) -> Result<Self, ConfigError> {
+        let config = Config::new(kind.name(), config, &["value", "values", "mode"])?;
+        let single = config.string("value")?;
+        let several = config.string_list("values")?;
+        let values = match (single, several) {
+            (Some(_), Some(_)) => {
+                return Err(ConfigError::new("config.values", "give either `value` or `values`, not both"));
+            }
+            (Some(value), None) => Some(vec![value.to_owned()]),
+            (None, several) => several,
+        };
+        let any = match config.string("mode")? {
+            None | Some("all") => false,
+            Some("any") => true,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "config.mode",
+                    format!("must be \"all\" or \"any\", got {}", quote(other)),
+                ));
+            }
+        };
+        let values = values.map(|values| {
+            values
+                .into_iter()
+                .map(|value| {
+                    let needle = if kind == ContainsKind::IContains { value.to_lowercase() } else { value.clone() };
+                    (value, needle)
+                })
+                .collect()
+        });
+        Ok(Self { kind, values, any })
+    }
+
+    pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
+        let ignore_case = self.kind == ContainsKind::IContains;
+        let from_expected: Vec<(Cow<'_, str>, Cow<'_, str>)>;
+        let values: Vec<(&str, &str)> = match &self.values {
+            Some(values) => values.iter().map(|(shown, needle)| (shown.as_str(), needle.as_str())).collect(),
+            None => {
+                from_expected = match expected_texts(self.kind.name(), item.expected) {
+                    Ok(texts) => texts
+                        .into_iter()
+                        .map(|text| {
+                            let needle = if ignore_case { Cow::Owned(text.to_lowercase()) } else { text.clone() };
+                            (text, needle)
+                        })
+                        .collect(),
+                    Err(outcome) => return outcome,
+                };
+                from_expected.iter().map(|(shown, needle)| (shown.as_ref(), needle.as_ref())).collect()
+            }
+        };
+        let haystack = if ignore_case { Cow::Owned(item.output.to_lowercase()) } else { Cow::Borrowed(item.output) };
+        let present = |needle: &str| haystack.contains(needle);
+        let first_present = values.iter().find(|(_, needle)| present(needle)).map(|(shown, _)| *shown);
+        let first_absent = values.iter().find(|(_, needle)| !present(needle)).map(|(shown, _)| *shown);
+        let count = values.len();
+        let suffix = if ignore_case { " (ignoring case)" } else { "" };
+        let contains_one = |shown: &str| format!("output contains {}{suffix}", quote(shown));
+        let lacks_one = |shown: &str| format!("output does not contain {}{suffix}", quote(shown));
+        let (pass, reason) = match (self.kind == ContainsKind::NotContains, self.any) {
+            // Every value must be present.
+            (false, false) => match first_absent {
+                None if count == 1 => (true, contains_one(values.first().map_or("", |(shown, _)| shown))),
+                None => (true, format!("output contains all {count} values{suffix}")),
+                Some(shown) => (false, lacks_one(shown)),
+            },
+            // At least one value must be present.
+            (false, true) => match first_present {
+                Some(shown) => (true, contains_one(shown)),
+                None if count == 1 => (false, lacks_one(values.first().map_or("", |(shown, _)| shown))),
+                None => (false, format!("output contains none of the {count} values{suffix}")),
+            },
+            // Every value must be absent.
+            (true, false) => match first_present {
+                None if count == 1 => (true, lacks_one(values.first().map_or("", |(shown, _)| shown))),
+                None => (true, format!("output contains none of the {count} values")),
+                Some(shown) => (false, contains_one(shown)),
+            },
+            // At least one value must be absent.
+            (true, true) => match first_absent {
+                Some(shown) => (true, lacks_one(shown)),
+                None if count == 1 => (false, contains_one(values.first().map_or("", |(shown, _)| shown))),
+                None => (false, format!("output contains all {count} values")),
+            },
+        };
+        Outcome::verdict(pass, reason)
+    }
+}
+
+/// `starts_with`: case-sensitive prefix check; `trim` ignores the output's leading whitespace, which models often
+/// emit before the answer.
+pub(super) struct StartsWith {
+    value: Option<String>,
+    trim: bool,
+}
+
+impl StartsWith {
+    pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
+        let config = Config::new("starts_with", config, &["value", "trim"])?;
+        Ok(Self { value: config.string("value")?.map(str::to_owned), trim: config.bool("trim", false)? })
+    }
+
+    pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
+        let prefix = match &self.value {
+            Some(value) => Cow::Borrowed(value.as_str()),
+            None => match expected_text("starts_with", item.expected) {
+                Ok(text) => text,
+                Err(outcome) => return outcome,
+            },
+        };
+        let output = if self.trim { item.output.trim_start() } else { item.output };
+        if output.starts_with(prefix.as_ref()) {
+            return Outcome::verdict(true, format!("output starts with {}", quote(&prefix)));
+        }
+        // Show as much of the output's start as the expected prefix is long, so the mismatch is visible.
+        let shown_len = prefix.chars().count().max(1);
+        let start = output.char_indices().nth(shown_len).map_or(output, |(cut, _)| &output[..cut]);
+        Outcome::verdict(false, format!("output starts with {}, not {}", quote(start), quote(&prefix)))
+    }
+}

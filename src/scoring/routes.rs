@@ -1,0 +1,123 @@
+//! HTTP handlers for a project's stored scorers.
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use super::{compile, repo, ScorerSpec};
+use crate::error::Result;
+use crate::http::auth::OrgMember;
+use crate::http::AppState;
+use crate::store::now;
+use crate::store::page::{self, PageQuery};
+use crate::tenancy::model::{validate_name, Page};
+use crate::tenancy::repo::find_project;
+use crate::usage::audit;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateScorer {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    pub config: Value,
+}
+
+/// Store a scorer; its config is validated (and compiled) now, so a bad regex is caught here, not mid-run.
+#[utoipa::path(post, path = "/v1/projects/{project}/scorers", tag = "runs", request_body = CreateScorer,
+    params(("project" = String, Path, description = "project name or id")),
+    responses((status = 201, body = repo::StoredScorer), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    body: web::Json<CreateScorer>,
+) -> Result<HttpResponse> {
+    let b = body.into_inner();
+    validate_name("name", &b.name)?;
+    if super::known_type(&b.name) && b.name != b.kind {
+        return Err(crate::error::Error::field("name", "a scorer may not be named after another scorer type"));
+    }
+    let spec = ScorerSpec { name: b.name, kind: b.kind, config: b.config };
+    compile(&spec, "")?;
+    let c = caller.0;
+    let s = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let p = find_project(&tx, &c.org_id, &project)?;
+            let s = repo::insert(&tx, &c.org_id, &p.id, &spec, &now())?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "scorer.create",
+                "scorer",
+                Some(&s.id),
+                json!({"name": s.name, "type": s.kind, "project": p.id}),
+            )?;
+            tx.commit()?;
+            Ok(s)
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(s))
+}
+
+/// A project's scorers.
+#[utoipa::path(get, path = "/v1/projects/{project}/scorers", tag = "runs", params(("project" = String, Path), PageQuery),
+    responses((status = 200, body = inline(Page<repo::StoredScorer>))), security(("api_key" = [])))]
+pub async fn list(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let (limit, after) = (q.limit()?, q.after()?);
+    let org = caller.0.org_id;
+    let rows = state
+        .store
+        .read(move |c| {
+            let p = find_project(c, &org, &project)?;
+            repo::list(c, &p.id, after.as_deref(), limit)
+        })
+        .await?;
+    let (items, next_cursor) = page::finish(rows, limit, |s| &s.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Delete a stored scorer (runs keep their own copy of its config).
+#[utoipa::path(delete, path = "/v1/projects/{project}/scorers/{id}", tag = "runs",
+    params(("project" = String, Path), ("id" = String, Path, description = "scorer id or name")),
+    responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn delete(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse> {
+    let (project, id) = path.into_inner();
+    let c = caller.0;
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let p = find_project(&tx, &c.org_id, &project)?;
+            let s = repo::delete(&tx, &p.id, &id)?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "scorer.delete",
+                "scorer",
+                Some(&s.id),
+                json!({"name": s.name}),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,224 @@
+//! `gavel eval` against the real server binary, and durability across `kill -9`.
+
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use crate::support::{admin_key_from, run_gavel, spawn_binary, Binary};
+
+fn org_and_project(bin: &Binary) -> String {
+    let admin = admin_key_from(&bin.stdout_lines);
+    let c = reqwest::blocking::Client::new();
+    let org: Value = c
+        .post(format!("{}/v1/orgs", bin.base))
+        .header("X-API-Key", &admin)
+        .json(&json!({"name": "acme"}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let key = org["admin_api_key"].as_str().unwrap().to_string();
+    let r = c
+        .post(format!("{}/v1/projects", bin.base))
+        .header("X-API-Key", &key)
+        .json(&json!({"name": "web"}))
+        .send()
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    key
+}
+
+#[test]
+fn eval_exit_codes_json_and_junit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin =
+        spawn_binary(tmp.path(), &["--data-dir", "d", "--bind", "127.0.0.1:0"], &[], &tmp.path().join("log")).unwrap();
+    let key = org_and_project(&bin);
+    let ds = tmp.path().join("ds.jsonl");
+    std::fs::write(
+        &ds,
+        "{\"id\":\"ok-1\",\"input\":\"q\",\"output\":\"Paris\",\"expected\":\"Paris\"}\n\
+         {\"id\":\"bad <&>\",\"input\":\"q\",\"output\":\"Lyon\",\"expected\":\"Paris\"}\n\
+         {\"id\":\"ok-2\",\"input\":\"q\",\"output\":\"Paris\",\"expected\":\"Paris\"}\n",
+    )
+    .unwrap();
+    let junit = tmp.path().join("report.xml");
+    let base = [
+        "eval",
+        "--server",
+        bin.base.as_str(),
+        "--api-key",
+        key.as_str(),
+        "--project",
+        "web",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--scorer",
+        "equals",
+    ];
+
+    let mut args = base.to_vec();
+    args.extend(["--min-pass-rate", "0.5", "--junit", junit.to_str().unwrap()]);
+    let (code, out, err) = run_gavel(tmp.path(), &args, &[]);
+    assert_eq!(code, 0, "gate passed → 0: {out} {err}");
+    assert!(out.contains("gate: PASSED") && out.contains("equals"), "{out}");
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let (testcases, failures) = parse_junit(&xml);
+    assert_eq!(testcases, 3);
+    assert_eq!(failures, vec!["failed: equals".to_string()]);
+
+    let mut args = base.to_vec();
+    args.extend(["--min-pass-rate", "0.9", "--json"]);
+    let (code, out, _) = run_gavel(tmp.path(), &args, &[]);
+    assert_eq!(code, 1, "gate failed → 1");
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["summary"]["should_gate_ci"], true);
+    assert_eq!(run["summary"]["passed"], 2);
+
+    // API key from the environment, a bad dataset line, an unknown project, an unreachable server → 2.
+    let (code, _, err) = run_gavel(
+        tmp.path(),
+        &["eval", "--server", &bin.base, "--project", "web", "--dataset", ds.to_str().unwrap(), "--scorer", "equals"],
+        &[("GAVEL_API_KEY", key.as_str())],
+    );
+    assert_eq!(code, 0, "{err}");
+    let bad = tmp.path().join("bad.jsonl");
+    std::fs::write(&bad, "{\"input\":\"q\",\"output\":\"a\"}\nnot json\n").unwrap();
+    let (code, _, err) =
+        run_gavel(tmp.path(), &["eval", "--local", "--dataset", bad.to_str().unwrap(), "--scorer", "equals"], &[]);
+    assert_eq!(code, 2);
+    assert!(err.contains("line 2"), "{err}");
+    let (code, _, err) = run_gavel(
+        tmp.path(),
+        &[
+            "eval",
+            "--server",
+            &bin.base,
+            "--api-key",
+            &key,
+            "--project",
+            "nope",
+            "--dataset",
+            ds.to_str().unwrap(),
+            "--scorer",
+            "equals",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("404"), "{err}");
+    let (code, _, _) = run_gavel(
+        tmp.path(),
+        &[
+            "eval",
+            "--server",
+            "http://127.0.0.1:1",
+            "--api-key",
+            &key,
+            "--project",
+            "web",
+            "--dataset",
+            ds.to_str().unwrap(),
+            "--scorer",
+            "equals",
+        ],
+        &[],
+    );
+    assert_eq!(code, 2);
+    let (code, _, _) = run_gavel(tmp.path(), &["eval", "--local", "--dataset", ds.to_str().unwrap()], &[]);
+    assert_eq!(code, 2, "no scorer is a usage error");
+    // --local gives the same verdicts as the server.
+    let (code, out, _) = run_gavel(
+        tmp.path(),
+        &["eval", "--local", "--dataset", ds.to_str().unwrap(), "--scorer", "equals", "--json", "--max-failed", "0"],
+        &[],
+    );
+    assert_eq!(code, 1);
+    let local: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(local["summary"]["pass_rate"], run["summary"]["pass_rate"]);
+    assert_eq!(bin.terminate(), 0);
+}
+
+/// (number of testcases, failure messages); panics if the XML is not well-formed.
+fn parse_junit(xml: &str) -> (usize, Vec<String>) {
+    use quick_xml::events::Event;
+    let mut reader = quick_xml::Reader::from_str(xml);
+    let (mut cases, mut failures, mut depth) = (0, Vec::new(), 0i32);
+    loop {
+        match reader.read_event().expect("well-formed JUnit XML") {
+            Event::Start(e) | Event::Empty(e) if e.name().as_ref() == b"testcase" => {
+                cases += 1;
+                assert!(e.try_get_attribute("name").unwrap().is_some());
+            }
+            Event::Start(e) if e.name().as_ref() == b"failure" => {
+                let msg = e.try_get_attribute("message").unwrap().unwrap().unescape_value().unwrap().to_string();
+                failures.push(msg);
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+        depth += 1;
+    }
+    assert!(depth > 0);
+    (cases, failures)
+}
+
+#[test]
+fn a_run_killed_mid_way_completes_after_restart_with_one_result_per_item() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let args = ["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"];
+    let mut bin = spawn_binary(tmp.path(), &args, &[], &tmp.path().join("log1")).unwrap();
+    let key = org_and_project(&bin);
+    let n = 200_000usize;
+    let items: Vec<Value> =
+        (0..n).map(|i| json!({"input": "q", "output": if i % 3 == 0 { "b" } else { "a" }, "expected": "a"})).collect();
+    let c = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    let acc: Value = c
+        .post(format!("{}/v1/projects/web/runs", bin.base))
+        .header("X-API-Key", &key)
+        .json(&json!({"dataset": items, "scorers": ["equals", "levenshtein", "contains"]}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = acc["id"].as_str().unwrap().to_string();
+    // Wait until some but not all results are stored, then kill -9.
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run: Value =
+            c.get(format!("{}/v1/runs/{id}", bin.base)).header("X-API-Key", &key).send().unwrap().json().unwrap();
+        let done = run["progress"]["done"].as_u64().unwrap();
+        if done > 0 {
+            assert!(done < n as u64, "the run finished before it could be killed; make it bigger");
+            break;
+        }
+        assert!(Instant::now() < deadline, "no progress within 60 s");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bin.child.kill().unwrap();
+    bin.child.wait().unwrap();
+
+    let bin = spawn_binary(tmp.path(), &args, &[], &tmp.path().join("log2")).unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    let run = loop {
+        let run: Value =
+            c.get(format!("{}/v1/runs/{id}", bin.base)).header("X-API-Key", &key).send().unwrap().json().unwrap();
+        if run["status"] == "completed" {
+            break run;
+        }
+        assert!(Instant::now() < deadline, "the resumed run did not complete: {run}");
+        std::thread::sleep(Duration::from_millis(100));
+    };
+    assert_eq!(run["summary"]["items"], n);
+    assert_eq!(run["summary"]["passed"].as_u64().unwrap() + run["summary"]["failed"].as_u64().unwrap(), n as u64);
+    assert_eq!(run["summary"]["failed"].as_u64().unwrap(), n.div_ceil(3) as u64, "verdicts are counted once each");
+    assert_eq!(bin.terminate(), 0);
+    let db = rusqlite::Connection::open(data.join("gavel.db")).unwrap();
+    let (rows, distinct): (i64, i64) = db
+        .query_row("SELECT count(*), count(DISTINCT idx) FROM run_results WHERE run_id = ?1", [&id], |r| {
+            Ok((r.get(0)?, r.get(1)?))
+        })
+        .unwrap();
+    assert_eq!((rows, distinct), (n as i64, n as i64));
+}

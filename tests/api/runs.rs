@@ -1,0 +1,355 @@
+use serde_json::{json, Value};
+
+use crate::support::{assert_error, spawn_app, spawn_app_with, TestApp};
+
+async fn setup(app: &TestApp) -> String {
+    let (_, admin) = app.org("acme").await;
+    let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
+    assert_eq!(s, 201);
+    admin
+}
+
+fn items(n: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let out = if i % 4 == 0 { "Lyon" } else { "Paris" };
+            json!({"id": format!("it-{i}"), "input": format!("q{i}"), "output": out, "expected": "Paris"})
+        })
+        .collect()
+}
+
+async fn raw_post(app: &TestApp, path: &str, key: &str, ct: &str, body: &str) -> (u16, Value) {
+    let r = app
+        .client
+        .post(format!("{}{}", app.base, path))
+        .header("X-API-Key", key)
+        .header("content-type", ct)
+        .body(body.to_string())
+        .send()
+        .await
+        .unwrap();
+    let s = r.status().as_u16();
+    (s, r.json().await.unwrap())
+}
+
+#[tokio::test]
+async fn datasets_in_three_formats_and_line_numbered_errors() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (s, v) =
+        raw_post(&app, "/v1/projects/web/datasets?name=j", &admin, "application/json", &json!(items(3)).to_string())
+            .await;
+    assert_eq!((s, v["items"].as_u64()), (201, Some(3)), "{v}");
+    let jsonl = "{\"input\":\"q\",\"output\":\"a\"}\n{\"input\":\"q\",\"output\":\"b\",\"context\":[\"c\"]}\n";
+    let (s, v) = raw_post(&app, "/v1/projects/web/datasets?name=l", &admin, "application/x-ndjson", jsonl).await;
+    assert_eq!((s, v["items"].as_u64()), (201, Some(2)), "{v}");
+    let csv = "input,output,expected,context\nq,Paris,Paris,\"[\"\"a\"\",\"\"b\"\"]\"\nq2,café,cafe,\n";
+    let (s, v) = raw_post(&app, "/v1/projects/web/datasets?name=c", &admin, "text/csv", csv).await;
+    assert_eq!((s, v["items"].as_u64()), (201, Some(2)), "{v}");
+
+    let bad_jsonl = "{\"input\":\"q\",\"output\":\"a\"}\n{\"input\":\"q\",\"output\":\"b\"}\n{oops\n";
+    let (s, v) = raw_post(&app, "/v1/projects/web/datasets?name=bad1", &admin, "application/x-ndjson", bad_jsonl).await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3"), "{v}");
+    assert_eq!(v["error"]["details"]["line"], 3);
+    let (s, v) =
+        raw_post(&app, "/v1/projects/web/datasets?name=bad2", &admin, "application/x-ndjson", "{\"input\":\"q\"}\n")
+            .await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().contains("output"), "{v}");
+    let (s, v) =
+        raw_post(&app, "/v1/projects/web/datasets?name=bad3", &admin, "text/csv", "input,output\nq,a\nq,a,b\n").await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3"), "{v}");
+    let (s, v) = raw_post(
+        &app,
+        "/v1/projects/web/datasets?name=bad4",
+        &admin,
+        "application/json",
+        "[{\"input\":\"q\",\"output\":\"a\"},{\"input\":1}]",
+    )
+    .await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().starts_with("item 1"), "{v}");
+    let (s, v) = raw_post(&app, "/v1/projects/web/datasets", &admin, "text/plain", "x").await;
+    assert_error(s, &v, 415, "UNSUPPORTED_MEDIA_TYPE");
+    // Nothing of a refused dataset is stored.
+    let (_, v) = app.get("/v1/projects/web/datasets", &admin).await;
+    let names: Vec<&str> = v["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["j", "l", "c"]);
+}
+
+#[tokio::test]
+async fn datasets_have_their_own_size_limit() {
+    let app = spawn_app_with(|c| {
+        c.server.max_body_bytes = 2048;
+        c.server.max_dataset_bytes = 64 * 1024;
+    })
+    .await;
+    let admin = setup(&app).await;
+    let medium = json!(items(100)).to_string();
+    assert!(medium.len() > 2048 && medium.len() < 64 * 1024);
+    let (s, v) = raw_post(&app, "/v1/projects/web/datasets", &admin, "application/json", &medium).await;
+    assert_eq!(s, 201, "a dataset above max_body_bytes but below max_dataset_bytes is fine: {v}");
+    let big = json!(items(2000)).to_string();
+    let (s, v) = raw_post(&app, "/v1/projects/web/datasets", &admin, "application/json", &big).await;
+    assert_error(s, &v, 413, "PAYLOAD_TOO_LARGE");
+    let (s, v) = raw_post(
+        &app,
+        "/v1/projects/web/runs",
+        &admin,
+        "application/json",
+        &json!({"dataset": items(2000), "scorers": ["equals"]}).to_string(),
+    )
+    .await;
+    assert_error(s, &v, 413, "PAYLOAD_TOO_LARGE");
+}
+
+#[tokio::test]
+async fn run_with_wait_gives_summary_and_gate() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (s, run) = app
+        .post(
+            "/v1/projects/web/runs",
+            &admin,
+            json!({"dataset": items(40), "scorers": ["equals", {"name": "starts-p", "type": "regex_match", "config": {"pattern": "^P"}}],
+                   "gate": {"min_pass_rate": 0.8, "per_scorer": {"equals": 0.7}}, "wait_s": 30}),
+        )
+        .await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["status"], "completed");
+    let sum = &run["summary"];
+    assert_eq!(
+        (sum["items"].as_u64(), sum["passed"].as_u64(), sum["failed"].as_u64(), sum["errored"].as_u64()),
+        (Some(40), Some(30), Some(10), Some(0))
+    );
+    assert_eq!(sum["pass_rate"], 0.75);
+    assert_eq!(sum["per_scorer"]["equals"]["pass_rate"], 0.75);
+    assert_eq!(sum["per_scorer"]["starts-p"]["mean"], 0.75);
+    assert_eq!(sum["gate"]["passed"], false);
+    assert_eq!(sum["should_gate_ci"], true);
+    let reasons = sum["gate"]["reasons"].as_array().unwrap();
+    assert_eq!(reasons.len(), 1, "{reasons:?}");
+    assert!(reasons[0].as_str().unwrap().contains("0.7500 is below the minimum 0.8000"));
+    for k in ["calls", "input_tokens", "output_tokens", "cost_usd", "cache_hits"] {
+        assert!(sum["usage"].get(k).is_some(), "usage.{k}");
+    }
+    // Without wait: 202 with a status URL, then it completes.
+    let (s, acc) =
+        app.post("/v1/projects/web/runs", &admin, json!({"dataset": items(5), "scorers": ["contains"]})).await;
+    assert_eq!(s, 202, "{acc}");
+    let url = acc["status_url"].as_str().unwrap().to_string();
+    assert_eq!(url, format!("/v1/runs/{}", acc["id"].as_str().unwrap()));
+    let mut done = Value::Null;
+    for _ in 0..100 {
+        let (_, v) = app.get(&url, &admin).await;
+        if v["status"] == "completed" {
+            done = v;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert_eq!(done["summary"]["passed"], 3);
+    assert_eq!(done["progress"], json!({"done": 5, "total": 5}));
+    // Runs list, newest first.
+    let (_, list) = app.get("/v1/projects/web/runs", &admin).await;
+    let ids: Vec<&str> = list["items"].as_array().unwrap().iter().map(|r| r["id"].as_str().unwrap()).collect();
+    assert_eq!(ids, vec![acc["id"].as_str().unwrap(), run["id"].as_str().unwrap()]);
+}
+
+#[tokio::test]
+async fn stored_scorers_validation_and_references() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (s, v) = app
+        .post(
+            "/v1/projects/web/scorers",
+            &admin,
+            json!({"name": "bad", "type": "regex_match", "config": {"pattern": "(unclosed"}}),
+        )
+        .await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert_eq!(v["error"]["details"]["field"], "config.pattern");
+    let (s, v) = app
+        .post(
+            "/v1/projects/web/scorers",
+            &admin,
+            json!({"name": "bad", "type": "json_schema", "config": {"schema": {"type": 12}}}),
+        )
+        .await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert_eq!(v["error"]["details"]["field"], "config.schema");
+    let (s, v) = app.post("/v1/projects/web/scorers", &admin, json!({"name": "x", "type": "telepathy"})).await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    let (s, stored) = app
+        .post(
+            "/v1/projects/web/scorers",
+            &admin,
+            json!({"name": "close-enough", "type": "levenshtein", "config": {"threshold": 0.6}}),
+        )
+        .await;
+    assert_eq!(s, 201, "{stored}");
+    let (s, v) = app.post("/v1/projects/web/scorers", &admin, json!({"name": "close-enough", "type": "equals"})).await;
+    assert_error(s, &v, 409, "CONFLICT");
+    let (_, list) = app.get("/v1/projects/web/scorers", &admin).await;
+    assert_eq!(list["items"].as_array().unwrap().len(), 1);
+
+    let ds = json!([{"input": "q", "output": "Pariss", "expected": "Paris"}]);
+    let (s, run) = app
+        .post(
+            "/v1/projects/web/runs",
+            &admin,
+            json!({"dataset": ds, "scorers": ["close-enough", stored["id"], "icontains"], "wait_s": 10}),
+        )
+        .await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["scorers"], json!(["close-enough", "close-enough#2", "icontains"]));
+    assert_eq!(run["summary"]["per_scorer"]["close-enough"]["pass_rate"], 1.0);
+
+    for (body, field) in [
+        (
+            json!({"dataset": ds, "scorers": [{"type": "regex_match", "config": {"pattern": "["}}]}),
+            "scorers[0].config.pattern",
+        ),
+        (json!({"dataset": ds, "scorers": ["equals", "nonsense"]}), "scorers[1]"),
+        (json!({"dataset": ds, "scorers": []}), "scorers"),
+        (
+            json!({"dataset": ds, "scorers": [{"type": "levenshtein", "config": {"threshold": 3}}]}),
+            "scorers[0].config.threshold",
+        ),
+        (json!({"scorers": ["equals"]}), "dataset"),
+        (json!({"dataset": ds, "scorers": ["equals"], "gate": {"min_pass_rate": 2}}), "gate.min_pass_rate"),
+    ] {
+        let (s, v) = app.post("/v1/projects/web/runs", &admin, body.clone()).await;
+        assert_error(s, &v, 400, "VALIDATION_FAILED");
+        assert_eq!(v["error"]["details"]["field"], field, "{body} -> {v}");
+    }
+    let (s, v) =
+        app.post("/v1/projects/web/runs", &admin, json!({"dataset": [{"input": "q"}], "scorers": ["equals"]})).await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().contains("item 0"), "{v}");
+    let (s, _) = app.delete("/v1/projects/web/scorers/close-enough", &admin).await;
+    assert_eq!(s, 204);
+}
+
+#[tokio::test]
+async fn results_paginate_without_repeats_or_gaps_and_filter() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let n = 2503;
+    let (s, ds) =
+        raw_post(&app, "/v1/projects/web/datasets?name=big", &admin, "application/json", &json!(items(n)).to_string())
+            .await;
+    assert_eq!(s, 201);
+    let (s, run) = app
+        .post("/v1/projects/web/runs", &admin, json!({"dataset_id": ds["id"], "scorers": ["equals"], "wait_s": 60}))
+        .await;
+    assert_eq!((s, &run["status"]), (200, &json!("completed")), "{run}");
+    assert_eq!(run["dataset_id"], ds["id"]);
+    let id = run["id"].as_str().unwrap();
+    let mut seen = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let path = match &cursor {
+            Some(c) => format!("/v1/runs/{id}/results?limit=97&cursor={c}"),
+            None => format!("/v1/runs/{id}/results?limit=97"),
+        };
+        let (s, page) = app.get(&path, &admin).await;
+        assert_eq!(s, 200, "{page}");
+        for r in page["items"].as_array().unwrap() {
+            seen.push(r["index"].as_u64().unwrap());
+            assert_eq!(r["item"]["id"], format!("it-{}", r["index"]));
+        }
+        match page["next_cursor"].as_str() {
+            Some(c) => cursor = Some(c.to_string()),
+            None => break,
+        }
+    }
+    assert_eq!(seen, (0..n as u64).collect::<Vec<_>>());
+    let (_, failed) = app.get(&format!("/v1/runs/{id}/results?status=failed&limit=1000"), &admin).await;
+    let failed = failed["items"].as_array().unwrap();
+    assert_eq!(failed.len(), n.div_ceil(4));
+    assert!(failed.iter().all(|r| r["passed"] == false && r["item"]["output"] == "Lyon"));
+    let (_, by_scorer) = app.get(&format!("/v1/runs/{id}/results?scorer=equals&limit=5"), &admin).await;
+    assert!(by_scorer["items"].as_array().unwrap().iter().all(|r| r["scores"][0]["pass"] == false));
+    let (s, v) = app.get(&format!("/v1/runs/{id}/results?status=weird"), &admin).await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    // Another org sees nothing of the run.
+    let (_, other) = app.org("other").await;
+    for path in [format!("/v1/runs/{id}"), format!("/v1/runs/{id}/results"), format!("/v1/runs/{id}/events")] {
+        let (s, v) = app.get(&path, &other).await;
+        assert_error(s, &v, 404, "NOT_FOUND");
+    }
+    let (s, v) = app.post(&format!("/v1/runs/{id}/cancel"), &other, json!({})).await;
+    assert_error(s, &v, 404, "NOT_FOUND");
+    let (s, v) = app.post(&format!("/v1/runs/{id}/cancel"), &admin, json!({})).await;
+    assert_error(s, &v, 409, "CONFLICT");
+}
+
+async fn read_sse(app: &TestApp, key: &str, id: &str) -> Vec<(String, Value)> {
+    use futures_util::StreamExt;
+    let r = app.client.get(format!("{}/v1/runs/{id}/events", app.base)).header("X-API-Key", key).send().await.unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    assert!(r.headers()["content-type"].to_str().unwrap().starts_with("text/event-stream"));
+    let mut stream = r.bytes_stream();
+    let mut buf = String::new();
+    let mut events = Vec::new();
+    while let Ok(Some(chunk)) = tokio::time::timeout(std::time::Duration::from_secs(60), stream.next()).await {
+        buf.push_str(&String::from_utf8_lossy(&chunk.unwrap()));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            let Some(event) = frame.lines().find_map(|l| l.strip_prefix("event: ")) else { continue };
+            let data = frame.lines().find_map(|l| l.strip_prefix("data: ")).unwrap();
+            events.push((event.to_string(), serde_json::from_str(data).unwrap()));
+        }
+    }
+    events
+}
+
+#[tokio::test]
+async fn events_stream_progress_then_summary_and_late_clients_get_the_summary() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (s, acc) = app
+        .post("/v1/projects/web/runs", &admin, json!({"dataset": items(60_000), "scorers": ["equals", "levenshtein"]}))
+        .await;
+    assert_eq!(s, 202);
+    let id = acc["id"].as_str().unwrap().to_string();
+    let events = read_sse(&app, &admin, &id).await;
+    let (last, summary) = events.last().unwrap();
+    assert_eq!(last, "summary");
+    assert_eq!(summary["status"], "completed");
+    assert_eq!(summary["summary"]["items"], 60_000);
+    let progress: Vec<u64> =
+        events.iter().filter(|(e, _)| e == "progress").map(|(_, v)| v["progress"]["done"].as_u64().unwrap()).collect();
+    assert!(!progress.is_empty(), "progress events come before the summary");
+    assert!(progress.windows(2).all(|w| w[0] <= w[1]), "progress never goes back: {progress:?}");
+    let late = read_sse(&app, &admin, &id).await;
+    assert_eq!(late.len(), 1);
+    assert_eq!(late[0].0, "summary");
+}
+
+#[tokio::test]
+async fn cancel_stops_a_running_run() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (s, acc) = app
+        .post(
+            "/v1/projects/web/runs",
+            &admin,
+            json!({"dataset": items(150_000), "scorers": ["levenshtein", "contains", "equals"]}),
+        )
+        .await;
+    assert_eq!(s, 202);
+    let id = acc["id"].as_str().unwrap();
+    let (s, run) = app.post(&format!("/v1/runs/{id}/cancel"), &admin, json!({})).await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["status"], "cancelled");
+    let (_, run) = app.get(&format!("/v1/runs/{id}"), &admin).await;
+    assert_eq!(run["status"], "cancelled");
+    let sum = &run["summary"];
+    assert_eq!(sum["items"], 150_000);
+    assert!(sum["passed"].as_u64().unwrap() < 150_000);
+    assert_eq!(sum["gate"]["passed"], false);
+}
