@@ -40,15 +40,18 @@ impl Application {
             .with_context(|| format!("binding {} (server.bind)", config.server.bind))?;
         let port = listener.local_addr()?.port();
         let cancel = CancellationToken::new();
+        let keys = Arc::new(opened.keys);
+        let judge = crate::judge::Judge::new(&config.judge, opened.store.clone(), keys.clone())?;
         let runs = crate::runs::engine::RunManager::new(
             opened.store.clone(),
+            judge,
             tokio::runtime::Handle::current(),
             cancel.child_token(),
         );
         let state = web::Data::new(AppState {
             config: Arc::new(config.clone()),
             store: opened.store,
-            keys: Arc::new(opened.keys),
+            keys,
             admin_key_hashes: opened.admin_key_hashes,
             metrics: Metrics::new()?,
             runs: runs.clone(),

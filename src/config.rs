@@ -76,6 +76,30 @@ pub struct JudgeConfig {
     pub request_timeout_s: u64,
     /// Timeout for establishing a connection to a provider, in seconds.
     pub connect_timeout_s: u64,
+    /// Total time one item's judge call may take across all its retries, in seconds.
+    pub item_budget_s: u64,
+    /// How long a verdict is reused for an identical judge request, in seconds; 0 disables the cache.
+    pub cache_ttl_s: u64,
+    /// Model per metric (`relevance = "gpt-4o"`), over each provider's default model.
+    pub model_overrides: std::collections::BTreeMap<String, String>,
+    /// Prices in USD per million tokens, over the built-in table: `"my-model" = { input = 0.5, output = 1.5 }`.
+    pub prices: std::collections::BTreeMap<String, Price>,
+    /// Managed mode: a server-wide key used when an org has none for this provider ("" = none).
+    pub fallback_provider: String,
+    /// File holding the fallback key (mode 0600).
+    pub fallback_key_file: PathBuf,
+    /// Where the fallback provider is reached ("" = the provider's own API).
+    pub fallback_base_url: String,
+}
+
+/// A model's price.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Price {
+    /// USD per million input tokens.
+    pub input: f64,
+    /// USD per million output tokens.
+    pub output: f64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -125,6 +149,13 @@ impl Default for JudgeConfig {
             backoff_max_ms: 30_000,
             request_timeout_s: 60,
             connect_timeout_s: 10,
+            item_budget_s: 600,
+            cache_ttl_s: 7 * 24 * 3600,
+            model_overrides: Default::default(),
+            prices: Default::default(),
+            fallback_provider: String::new(),
+            fallback_key_file: PathBuf::new(),
+            fallback_base_url: String::new(),
         }
     }
 }
@@ -189,7 +220,7 @@ impl Config {
         }
         let known = known_keys();
         fig = fig.merge(
-            Env::prefixed(ENV_PREFIX).split("__").filter(move |k| known.contains(&k.as_str().to_ascii_lowercase())),
+            Env::prefixed(ENV_PREFIX).split("__").filter(move |k| is_known(&known, &k.as_str().to_ascii_lowercase())),
         );
         let mut flat = serde_json::Map::new();
         let mut server = serde_json::Map::new();
@@ -262,6 +293,18 @@ impl Config {
         if self.judge.request_timeout_s == 0 || self.judge.connect_timeout_s == 0 {
             return bad("judge.request_timeout_s", "timeouts must be at least 1 second".into());
         }
+        let fp = &self.judge.fallback_provider;
+        if !fp.is_empty() && crate::byok::Provider::parse(fp).is_none() {
+            return bad("judge.fallback_provider", format!("{fp:?} is not a provider"));
+        }
+        if !fp.is_empty() && self.judge.fallback_key_file.as_os_str().is_empty() {
+            return bad("judge.fallback_key_file", "judge.fallback_provider needs judge.fallback_key_file".into());
+        }
+        for (model, p) in &self.judge.prices {
+            if !(p.input >= 0.0 && p.output >= 0.0) {
+                return bad(&format!("judge.prices.{model}"), "prices must be non-negative".into());
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", format!("{:?} is not one of text, json", self.log.format));
         }
@@ -298,7 +341,7 @@ pub fn known_keys() -> BTreeSet<String> {
         if let serde_json::Value::Object(map) = v {
             for (k, child) in map {
                 let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-                if child.is_object() {
+                if child.is_object() && !MAP_PREFIXES.contains(&format!("{key}.").as_str()) {
                     walk(&key, child, out);
                 } else {
                     out.insert(key);
@@ -313,6 +356,13 @@ pub fn known_keys() -> BTreeSet<String> {
     out
 }
 
+/// Keys whose children are user-chosen names (a model, a metric).
+const MAP_PREFIXES: &[&str] = &["judge.model_overrides.", "judge.prices."];
+
+fn is_known(known: &BTreeSet<String>, dotted: &str) -> bool {
+    known.contains(dotted) || MAP_PREFIXES.iter().any(|p| dotted.starts_with(p))
+}
+
 /// The `GAVEL_*` variable names among `vars` that are neither configuration keys nor otherwise understood.
 pub fn unknown_env_vars(vars: impl IntoIterator<Item = String>) -> Vec<String> {
     let known = known_keys();
@@ -320,7 +370,7 @@ pub fn unknown_env_vars(vars: impl IntoIterator<Item = String>) -> Vec<String> {
         .filter(|k| k.starts_with(ENV_PREFIX) && !NON_CONFIG_ENV.contains(&k.as_str()))
         .filter(|k| {
             let dotted = k[ENV_PREFIX.len()..].to_ascii_lowercase().replace("__", ".");
-            !known.contains(&dotted)
+            !is_known(&known, &dotted)
         })
         .collect()
 }

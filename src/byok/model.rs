@@ -77,6 +77,9 @@ pub struct ProviderKey {
     pub rotated_at: Option<String>,
     pub last_used_at: Option<String>,
     pub last_test: Option<LastTest>,
+    /// Why the key is `failing`: `{code, message, at}` from the provider's rejection.
+    #[schema(value_type = Option<Object>)]
+    pub failure: Option<Value>,
 }
 
 /// POST /v1/byok-keys

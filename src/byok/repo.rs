@@ -7,7 +7,7 @@ use super::model::{Connection as ConnSettings, LastTest, Provider, ProviderKey};
 use crate::error::{Error, Result};
 
 const COLUMNS: &str = "id, provider, name, key_prefix, is_default, base_url, endpoint, deployment, api_version,
-    default_model, status, created_at, updated_at, rotated_at, last_used_at, last_test";
+    default_model, status, created_at, updated_at, rotated_at, last_used_at, last_test, failure";
 
 fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProviderKey> {
     let provider: String = r.get(1)?;
@@ -29,6 +29,7 @@ fn row(r: &rusqlite::Row<'_>) -> rusqlite::Result<ProviderKey> {
         rotated_at: r.get(13)?,
         last_used_at: r.get(14)?,
         last_test: last_test.and_then(|t| serde_json::from_str::<LastTest>(&t).ok()),
+        failure: r.get::<_, Option<String>>(16)?.and_then(|f| serde_json::from_str(&f).ok()),
     })
 }
 
@@ -124,7 +125,8 @@ pub fn update(
              api_version = ?8, default_model = ?9, updated_at = ?10,
              key_prefix = coalesce(?11, key_prefix),
              rotated_at = CASE WHEN ?11 IS NULL THEN rotated_at ELSE ?10 END,
-             status = CASE WHEN ?11 IS NULL THEN status ELSE 'active' END
+             status = CASE WHEN ?11 IS NULL THEN status ELSE 'active' END,
+             failure = CASE WHEN ?11 IS NULL THEN failure ELSE NULL END
          WHERE org_id = ?1 AND id = ?2",
         params![
             org_id,
@@ -156,6 +158,37 @@ pub fn delete(conn: &Connection, org_id: &str, id: &str) -> Result<ProviderKey> 
         )?;
     }
     Ok(current)
+}
+
+/// A provider rejected the key: mark it failing until a successful test or a rotation.
+pub fn mark_failing(conn: &Connection, org_id: &str, id: &str, failure: &serde_json::Value) -> Result<bool> {
+    let n = conn.execute(
+        "UPDATE provider_keys SET status = 'failing', failure = ?3 WHERE org_id = ?1 AND id = ?2 AND status <> 'failing'",
+        params![org_id, id, failure.to_string()],
+    )?;
+    Ok(n > 0)
+}
+
+/// Record a `/test` outcome; a successful one clears a failing status.
+pub fn record_test(conn: &Connection, org_id: &str, id: &str, test: &LastTest) -> Result<()> {
+    conn.execute(
+        "UPDATE provider_keys SET last_test = ?3,
+             status = CASE WHEN ?4 THEN 'active' ELSE status END,
+             failure = CASE WHEN ?4 THEN NULL ELSE failure END
+         WHERE org_id = ?1 AND id = ?2",
+        params![org_id, id, serde_json::to_string(test).map_err(Error::internal)?, test.ok],
+    )?;
+    Ok(())
+}
+
+pub fn touch(conn: &Connection, id: &str, now: &str) -> Result<()> {
+    conn.execute("UPDATE provider_keys SET last_used_at = ?2 WHERE id = ?1", params![id, now])?;
+    Ok(())
+}
+
+/// Every key of an org (metadata), for resolution at run start.
+pub fn all_of_org(conn: &Connection, org_id: &str) -> Result<Vec<ProviderKey>> {
+    list(conn, org_id, None, u32::MAX - 1)
 }
 
 /// Every key id with metadata, to reconcile the key file at start.

@@ -4,7 +4,9 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::model::{validate_secret, Connection as ConnSettings, CreateProviderKey, PatchProviderKey, ProviderKey};
+use super::model::{
+    validate_secret, Connection as ConnSettings, CreateProviderKey, LastTest, PatchProviderKey, ProviderKey,
+};
 use super::repo;
 use crate::error::{Error, Result};
 use crate::http::auth::{OrgAdmin, OrgMember};
@@ -171,6 +173,7 @@ pub async fn patch(
     let org = c.org_id.clone();
     let (name, make_default) = (p.name, p.is_default == Some(true));
     let changed: Vec<String> = changed.into_iter().map(String::from).collect();
+    let rotated = new_prefix.is_some();
     let k = state
         .store
         .write(move |conn| {
@@ -183,7 +186,88 @@ pub async fn patch(
             Ok(k)
         })
         .await?;
+    if rotated {
+        state.runs.judge().clear_failure(&k.id);
+    }
     Ok(HttpResponse::Ok().json(k))
+}
+
+/// The answer of a key test.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TestResult {
+    pub ok: bool,
+    pub latency_ms: u64,
+    pub model: String,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub error: Option<crate::runs::model::ScoreError>,
+}
+
+/// One minimal real call to the provider with this key; records `last_test` and clears a failing status on success.
+#[utoipa::path(post, path = "/v1/byok-keys/{id}/test", tag = "byok",
+    responses((status = 200, body = TestResult), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn test(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<String>) -> Result<HttpResponse> {
+    let c = caller.0;
+    let (org, kid) = (c.org_id.clone(), id.into_inner());
+    let k = state.store.read(move |conn| repo::get(conn, &org, &kid)).await?;
+    let secret = state
+        .keys
+        .get(&c.org_id, &k.id, k.provider.as_str())?
+        .ok_or_else(|| Error::Conflict(format!("key {} has no secret in the key file; rotate it", k.id)))?;
+    let model = k
+        .default_model
+        .clone()
+        .or_else(|| k.deployment.clone())
+        .or_else(|| crate::providers::default_model(k.provider).map(str::to_string));
+    let endpoint = crate::providers::Endpoint {
+        base_url: k.base_url.clone(),
+        endpoint: k.endpoint.clone(),
+        deployment: k.deployment.clone(),
+        api_version: k.api_version.clone(),
+    };
+    let (latency_ms, outcome) = match &model {
+        Some(m) => state.runs.judge().test_key(k.provider, &endpoint, &secret, m).await,
+        None => (
+            0,
+            Err(crate::runs::model::ScoreError {
+                code: "BYOK_MODEL_NOT_FOUND".into(),
+                message: "no model to test with: set default_model on the key".into(),
+            }),
+        ),
+    };
+    drop(secret);
+    let model = model.unwrap_or_default();
+    let error = outcome.err();
+    let last = LastTest {
+        ok: error.is_none(),
+        at: now(),
+        latency_ms: Some(latency_ms),
+        model: Some(model.clone()),
+        error: error.as_ref().map(|e| json!({"code": e.code, "message": e.message})),
+    };
+    if last.ok {
+        state.runs.judge().clear_failure(&k.id);
+    }
+    let (org, kid, actor, test) = (c.org_id.clone(), k.id.clone(), c.actor(), last.clone());
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            repo::record_test(&tx, &org, &kid, &test)?;
+            audit::record(
+                &tx,
+                Some(&org),
+                &actor,
+                "byok_key.test",
+                "byok_key",
+                Some(&kid),
+                json!({"ok": test.ok, "latency_ms": test.latency_ms, "model": test.model, "error": test.error}),
+            )?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(TestResult { ok: last.ok, latency_ms, model, error }))
 }
 
 /// Delete a provider key; its secret leaves the key file at once.

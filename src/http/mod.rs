@@ -98,6 +98,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(web::resource("/v1/runs/{id}/results").route(web::get().to(r::list_results)))
         .service(web::resource("/v1/runs/{id}/events").route(web::get().to(r::events)))
         .service(web::resource("/v1/runs/{id}/cancel").route(web::post().to(r::cancel_run)))
+        .service(web::resource("/v1/byok-keys/{id}/test").route(web::post().to(byok::routes::test)))
+        .service(web::resource("/v1/usage").route(web::get().to(usage::routes::usage)))
+        .service(
+            web::resource("/v1/org/settings")
+                .route(web::get().to(crate::judge::routes::get_settings))
+                .route(web::patch().to(crate::judge::routes::patch_settings)),
+        )
         .service(web::resource("/v1/audit-log").route(web::get().to(usage::audit::list_route)))
         .service(web::resource("/").route(web::get().to(dashboard::serve)).route(web::head().to(dashboard::serve)))
         .service(

@@ -32,6 +32,8 @@ impl Modify for Security {
         crate::runs::routes::delete_dataset, crate::runs::routes::create_run, crate::runs::routes::get_run,
         crate::runs::routes::list_runs, crate::runs::routes::list_results, crate::runs::routes::cancel_run,
         crate::runs::routes::events,
+        crate::byok::routes::test, crate::usage::routes::usage,
+        crate::judge::routes::get_settings, crate::judge::routes::patch_settings,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),
     modifiers(&Security),

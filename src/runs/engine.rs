@@ -30,14 +30,15 @@ pub struct Snapshot {
     pub summary: Option<Summary>,
 }
 
-struct Active {
-    tx: watch::Sender<Snapshot>,
-    cancel: CancellationToken,
+pub(super) struct Active {
+    pub(super) tx: watch::Sender<Snapshot>,
+    pub(super) cancel: CancellationToken,
 }
 
 /// Owns the runs in progress.
 pub struct RunManager {
     store: Store,
+    judge: Arc<crate::judge::Judge>,
     rt: tokio::runtime::Handle,
     active: Mutex<HashMap<String, Arc<Active>>>,
     shutdown: CancellationToken,
@@ -46,8 +47,18 @@ pub struct RunManager {
 
 impl RunManager {
     /// `rt` is where run tasks live, so they do not ride on whichever HTTP worker accepted the run.
-    pub fn new(store: Store, rt: tokio::runtime::Handle, shutdown: CancellationToken) -> Arc<Self> {
-        Arc::new(Self { store, rt, active: Mutex::new(HashMap::new()), shutdown, tracker: TaskTracker::new() })
+    pub fn new(
+        store: Store,
+        judge: Arc<crate::judge::Judge>,
+        rt: tokio::runtime::Handle,
+        shutdown: CancellationToken,
+    ) -> Arc<Self> {
+        Arc::new(Self { store, judge, rt, active: Mutex::new(HashMap::new()), shutdown, tracker: TaskTracker::new() })
+    }
+
+    /// The judge scheduler runs use.
+    pub fn judge(&self) -> &Arc<crate::judge::Judge> {
+        &self.judge
     }
 
     /// Start (or resume) a run. `items` are the run's items when the caller still has them in memory.
@@ -74,6 +85,9 @@ impl RunManager {
                             .await;
                         active.tx.send_modify(|s| s.status = RunStatus::Failed);
                     }
+                }
+                if !me.shutdown.is_cancelled() {
+                    me.judge.release_request_key(&run_id);
                 }
                 if let Ok(mut map) = me.active.lock() {
                     map.remove(&run_id);
@@ -145,7 +159,21 @@ impl RunManager {
             s.done = agg.done();
         });
 
-        let mut source = Source::new(items);
+        let source = Source::new(items);
+        if scorers.iter().any(|s| matches!(s.kind, Compiled::Judge(_))) {
+            let rid = run_id.to_string();
+            let spent = self.store.read(move |c| crate::usage::repo::run_total(c, &rid)).await?;
+            let job = super::judged::Job {
+                store: &self.store,
+                judge: &self.judge,
+                shutdown: &self.shutdown,
+                run_id,
+                work: &work,
+                scorers,
+            };
+            return job.run(source, agg, spent, active).await;
+        }
+        let mut source = source;
         let mut pending_write: Option<tokio::task::JoinHandle<Result<u64>>> = None;
         let mut cancelled = false;
         loop {
@@ -175,28 +203,20 @@ impl RunManager {
             }
             let (store, rid) = (self.store.clone(), run_id.to_string());
             pending_write =
-                Some(tokio::spawn(async move { store.write(move |c| repo::insert_results(c, &rid, &rows)).await }));
+                Some(tokio::spawn(
+                    async move { store.write(move |c| repo::insert_results(c, &rid, &rows, None)).await },
+                ));
         }
         if let Some(w) = pending_write.take() {
             let done = w.await.map_err(Error::internal)??;
             active.tx.send_modify(|s| s.done = done);
         }
-        let status = if cancelled { RunStatus::Cancelled } else { RunStatus::Completed };
-        let summary = agg.finish(work.total, &work.spec.gate, status);
-        let (rid, sum) = (run_id.to_string(), summary.clone());
-        self.store.write(move |c| repo::finish_run(c, &rid, status, Some(&sum), None, &now())).await?;
-        tracing::info!(run = %run_id, status = status.as_str(), pass_rate = summary.pass_rate, "run finished");
-        active.tx.send_modify(|s| {
-            s.status = status;
-            s.done = agg.done();
-            s.summary = Some(summary);
-        });
-        Ok(())
+        finish(&self.store, run_id, &work, &agg, cancelled, &active.tx).await
     }
 }
 
 /// Where a run's next items come from: memory for a fresh run, the store for a resumed one.
-enum Source {
+pub(super) enum Source {
     Memory { items: Vec<Item>, next: usize },
     Store { after: Option<u64> },
 }
@@ -209,7 +229,7 @@ impl Source {
         }
     }
 
-    async fn next(&mut self, store: &Store, run_id: &str) -> Result<Option<Vec<(u64, Item)>>> {
+    pub(super) async fn next(&mut self, store: &Store, run_id: &str) -> Result<Option<Vec<(u64, Item)>>> {
         match self {
             Source::Memory { items, next } => {
                 if *next >= items.len() {
@@ -234,24 +254,25 @@ impl Source {
     }
 }
 
-/// Score one item with every scorer.
+/// Score one item with every heuristic scorer (judge scorers are left out: the judge path adds them).
 pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
     let output = text_of(&item.output);
     let input = text_of(&item.input);
     let view = ItemView { input: &input, output: &output, expected: item.expected.as_ref(), context: &item.context };
     scorers
         .iter()
-        .map(|s| match &s.kind {
+        .filter_map(|s| match &s.kind {
             Compiled::Heuristic(h) => {
                 let o = h.score(&view);
-                Score {
+                Some(Score {
                     scorer: s.name.clone(),
                     score: o.score,
                     pass: o.pass,
                     reason: o.reason,
                     error: o.error.map(|e| ScoreError { code: e.code, message: e.message }),
-                }
+                })
             }
+            Compiled::Judge(_) => None,
         })
         .collect()
 }
@@ -280,6 +301,28 @@ fn score_batch(scorers: &[CompiledScorer], batch: &[(u64, Item)]) -> Result<Vec<
         }
         Ok(out)
     })
+}
+
+/// Put a run in its final state and tell its watchers.
+pub(super) async fn finish(
+    store: &Store,
+    run_id: &str,
+    work: &repo::RunWork,
+    agg: &Aggregator,
+    cancelled: bool,
+    active_tx: &watch::Sender<Snapshot>,
+) -> Result<()> {
+    let status = if cancelled { RunStatus::Cancelled } else { RunStatus::Completed };
+    let summary = agg.finish(work.total, &work.spec.gate, status);
+    let (rid, sum) = (run_id.to_string(), summary.clone());
+    store.write(move |c| repo::finish_run(c, &rid, status, Some(&sum), None, &now())).await?;
+    tracing::info!(run = %run_id, status = status.as_str(), pass_rate = summary.pass_rate, "run finished");
+    active_tx.send_modify(|s| {
+        s.status = status;
+        s.done = agg.done();
+        s.summary = Some(summary);
+    });
+    Ok(())
 }
 
 /// Run a whole evaluation in memory with the same scoring and summary code, for `gavel eval --local`.

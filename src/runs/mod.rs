@@ -4,6 +4,7 @@ pub mod body;
 pub mod dataset;
 pub mod engine;
 pub mod events;
+pub mod judged;
 pub mod model;
 pub mod repo;
 pub mod routes;

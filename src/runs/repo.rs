@@ -16,6 +16,21 @@ pub struct RunSpec {
     pub scorers: Vec<ScorerSpec>,
     #[serde(default)]
     pub gate: GateSpec,
+    /// Judge model for this run, under a scorer's own `model`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub model: Option<String>,
+    /// Reuse cached verdicts.
+    #[serde(default = "yes")]
+    pub cache: bool,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_limit_usd: Option<f64>,
+    /// The run came with its own provider key (held in memory only, never here).
+    #[serde(default)]
+    pub request_key: bool,
+}
+
+fn yes() -> bool {
+    true
 }
 
 #[derive(Clone, Debug, Serialize, ToSchema)]
@@ -125,9 +140,18 @@ pub struct ResultRow {
     pub scores_json: String,
 }
 
-/// Write a batch of results and the run's progress in one transaction; an item that already has a result keeps it.
-pub fn insert_results(conn: &mut Connection, run_id: &str, rows: &[ResultRow]) -> Result<u64> {
+/// Write a batch of results, the usage behind them and the run's progress in one transaction; an item that already
+/// has a result keeps it.
+pub fn insert_results(
+    conn: &mut Connection,
+    run_id: &str,
+    rows: &[ResultRow],
+    usage: Option<(&str, &[(crate::usage::book::LineKey, crate::usage::book::Line)])>,
+) -> Result<u64> {
     let tx = conn.transaction()?;
+    if let Some((org, lines)) = usage {
+        crate::usage::repo::add(&tx, org, run_id, lines)?;
+    }
     {
         let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores) VALUES (?1, ?2, ?3, ?4)",

@@ -173,6 +173,19 @@ pub struct CreateRun {
     /// Hold the request up to this many seconds for the run to finish.
     #[serde(default)]
     pub wait_s: Option<f64>,
+    /// A provider key for this run only: kept in memory, never stored or logged.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub provider_key: Option<crate::judge::keys::RequestKey>,
+    /// Judge model for this run (a scorer's own `model` still wins).
+    #[serde(default)]
+    pub model: Option<String>,
+    /// Reuse cached verdicts (default true).
+    #[serde(default)]
+    pub cache: Option<bool>,
+    /// Stop judging once the run has cost this much (USD); the rest get COST_LIMIT_EXCEEDED.
+    #[serde(default)]
+    pub cost_limit_usd: Option<f64>,
 }
 
 /// A body that failed to parse: say which item, when the body is JSON at all.
@@ -221,7 +234,33 @@ pub async fn create_run(
     })
     .await
     .map_err(Error::internal)??;
-    let CreateRun { dataset, dataset_id, scorers, metrics, gate, wait_s } = parsed;
+    let CreateRun { dataset, dataset_id, scorers, metrics, gate, wait_s, provider_key, model, cache, cost_limit_usd } =
+        parsed;
+    if let Some(k) = &provider_key {
+        crate::byok::model::validate_secret(&k.key).map_err(|_| {
+            Error::field("provider_key.key", "provider_key.key must be 1-4096 characters without spaces")
+        })?;
+        let conn = crate::byok::model::Connection {
+            base_url: k.base_url.clone(),
+            endpoint: k.endpoint.clone(),
+            deployment: k.deployment.clone(),
+            api_version: k.api_version.clone(),
+            default_model: k.default_model.clone(),
+        };
+        conn.validate(k.provider).map_err(|e| match e {
+            Error::Validation { message, details } => {
+                let f = details["field"].as_str().unwrap_or("").to_string();
+                Error::field(&format!("provider_key.{f}"), message)
+            }
+            other => other,
+        })?;
+    }
+    if cost_limit_usd.is_some_and(|c| c.is_nan() || c < 0.0) {
+        return Err(Error::field("cost_limit_usd", "cost_limit_usd must be a non-negative number"));
+    }
+    if model.as_deref().is_some_and(|m| m.trim().is_empty() || m.len() > 200) {
+        return Err(Error::field("model", "model must be 1-200 characters"));
+    }
     let gate = gate.unwrap_or_default();
     validate_gate(&gate)?;
     if let Some(w) = wait_s {
@@ -248,7 +287,14 @@ pub async fn create_run(
     let resolved = scoring::resolve(&scorers, &metrics, |name| {
         stored.iter().find(|s| s.name == name || s.id == name).map(|s| s.spec())
     })?;
-    let spec = RunSpec { scorers: resolved.into_iter().map(|(s, _)| s).collect(), gate };
+    let spec = RunSpec {
+        scorers: resolved.into_iter().map(|(s, _)| s).collect(),
+        gate,
+        model,
+        cache: cache.unwrap_or(true),
+        cost_limit_usd,
+        request_key: provider_key.is_some(),
+    };
     let run_id = new_id("run");
     let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
     let actor = c.actor();
@@ -267,6 +313,9 @@ pub async fn create_run(
             Ok((items, total))
         })
         .await?;
+    if let Some(k) = provider_key {
+        state.runs.judge().hold_request_key(&run_id, k);
+    }
     let mut rx = state.runs.start(run_id.clone(), total, items);
     if let Some(w) = wait_s.filter(|w| *w > 0.0) {
         let _ = tokio::time::timeout(Duration::from_secs_f64(w), rx.wait_for(|s| s.status.is_final())).await;

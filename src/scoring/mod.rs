@@ -3,6 +3,7 @@
 //! judge scheduler.
 
 pub mod heuristics;
+pub mod judge;
 pub mod repo;
 pub mod routes;
 
@@ -30,14 +31,15 @@ pub struct CompiledScorer {
     pub kind: Compiled,
 }
 
-/// How a scorer is computed.
+/// How a scorer is computed: in place, or by a model through the judge scheduler.
 pub enum Compiled {
     Heuristic(Heuristic),
+    Judge(judge::JudgeSpec),
 }
 
 /// Every type a run can name without a stored scorer.
 pub fn known_type(kind: &str) -> bool {
-    heuristics::is_heuristic(kind)
+    heuristics::is_heuristic(kind) || judge::is_judge(kind)
 }
 
 /// Validate and compile; `field` prefixes the config paths in errors (`scorers[2]`).
@@ -45,8 +47,20 @@ pub fn compile(spec: &ScorerSpec, field: &str) -> Result<CompiledScorer> {
     if !known_type(&spec.kind) {
         return Err(Error::field(
             &format!("{field}.type"),
-            format!("unknown scorer type {:?}; known types: {}", spec.kind, heuristics::HEURISTIC_TYPES.join(", ")),
+            format!(
+                "unknown scorer type {:?}; known types: {}, llm_judge, {}",
+                spec.kind,
+                heuristics::HEURISTIC_TYPES.join(", "),
+                judge::METRICS.join(", ")
+            ),
         ));
+    }
+    if judge::is_judge(&spec.kind) {
+        let j = judge::compile(&spec.kind, &spec.config).map_err(|(f, m)| {
+            let path = if field.is_empty() { f } else { format!("{field}.{f}") };
+            Error::field(&path, format!("{path}: {m}"))
+        })?;
+        return Ok(CompiledScorer { name: spec.name.clone(), kind: Compiled::Judge(j) });
     }
     let h = Heuristic::compile(&spec.kind, &spec.config).map_err(|e| {
         let path = if field.is_empty() { e.field.clone() } else { format!("{field}.{}", e.field) };

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 3;
+pub const SCHEMA_VERSION: usize = 4;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -130,6 +130,36 @@ pub fn migrations() -> Migrations<'static> {
                  scores TEXT NOT NULL,
                  PRIMARY KEY (run_id, idx)
              ) WITHOUT ROWID;",
+        ),
+        // 4: judging: usage per run/provider/model/key/day, the verdict cache, org settings, why a key is failing.
+        M::up(
+            "CREATE TABLE usage (
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 run_id TEXT NOT NULL,
+                 provider TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 key_ref TEXT NOT NULL,
+                 day TEXT NOT NULL,
+                 calls INTEGER NOT NULL DEFAULT 0,
+                 input_tokens INTEGER NOT NULL DEFAULT 0,
+                 output_tokens INTEGER NOT NULL DEFAULT 0,
+                 cost_usd REAL NOT NULL DEFAULT 0,
+                 cache_hits INTEGER NOT NULL DEFAULT 0,
+                 price_known INTEGER NOT NULL DEFAULT 1,
+                 PRIMARY KEY (org_id, run_id, provider, model, key_ref, day)
+             ) WITHOUT ROWID;
+             CREATE INDEX usage_org_day ON usage (org_id, day);
+             CREATE TABLE judge_cache (
+                 key TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 verdict TEXT NOT NULL,
+                 created_at INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE org_settings (
+                 org_id TEXT PRIMARY KEY REFERENCES orgs(id) ON DELETE CASCADE,
+                 settings TEXT NOT NULL
+             );
+             ALTER TABLE provider_keys ADD COLUMN failure TEXT;",
         ),
     ])
 }

@@ -1,3 +1,6 @@
 //! Usage figures and the audit log.
 
 pub mod audit;
+pub mod book;
+pub mod repo;
+pub mod routes;

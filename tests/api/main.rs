@@ -8,6 +8,8 @@ mod byok;
 mod cli;
 mod errors;
 mod eval_cli;
+mod judge;
+mod judge_process;
 mod ops;
 mod runs;
 mod secrets;

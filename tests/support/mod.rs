@@ -2,6 +2,8 @@
 //! data directory; `Binary` starts the real `gavel` executable for what needs a process (signals, restarts, logs).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod fake_provider;
+
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};

@@ -15,6 +15,7 @@ mod config;
 mod json;
 mod levenshtein;
 mod pattern;
+mod schema_guard;
 mod text;
 
 #[cfg(test)]

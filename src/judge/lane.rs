@@ -1,0 +1,277 @@
+//! One (org, provider) lane: how many judge calls may be in flight, who goes next, and how fast calls may start.
+//!
+//! - Fair: waiting calls queue per run and are served round-robin, so a 100k-item run cannot starve a 10-item run
+//!   submitted after it.
+//! - Adaptive: the limit starts small (a handful of calls prove a key before the lane opens up, so a bad key costs
+//!   few calls), grows by one per success up to the configured cap, halves on a 429, and a 429 also sets a pace
+//!   (starts per second) from the rate that was succeeding, which relaxes again while no 429 comes back.
+
+use std::collections::{HashMap, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+
+use tokio::sync::oneshot;
+
+/// Calls allowed in flight before the lane has seen a success.
+pub const INITIAL_LIMIT: f64 = 4.0;
+/// How long without a 429 before the learned pace is dropped.
+const PACE_RELAX_AFTER: Duration = Duration::from_secs(10);
+
+struct State {
+    limit: f64,
+    in_flight: usize,
+    queues: HashMap<String, VecDeque<oneshot::Sender<()>>>,
+    order: VecDeque<String>,
+    /// Minimum time between two call starts, learned from 429s.
+    interval: Option<Duration>,
+    next_start: Instant,
+    last_decrease: Option<Instant>,
+    last_429: Option<Instant>,
+    /// Outcomes of the last second: `true` for a 429.
+    recent: VecDeque<(Instant, bool)>,
+}
+
+/// Share of 429s among the last second's outcomes that means "over the provider's limit" rather than noise.
+const OVER_LIMIT_SHARE: f64 = 0.25;
+/// Outcomes needed before that share means anything.
+const MIN_SAMPLES: usize = 4;
+
+impl State {
+    fn note(&mut self, now: Instant, limited: bool) {
+        self.recent.push_back((now, limited));
+        while self.recent.front().is_some_and(|(t, _)| now.duration_since(*t) > Duration::from_secs(1)) {
+            self.recent.pop_front();
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct Lane {
+    max: usize,
+    state: Mutex<State>,
+}
+
+/// A slot in the lane; dropping it frees the slot for the next waiter.
+pub struct Permit {
+    lane: Arc<Lane>,
+}
+
+impl Drop for Permit {
+    fn drop(&mut self) {
+        let mut s = self.lane.lock();
+        s.in_flight = s.in_flight.saturating_sub(1);
+        Lane::dispatch(&mut s);
+    }
+}
+
+impl Lane {
+    pub fn new(max: usize) -> Arc<Lane> {
+        let max = max.max(1);
+        Arc::new(Lane {
+            max,
+            state: Mutex::new(State {
+                limit: INITIAL_LIMIT.min(max as f64),
+                in_flight: 0,
+                queues: HashMap::new(),
+                order: VecDeque::new(),
+                interval: None,
+                next_start: Instant::now(),
+                last_decrease: None,
+                last_429: None,
+                recent: VecDeque::new(),
+            }),
+        })
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Wait for a slot, in round-robin order between runs.
+    pub async fn acquire(self: &Arc<Self>, run: &str) -> Permit {
+        let rx = {
+            let mut s = self.lock();
+            let nobody_waiting = s.order.is_empty();
+            if nobody_waiting && (s.in_flight as f64) < s.limit.floor().max(1.0) {
+                s.in_flight += 1;
+                return Permit { lane: self.clone() };
+            }
+            let (tx, rx) = oneshot::channel();
+            match s.queues.get_mut(run) {
+                Some(q) => q.push_back(tx),
+                None => {
+                    s.queues.insert(run.to_string(), VecDeque::from([tx]));
+                    s.order.push_back(run.to_string());
+                }
+            }
+            rx
+        };
+        // The dispatcher counts the slot for us before it wakes us; if it was dropped instead, retry.
+        match rx.await {
+            Ok(()) => Permit { lane: self.clone() },
+            Err(_) => Box::pin(self.acquire(run)).await,
+        }
+    }
+
+    fn dispatch(s: &mut State) {
+        while (s.in_flight as f64) < s.limit.floor().max(1.0) {
+            let Some(run) = s.order.pop_front() else { return };
+            let Some(q) = s.queues.get_mut(&run) else { continue };
+            let waiter = q.pop_front();
+            if q.is_empty() {
+                s.queues.remove(&run);
+            } else {
+                s.order.push_back(run);
+            }
+            if let Some(w) = waiter {
+                if w.send(()).is_ok() {
+                    s.in_flight += 1;
+                }
+            }
+        }
+    }
+
+    /// Wait until this call may start, honouring the learned pace and any pause a provider asked for.
+    pub async fn wait_turn(&self) {
+        let at = {
+            let mut s = self.lock();
+            let now = Instant::now();
+            if s.interval.is_some() && s.last_429.is_some_and(|t| now.duration_since(t) > PACE_RELAX_AFTER) {
+                s.interval = None;
+            }
+            let at = s.next_start.max(now);
+            s.next_start = at + s.interval.unwrap_or(Duration::ZERO);
+            at
+        };
+        tokio::time::sleep_until(at.into()).await;
+    }
+
+    /// A call succeeded: open the lane a little further.
+    pub fn on_success(&self) {
+        let mut s = self.lock();
+        s.note(Instant::now(), false);
+        s.limit = (s.limit + 1.0).min(self.max as f64);
+        if let Some(iv) = s.interval {
+            // Creep back up: 1% faster per success.
+            s.interval = Some(iv.mul_f64(0.99));
+        }
+        Self::dispatch(&mut s);
+    }
+
+    /// The provider said 429. Scattered 429s only delay the call that got them (its retry waits). When they are a
+    /// quarter or more of the last second's outcomes the lane is over the provider's limit: halve the limit (once
+    /// per burst), pace starts at 90% of what was succeeding, and hold every start until `retry_after` has passed.
+    pub fn on_rate_limited(&self, retry_after: Option<Duration>) {
+        let mut s = self.lock();
+        let now = Instant::now();
+        s.note(now, true);
+        let limited = s.recent.iter().filter(|(_, l)| *l).count();
+        let over = s.recent.len() >= MIN_SAMPLES && limited as f64 >= OVER_LIMIT_SHARE * s.recent.len() as f64;
+        if !over {
+            return;
+        }
+        s.last_429 = Some(now);
+        let burst = s.last_decrease.is_some_and(|t| now.duration_since(t) < Duration::from_millis(500));
+        if !burst {
+            s.limit = (s.limit / 2.0).max(1.0);
+            s.last_decrease = Some(now);
+            let ok_per_s = s.recent.len() - limited;
+            let rate = (ok_per_s as f64 * 0.9).max(0.5);
+            s.interval = Some(Duration::from_secs_f64(1.0 / rate));
+        }
+        if let Some(ra) = retry_after {
+            s.next_start = s.next_start.max(now + ra);
+        }
+    }
+
+    /// Calls in flight and the current limit, for metrics and tests.
+    pub fn figures(&self) -> (usize, f64) {
+        let s = self.lock();
+        (s.in_flight, s.limit)
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn starts_small_grows_to_the_cap_and_never_above() {
+        let lane = Lane::new(6);
+        let mut held = Vec::new();
+        for _ in 0..4 {
+            held.push(lane.acquire("a").await);
+        }
+        let blocked = tokio::time::timeout(Duration::from_millis(50), lane.acquire("a")).await;
+        assert!(blocked.is_err(), "a fifth call waits until the lane has seen a success");
+        for _ in 0..10 {
+            lane.on_success();
+        }
+        assert_eq!(lane.figures().1, 6.0);
+        held.push(lane.acquire("a").await);
+        held.push(lane.acquire("a").await);
+        assert_eq!(lane.figures().0, 6);
+        assert!(tokio::time::timeout(Duration::from_millis(50), lane.acquire("a")).await.is_err());
+    }
+
+    #[tokio::test]
+    async fn waiters_are_served_round_robin_between_runs() {
+        let lane = Lane::new(1);
+        let first = lane.acquire("big").await;
+        let order = Arc::new(Mutex::new(Vec::new()));
+        let mut tasks = Vec::new();
+        for (i, run) in ["big", "big", "big", "small", "big", "small"].into_iter().enumerate() {
+            let (lane, order) = (lane.clone(), order.clone());
+            tasks.push(tokio::spawn(async move {
+                let _p = lane.acquire(run).await;
+                order.lock().unwrap().push(run);
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }));
+            tokio::time::sleep(Duration::from_millis(5 + i as u64)).await;
+        }
+        drop(first);
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let order = order.lock().unwrap().clone();
+        assert_eq!(order[..4], ["big", "small", "big", "small"], "{order:?}");
+    }
+
+    #[tokio::test]
+    async fn scattered_429s_leave_the_lane_alone() {
+        let lane = Lane::new(20);
+        for i in 0..40 {
+            if i % 10 == 0 {
+                lane.on_rate_limited(Some(Duration::from_millis(500)));
+            } else {
+                lane.on_success();
+            }
+        }
+        assert_eq!(lane.figures().1, 20.0);
+        let start = Instant::now();
+        lane.wait_turn().await;
+        assert!(start.elapsed() < Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn being_over_the_limit_halves_and_paces() {
+        let lane = Lane::new(20);
+        for _ in 0..30 {
+            lane.on_success();
+        }
+        for _ in 0..12 {
+            lane.on_rate_limited(Some(Duration::from_millis(100)));
+        }
+        assert_eq!(lane.figures().1, 10.0, "one halving per burst");
+        let start = Instant::now();
+        lane.wait_turn().await;
+        lane.wait_turn().await;
+        let elapsed = start.elapsed();
+        assert!(elapsed >= Duration::from_millis(100), "the pause is honoured: {elapsed:?}");
+        assert!(
+            elapsed >= Duration::from_millis(100) + Duration::from_secs_f64(1.0 / 27.0),
+            "the pace spaces starts: {elapsed:?}"
+        );
+    }
+}

@@ -1,0 +1,521 @@
+//! The judge scheduler: every model-graded score goes through here. Per (org, provider) lanes bound and pace the
+//! calls (see `lane`), a global semaphore caps the process, one retry layer with exponential backoff and full jitter
+//! handles transient failures within a per-item time budget, a key the provider rejects fails the rest of its work
+//! at once, verdicts are cached per org, and every call is booked to the run's usage.
+
+pub mod keys;
+pub mod lane;
+pub mod routes;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use rand::Rng;
+use rusqlite::{params, OptionalExtension};
+use serde_json::json;
+use tokio::sync::Semaphore;
+
+use crate::byok::Provider;
+use crate::config::JudgeConfig;
+use crate::keystore::{KeyFile, Secret};
+use crate::providers::{self, ChatRequest, ErrorKind, ProviderError};
+use crate::runs::model::{Item, Score, ScoreError};
+use crate::scoring::judge::{self as prompts, JudgeSpec};
+use crate::store::Store;
+use crate::usage::book::{Book, Line};
+use keys::{Candidates, Choice, FallbackKey, KeyRef, OrgSettings, RequestKey, Target};
+use lane::Lane;
+
+/// Most output tokens a verdict may take.
+const VERDICT_MAX_TOKENS: u32 = 400;
+
+/// A judge scorer prepared for one run: its spec and the target its calls go to (or why there is none).
+pub struct Prepared {
+    pub spec: JudgeSpec,
+    pub target: Result<Target, ScoreError>,
+}
+
+/// What one run's calls share.
+pub struct RunCtx {
+    pub run_id: String,
+    pub org_id: String,
+    pub use_cache: bool,
+    pub cost_limit: Option<f64>,
+    pub book: Mutex<Book>,
+}
+
+impl RunCtx {
+    fn spent(&self) -> f64 {
+        self.book.lock().map(|b| b.total.cost_usd).unwrap_or(0.0)
+    }
+
+    fn record(&self, target: &Target, line: Line) {
+        if let Ok(mut b) = self.book.lock() {
+            b.add((target.provider.as_str().to_string(), target.model.clone(), target.key_ref.label()), line);
+        }
+    }
+}
+
+/// See the module documentation.
+pub struct Judge {
+    cfg: JudgeConfig,
+    store: Store,
+    keys: Arc<KeyFile>,
+    http: reqwest::Client,
+    lanes: Mutex<HashMap<(String, Provider), Arc<Lane>>>,
+    global: Semaphore,
+    failed: Mutex<HashMap<KeyRef, ScoreError>>,
+    request_keys: Mutex<HashMap<String, RequestKey>>,
+    fallback: Option<FallbackKey>,
+    prices: HashMap<String, (f64, f64)>,
+}
+
+fn err(code: &str, message: impl Into<String>) -> ScoreError {
+    ScoreError { code: code.into(), message: message.into() }
+}
+
+fn from_provider(e: &ProviderError) -> ScoreError {
+    err(e.code(), e.message.clone())
+}
+
+impl Judge {
+    pub fn new(cfg: &JudgeConfig, store: Store, keys: Arc<KeyFile>) -> anyhow::Result<Arc<Judge>> {
+        let fallback = if cfg.fallback_provider.is_empty() {
+            None
+        } else {
+            let provider = Provider::parse(&cfg.fallback_provider).ok_or_else(|| {
+                anyhow::anyhow!("judge.fallback_provider {:?} is not a provider", cfg.fallback_provider)
+            })?;
+            let path = &cfg.fallback_key_file;
+            {
+                use std::os::unix::fs::PermissionsExt;
+                let mode = std::fs::metadata(path)
+                    .map_err(|e| anyhow::anyhow!("judge.fallback_key_file {}: {e}", path.display()))?
+                    .permissions()
+                    .mode();
+                if mode & 0o077 != 0 {
+                    anyhow::bail!(
+                        "judge.fallback_key_file {} is readable by group or others; run chmod 600 {}",
+                        path.display(),
+                        path.display()
+                    );
+                }
+            }
+            let text = zeroize::Zeroizing::new(std::fs::read_to_string(path)?);
+            let base_url = (!cfg.fallback_base_url.is_empty()).then(|| cfg.fallback_base_url.clone());
+            Some(FallbackKey { provider, key: Secret::new(text.trim().to_string()), base_url })
+        };
+        let prices = cfg.prices.iter().map(|(m, p)| (m.clone(), (p.input, p.output))).collect();
+        Ok(Arc::new(Judge {
+            cfg: cfg.clone(),
+            http: providers::http_client(
+                Duration::from_secs(cfg.connect_timeout_s),
+                Duration::from_secs(cfg.request_timeout_s),
+            ),
+            store,
+            keys,
+            lanes: Mutex::new(HashMap::new()),
+            global: Semaphore::new(cfg.global_max_concurrency),
+            failed: Mutex::new(HashMap::new()),
+            request_keys: Mutex::new(HashMap::new()),
+            fallback,
+            prices,
+        }))
+    }
+
+    /// Calls in flight at most per (org, provider).
+    pub fn cap(&self) -> usize {
+        self.cfg.max_concurrency_per_org_provider
+    }
+
+    /// The shared HTTP client (key tests use it too).
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+
+    /// Keep a run's own provider key in memory for the life of the run.
+    pub fn hold_request_key(&self, run_id: &str, key: RequestKey) {
+        if let Ok(mut m) = self.request_keys.lock() {
+            m.insert(run_id.to_string(), key);
+        }
+    }
+
+    /// Forget a run's own key (the run ended).
+    pub fn release_request_key(&self, run_id: &str) {
+        if let Ok(mut m) = self.request_keys.lock() {
+            m.remove(run_id);
+        }
+        if let Ok(mut f) = self.failed.lock() {
+            f.remove(&KeyRef::Request(run_id.to_string()));
+        }
+    }
+
+    /// A stored key was rotated or passed a test: let it be used again.
+    pub fn clear_failure(&self, key_id: &str) {
+        if let Ok(mut f) = self.failed.lock() {
+            f.remove(&KeyRef::Stored(key_id.to_string()));
+        }
+    }
+
+    fn lane(&self, org: &str, provider: Provider) -> Arc<Lane> {
+        let mut lanes = self.lanes.lock().unwrap_or_else(|p| p.into_inner());
+        lanes
+            .entry((org.to_string(), provider))
+            .or_insert_with(|| Lane::new(self.cfg.max_concurrency_per_org_provider))
+            .clone()
+    }
+
+    /// Calls in flight and the current limit of a lane (tests, metrics).
+    pub fn lane_figures(&self, org: &str, provider: Provider) -> (usize, f64) {
+        self.lane(org, provider).figures()
+    }
+
+    fn failure_of(&self, key: &KeyRef) -> Option<ScoreError> {
+        self.failed.lock().ok().and_then(|f| f.get(key).cloned())
+    }
+
+    /// Resolve each judge scorer's key and model once for the run.
+    pub async fn prepare(
+        &self,
+        org: &str,
+        run_id: &str,
+        run_model: Option<&str>,
+        had_request_key: bool,
+        specs: &[JudgeSpec],
+    ) -> crate::error::Result<(Vec<Prepared>, OrgSettings)> {
+        let o = org.to_string();
+        let (keys, settings) =
+            self.store.read(move |c| Ok((crate::byok::repo::all_of_org(c, &o)?, org_settings(c, &o)?))).await?;
+        let request = self.request_keys.lock().ok().and_then(|m| m.get(run_id).cloned());
+        let lost = had_request_key && request.is_none();
+        let cands = Candidates {
+            keys,
+            fallback: self.fallback.clone(),
+            request,
+            settings: settings.clone(),
+            server_model_overrides: self.cfg.model_overrides.clone(),
+        };
+        let mut out = Vec::with_capacity(specs.len());
+        for spec in specs {
+            let target = if lost {
+                Err(err(
+                    "BYOK_NO_KEY",
+                    "the run's own provider_key was held in memory only and the server restarted before the run ended; submit the run again",
+                ))
+            } else {
+                self.target(org, run_id, &cands, spec, run_model)
+            };
+            out.push(Prepared { spec: spec.clone(), target });
+        }
+        Ok((out, settings))
+    }
+
+    fn target(
+        &self,
+        org: &str,
+        run_id: &str,
+        cands: &Candidates,
+        spec: &JudgeSpec,
+        run_model: Option<&str>,
+    ) -> Result<Target, ScoreError> {
+        let (provider, choice) = cands.choose(spec.provider, spec.key_id.as_deref())?;
+        let model = cands.model(&spec.kind, spec.model.as_deref(), run_model, provider, &choice)?;
+        let endpoint = keys::endpoint_of(&choice);
+        let (secret, key_ref) = match choice {
+            Choice::Request(r) => (r.key, KeyRef::Request(run_id.to_string())),
+            Choice::Fallback(f) => (f.key, KeyRef::Fallback),
+            Choice::Stored(k) => {
+                if k.status == "failing" {
+                    let code =
+                        k.failure.as_ref().and_then(|f| f["code"].as_str()).unwrap_or("BYOK_AUTH_FAILED").to_string();
+                    return Err(err(
+                        &code,
+                        format!("provider key {} ({}) is marked failing; test or rotate it", k.name, k.id),
+                    ));
+                }
+                let secret = self
+                    .keys
+                    .get(org, &k.id, provider.as_str())
+                    .map_err(|e| err("BYOK_NO_KEY", format!("the secret of key {} cannot be read: {e}", k.id)))?
+                    .ok_or_else(|| {
+                        err("BYOK_NO_KEY", format!("key {} has no secret in the key file; rotate it", k.id))
+                    })?;
+                (secret, KeyRef::Stored(k.id))
+            }
+        };
+        Ok(Target { provider, endpoint, secret, key_ref, model })
+    }
+
+    /// One judge score for one item.
+    pub async fn score(&self, ctx: &RunCtx, name: &str, prepared: &Prepared, item: &Item) -> Score {
+        let fail = |e: ScoreError| Score {
+            scorer: name.to_string(),
+            score: 0.0,
+            pass: false,
+            reason: e.message.clone(),
+            error: Some(e),
+        };
+        let target = match &prepared.target {
+            Ok(t) => t,
+            Err(e) => return fail(e.clone()),
+        };
+        let spec = &prepared.spec;
+        if let Some(missing) = prompts::missing_input(spec, item) {
+            return fail(err("VALIDATION_FAILED", missing));
+        }
+        let (system, user) = prompts::prompts(spec, item);
+        let req = ChatRequest {
+            model: target.model.clone(),
+            system,
+            user,
+            max_tokens: VERDICT_MAX_TOKENS,
+            temperature: 0.0,
+            json_schema: Some(prompts::verdict_schema()),
+        };
+        let cache_key = (self.cfg.cache_ttl_s > 0).then(|| cache_key(&ctx.org_id, target.provider, &req));
+        if let (true, Some(k)) = (ctx.use_cache, &cache_key) {
+            if let Some(text) = self.cache_get(k).await {
+                if let Ok(v) = prompts::parse_reply(&text, spec.scale) {
+                    ctx.record(target, Line { cache_hits: 1, price_known: true, ..Default::default() });
+                    return verdict_score(name, spec, v);
+                }
+            }
+        }
+        match self.call(ctx, target, &req).await {
+            Ok(text) => match prompts::parse_reply(&text, spec.scale) {
+                Ok(v) => {
+                    if let Some(k) = cache_key {
+                        self.cache_put(&ctx.org_id, k, text).await;
+                    }
+                    verdict_score(name, spec, v)
+                }
+                Err(why) => fail(err("JUDGE_UNPARSEABLE", why)),
+            },
+            Err(e) => fail(e),
+        }
+    }
+
+    /// One provider call with the one retry layer.
+    async fn call(&self, ctx: &RunCtx, target: &Target, req: &ChatRequest) -> Result<String, ScoreError> {
+        let lane = self.lane(&ctx.org_id, target.provider);
+        let started = Instant::now();
+        let budget = Duration::from_secs(self.cfg.item_budget_s);
+        let (mut failures, mut limited) = (0u32, 0u32);
+        loop {
+            if let Some(e) = self.failure_of(&target.key_ref) {
+                return Err(e);
+            }
+            let permit = lane.acquire(&ctx.run_id).await;
+            if let Some(e) = self.failure_of(&target.key_ref) {
+                return Err(e);
+            }
+            // Checked with the slot in hand, so calls queued behind the lane see what the calls before them spent.
+            if let Some(limit) = ctx.cost_limit {
+                let spent = ctx.spent();
+                if spent >= limit {
+                    return Err(err(
+                        "COST_LIMIT_EXCEEDED",
+                        format!("the run has spent ${spent:.4} of its ${limit:.4} limit"),
+                    ));
+                }
+            }
+            let global = self
+                .global
+                .acquire()
+                .await
+                .map_err(|_| err("BYOK_PROVIDER_ERROR", "the scheduler is shutting down"))?;
+            lane.wait_turn().await;
+            let result = providers::complete(&self.http, target.provider, &target.endpoint, &target.secret, req).await;
+            drop(global);
+            let e = match result {
+                Ok(resp) => {
+                    lane.on_success();
+                    drop(permit);
+                    let (cost, known) = match providers::pricing::cost_usd(
+                        &resp.model,
+                        resp.input_tokens,
+                        resp.output_tokens,
+                        &self.prices,
+                    )
+                    .or_else(|| {
+                        providers::pricing::cost_usd(&target.model, resp.input_tokens, resp.output_tokens, &self.prices)
+                    }) {
+                        Some(c) => (c, true),
+                        None => (0.0, false),
+                    };
+                    ctx.record(
+                        target,
+                        Line {
+                            calls: 1,
+                            input_tokens: resp.input_tokens,
+                            output_tokens: resp.output_tokens,
+                            cost_usd: cost,
+                            cache_hits: 0,
+                            price_known: known,
+                        },
+                    );
+                    return Ok(resp.text);
+                }
+                Err(e) => e,
+            };
+            drop(permit);
+            ctx.record(target, Line { calls: 1, price_known: true, ..Default::default() });
+            let delay = match e.kind {
+                ErrorKind::Auth | ErrorKind::Quota => {
+                    self.mark_failing(ctx, target, &e).await;
+                    return Err(from_provider(&e));
+                }
+                _ if !e.retryable() => return Err(from_provider(&e)),
+                ErrorKind::RateLimited => {
+                    lane.on_rate_limited(e.retry_after);
+                    limited += 1;
+                    e.retry_after.unwrap_or(Duration::ZERO).max(self.backoff(limited))
+                }
+                _ => {
+                    failures += 1;
+                    if failures > self.cfg.max_retries {
+                        return Err(from_provider(&e));
+                    }
+                    e.retry_after.unwrap_or(Duration::ZERO).max(self.backoff(failures))
+                }
+            };
+            if started.elapsed() + delay > budget {
+                return Err(from_provider(&e));
+            }
+            tracing::debug!(provider = target.provider.as_str(), kind = ?e.kind, delay_ms = delay.as_millis() as u64, "retrying a judge call");
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    /// Full jitter: uniform in [0, min(max, base · 2^attempt)].
+    fn backoff(&self, attempt: u32) -> Duration {
+        let cap = (self.cfg.backoff_base_ms as f64 * 2f64.powi(attempt.saturating_sub(1).min(30) as i32))
+            .min(self.cfg.backoff_max_ms as f64);
+        Duration::from_millis(rand::thread_rng().gen_range(0.0..=cap) as u64)
+    }
+
+    async fn mark_failing(&self, ctx: &RunCtx, target: &Target, e: &ProviderError) {
+        let se = from_provider(e);
+        let first =
+            self.failed.lock().map(|mut f| f.insert(target.key_ref.clone(), se.clone()).is_none()).unwrap_or(false);
+        if let (true, KeyRef::Stored(id)) = (first, &target.key_ref) {
+            tracing::warn!(key = %id, code = e.code(), "the provider rejected a key; failing its remaining work");
+            let (org, id, run) = (ctx.org_id.clone(), id.clone(), ctx.run_id.clone());
+            let failure = json!({"code": se.code, "message": se.message, "at": crate::store::now()});
+            let _ = self
+                .store
+                .write(move |c| {
+                    let tx = c.transaction()?;
+                    if crate::byok::repo::mark_failing(&tx, &org, &id, &failure)? {
+                        crate::usage::audit::record(
+                            &tx,
+                            Some(&org),
+                            "judge",
+                            "byok_key.failing",
+                            "byok_key",
+                            Some(&id),
+                            json!({"run": run, "code": failure["code"], "message": failure["message"]}),
+                        )?;
+                    }
+                    tx.commit()?;
+                    Ok(())
+                })
+                .await;
+        }
+    }
+
+    async fn cache_get(&self, key: &str) -> Option<String> {
+        let (k, ttl) = (key.to_string(), self.cfg.cache_ttl_s as i64);
+        self.store
+            .read(move |c| {
+                let now = chrono::Utc::now().timestamp();
+                Ok(c.query_row(
+                    "SELECT verdict FROM judge_cache WHERE key = ?1 AND created_at > ?2",
+                    params![k, now - ttl],
+                    |r| r.get::<_, String>(0),
+                )
+                .optional()?)
+            })
+            .await
+            .ok()
+            .flatten()
+    }
+
+    async fn cache_put(&self, org: &str, key: String, text: String) {
+        let org = org.to_string();
+        let _ = self
+            .store
+            .write(move |c| {
+                c.execute(
+                    "INSERT INTO judge_cache (key, org_id, verdict, created_at) VALUES (?1, ?2, ?3, ?4)
+                     ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict, created_at = excluded.created_at",
+                    params![key, org, text, chrono::Utc::now().timestamp()],
+                )?;
+                Ok(())
+            })
+            .await;
+    }
+
+    /// `POST /v1/byok-keys/{id}/test`: one minimal real call with the key, no retries.
+    pub async fn test_key(
+        &self,
+        provider: Provider,
+        endpoint: &providers::Endpoint,
+        secret: &Secret,
+        model: &str,
+    ) -> (u64, Result<(), ScoreError>) {
+        let req = ChatRequest {
+            model: model.to_string(),
+            system: "You are a connectivity check.".into(),
+            user: "Reply with the single word OK.".into(),
+            max_tokens: 5,
+            temperature: 0.0,
+            json_schema: None,
+        };
+        let started = Instant::now();
+        let r = providers::complete(&self.http, provider, endpoint, secret, &req).await;
+        (started.elapsed().as_millis() as u64, r.map(|_| ()).map_err(|e| from_provider(&e)))
+    }
+}
+
+fn verdict_score(name: &str, spec: &JudgeSpec, v: prompts::Verdict) -> Score {
+    let pass = match spec.pass_threshold {
+        Some(t) => v.score >= t,
+        None => v.pass.unwrap_or(v.score >= 0.5),
+    };
+    let reason = if v.reason.is_empty() { format!("judge score {:.2}", v.score) } else { v.reason };
+    Score { scorer: name.to_string(), score: v.score, pass, reason, error: None }
+}
+
+/// Never shared across orgs: the org is part of the key.
+fn cache_key(org: &str, provider: Provider, req: &ChatRequest) -> String {
+    let material = json!([
+        org,
+        provider.as_str(),
+        req.model,
+        req.system,
+        req.user,
+        req.temperature,
+        req.max_tokens,
+        req.json_schema
+    ])
+    .to_string();
+    crate::tenancy::apikey::hex(ring::digest::digest(&ring::digest::SHA256, material.as_bytes()).as_ref())
+}
+
+/// An org's judge settings (defaults when none were saved).
+pub fn org_settings(conn: &rusqlite::Connection, org: &str) -> crate::error::Result<OrgSettings> {
+    let text: Option<String> =
+        conn.query_row("SELECT settings FROM org_settings WHERE org_id = ?1", [org], |r| r.get(0)).optional()?;
+    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
+}
+
+/// Save an org's judge settings.
+pub fn save_org_settings(conn: &rusqlite::Connection, org: &str, s: &OrgSettings) -> crate::error::Result<()> {
+    conn.execute(
+        "INSERT INTO org_settings (org_id, settings) VALUES (?1, ?2) ON CONFLICT (org_id) DO UPDATE SET settings = excluded.settings",
+        params![org, serde_json::to_string(s).map_err(crate::error::Error::internal)?],
+    )?;
+    Ok(())
+}

@@ -1,0 +1,65 @@
+//! GET/PATCH /v1/org/settings: the org's provider precedence, model overrides and default cost limit.
+
+use actix_web::{web, HttpResponse};
+use serde_json::json;
+
+use super::keys::OrgSettings;
+use crate::error::{Error, Result};
+use crate::http::auth::{OrgAdmin, OrgMember};
+use crate::http::AppState;
+use crate::usage::audit;
+
+/// The org's judge settings.
+#[utoipa::path(get, path = "/v1/org/settings", tag = "byok", responses((status = 200, body = OrgSettings)), security(("api_key" = [])))]
+pub async fn get_settings(state: web::Data<AppState>, caller: OrgMember) -> Result<HttpResponse> {
+    let org = caller.0.org_id;
+    let s = state.store.read(move |c| super::org_settings(c, &org)).await?;
+    Ok(HttpResponse::Ok().json(s))
+}
+
+/// Replace the org's judge settings (org admins). Absent fields fall back to the server's defaults.
+#[utoipa::path(patch, path = "/v1/org/settings", tag = "byok", request_body = OrgSettings,
+    responses((status = 200, body = OrgSettings), (status = 400, body = crate::error::ErrorBody)), security(("api_key" = [])))]
+pub async fn patch_settings(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    body: web::Json<OrgSettings>,
+) -> Result<HttpResponse> {
+    let s = body.into_inner();
+    if let Some(p) = &s.provider_precedence {
+        let mut seen = std::collections::HashSet::new();
+        if p.is_empty() || !p.iter().all(|x| seen.insert(*x)) {
+            return Err(Error::field(
+                "provider_precedence",
+                "provider_precedence lists providers once each, at least one",
+            ));
+        }
+    }
+    if s.cost_limit_usd.is_some_and(|c| c.is_nan() || c < 0.0) {
+        return Err(Error::field("cost_limit_usd", "cost_limit_usd must be a non-negative number"));
+    }
+    for (metric, model) in &s.model_overrides {
+        if !crate::scoring::judge::is_judge(metric) {
+            return Err(Error::field(
+                &format!("model_overrides.{metric}"),
+                format!("{metric} is not llm_judge or a built-in metric"),
+            ));
+        }
+        if model.trim().is_empty() {
+            return Err(Error::field(&format!("model_overrides.{metric}"), "the model must not be empty"));
+        }
+    }
+    let c = caller.0;
+    let saved = s.clone();
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            super::save_org_settings(&tx, &c.org_id, &saved)?;
+            audit::record(&tx, Some(&c.org_id), &c.actor(), "org.settings", "org", Some(&c.org_id), json!(saved))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(s))
+}

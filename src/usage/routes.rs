@@ -1,0 +1,56 @@
+//! GET /v1/usage
+
+use actix_web::{web, HttpResponse};
+use serde::Deserialize;
+use serde_json::json;
+
+use crate::error::{Error, Result};
+use crate::http::auth::OrgMember;
+use crate::http::AppState;
+
+#[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct UsageQuery {
+    /// First day, `YYYY-MM-DD` or RFC 3339 (default: 30 days ago).
+    pub from: Option<String>,
+    /// Last day, inclusive (default: today).
+    pub to: Option<String>,
+}
+
+fn day_of(field: &str, v: &str) -> Result<String> {
+    if let Ok(d) = chrono::NaiveDate::parse_from_str(v, "%Y-%m-%d") {
+        return Ok(d.format("%Y-%m-%d").to_string());
+    }
+    chrono::DateTime::parse_from_rfc3339(v)
+        .map(|t| t.to_utc().format("%Y-%m-%d").to_string())
+        .map_err(|_| Error::field(field, format!("{field} must be YYYY-MM-DD or an RFC 3339 time")))
+}
+
+/// Calls, tokens and cost per provider, model and key, with a daily series.
+#[utoipa::path(get, path = "/v1/usage", tag = "usage", params(UsageQuery),
+    responses((status = 200, description = "{from, to, totals, items: [UsageRow], daily: [DayRow]}")), security(("api_key" = [])))]
+pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<UsageQuery>) -> Result<HttpResponse> {
+    let today = chrono::Utc::now().date_naive();
+    let from = match &q.from {
+        Some(f) => day_of("from", f)?,
+        None => (today - chrono::Duration::days(30)).format("%Y-%m-%d").to_string(),
+    };
+    let to = match &q.to {
+        Some(t) => day_of("to", t)?,
+        None => today.format("%Y-%m-%d").to_string(),
+    };
+    if from > to {
+        return Err(Error::field("from", "from is after to"));
+    }
+    let org = caller.0.org_id;
+    let (f, t) = (from.clone(), to.clone());
+    let (items, daily) = state.store.read(move |c| super::repo::report(c, &org, &f, &t)).await?;
+    let totals = json!({
+        "calls": items.iter().map(|r| r.calls).sum::<u64>(),
+        "input_tokens": items.iter().map(|r| r.input_tokens).sum::<u64>(),
+        "output_tokens": items.iter().map(|r| r.output_tokens).sum::<u64>(),
+        "cost_usd": items.iter().map(|r| r.cost_usd).sum::<f64>(),
+        "cache_hits": items.iter().map(|r| r.cache_hits).sum::<u64>(),
+    });
+    Ok(HttpResponse::Ok().json(json!({"from": from, "to": to, "totals": totals, "items": items, "daily": daily})))
+}
