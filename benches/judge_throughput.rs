@@ -5,7 +5,6 @@
 //!
 //! Run: `cargo bench --bench judge_throughput`.
 
-#[allow(dead_code, clippy::unwrap_used)]
 #[path = "../tests/support/fake_provider.rs"]
 mod fake_provider;
 

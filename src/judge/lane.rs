@@ -2,9 +2,10 @@
 //!
 //! - Fair: waiting calls queue per run and are served round-robin, so a 100k-item run cannot starve a 10-item run
 //!   submitted after it.
-//! - Adaptive: the limit starts small (a handful of calls prove a key before the lane opens up, so a bad key costs
-//!   few calls), grows by one per success up to the configured cap, halves on a 429, and a 429 also sets a pace
-//!   (starts per second) from the rate that was succeeding, which relaxes again while no 429 comes back.
+//! - Adaptive: the limit starts at the configured cap, halves when 429s show the lane is over the provider's limit,
+//!   and grows back by one per success. Being over the limit also sets a pace (starts per second) from the rate that
+//!   was succeeding; it grows additively while calls succeed, holds at the succeeding rate when scattered 429s come
+//!   back, and is dropped after a quiet spell. (A new key's first calls are limited by the judge, not here.)
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -12,8 +13,6 @@ use std::time::{Duration, Instant};
 
 use tokio::sync::oneshot;
 
-/// Calls allowed in flight before the lane has seen a success.
-pub const INITIAL_LIMIT: f64 = 4.0;
 /// How long without a 429 before the learned pace is dropped.
 const PACE_RELAX_AFTER: Duration = Duration::from_secs(10);
 
@@ -22,8 +21,8 @@ struct State {
     in_flight: usize,
     queues: HashMap<String, VecDeque<oneshot::Sender<()>>>,
     order: VecDeque<String>,
-    /// Minimum time between two call starts, learned from 429s.
-    interval: Option<Duration>,
+    /// Call starts per second, learned from 429s.
+    rate: Option<f64>,
     next_start: Instant,
     last_decrease: Option<Instant>,
     last_429: Option<Instant>,
@@ -70,11 +69,11 @@ impl Lane {
         Arc::new(Lane {
             max,
             state: Mutex::new(State {
-                limit: INITIAL_LIMIT.min(max as f64),
+                limit: max as f64,
                 in_flight: 0,
                 queues: HashMap::new(),
                 order: VecDeque::new(),
-                interval: None,
+                rate: None,
                 next_start: Instant::now(),
                 last_decrease: None,
                 last_429: None,
@@ -136,14 +135,17 @@ impl Lane {
         let at = {
             let mut s = self.lock();
             let now = Instant::now();
-            if s.interval.is_some() && s.last_429.is_some_and(|t| now.duration_since(t) > PACE_RELAX_AFTER) {
-                s.interval = None;
+            if s.rate.is_some() && s.last_429.is_some_and(|t| now.duration_since(t) > PACE_RELAX_AFTER) {
+                s.rate = None;
             }
             let at = s.next_start.max(now);
-            s.next_start = at + s.interval.unwrap_or(Duration::ZERO);
+            s.next_start = at + s.rate.map(|r| Duration::from_secs_f64(1.0 / r)).unwrap_or(Duration::ZERO);
             at
         };
-        tokio::time::sleep_until(at.into()).await;
+        // No timer when nothing holds the lane back: a timer rounds up to the next millisecond tick.
+        if at > Instant::now() {
+            tokio::time::sleep_until(at.into()).await;
+        }
     }
 
     /// A call succeeded: open the lane a little further.
@@ -151,23 +153,29 @@ impl Lane {
         let mut s = self.lock();
         s.note(Instant::now(), false);
         s.limit = (s.limit + 1.0).min(self.max as f64);
-        if let Some(iv) = s.interval {
-            // Creep back up: 1% faster per success.
-            s.interval = Some(iv.mul_f64(0.99));
+        if let Some(r) = s.rate {
+            // About +0.5 starts per second, per second of successes.
+            s.rate = Some(r + 0.5 / r);
         }
         Self::dispatch(&mut s);
     }
 
     /// The provider said 429. Scattered 429s only delay the call that got them (its retry waits). When they are a
     /// quarter or more of the last second's outcomes the lane is over the provider's limit: halve the limit (once
-    /// per burst), pace starts at 90% of what was succeeding, and hold every start until `retry_after` has passed.
+    /// per burst), pace starts at 95% of what was succeeding, and hold every start until `retry_after` has passed.
     pub fn on_rate_limited(&self, retry_after: Option<Duration>) {
         let mut s = self.lock();
         let now = Instant::now();
         s.note(now, true);
         let limited = s.recent.iter().filter(|(_, l)| *l).count();
+        let ok_per_s = (s.recent.len() - limited) as f64;
         let over = s.recent.len() >= MIN_SAMPLES && limited as f64 >= OVER_LIMIT_SHARE * s.recent.len() as f64;
         if !over {
+            // Scattered 429s while paced: stop growing, hold at what is succeeding.
+            if let Some(r) = s.rate {
+                s.last_429 = Some(now);
+                s.rate = Some(r.min(ok_per_s.max(0.5)));
+            }
             return;
         }
         s.last_429 = Some(now);
@@ -175,12 +183,14 @@ impl Lane {
         if !burst {
             s.limit = (s.limit / 2.0).max(1.0);
             s.last_decrease = Some(now);
-            let ok_per_s = s.recent.len() - limited;
-            let rate = (ok_per_s as f64 * 0.9).max(0.5);
-            s.interval = Some(Duration::from_secs_f64(1.0 / rate));
-        }
-        if let Some(ra) = retry_after {
-            s.next_start = s.next_start.max(now + ra);
+            let target = (ok_per_s * 0.95).max(0.5);
+            let first = s.rate.is_none();
+            s.rate = Some(s.rate.map_or(target, |r| r.min(target)));
+            if first {
+                if let Some(ra) = retry_after {
+                    s.next_start = s.next_start.max(now + ra);
+                }
+            }
         }
     }
 
@@ -197,22 +207,16 @@ mod tests {
     use super::*;
 
     #[tokio::test]
-    async fn starts_small_grows_to_the_cap_and_never_above() {
+    async fn never_above_the_cap() {
         let lane = Lane::new(6);
         let mut held = Vec::new();
-        for _ in 0..4 {
+        for _ in 0..6 {
             held.push(lane.acquire("a").await);
         }
-        let blocked = tokio::time::timeout(Duration::from_millis(50), lane.acquire("a")).await;
-        assert!(blocked.is_err(), "a fifth call waits until the lane has seen a success");
-        for _ in 0..10 {
-            lane.on_success();
-        }
-        assert_eq!(lane.figures().1, 6.0);
-        held.push(lane.acquire("a").await);
-        held.push(lane.acquire("a").await);
         assert_eq!(lane.figures().0, 6);
         assert!(tokio::time::timeout(Duration::from_millis(50), lane.acquire("a")).await.is_err());
+        held.pop();
+        assert!(tokio::time::timeout(Duration::from_millis(50), lane.acquire("a")).await.is_ok());
     }
 
     #[tokio::test]
@@ -270,7 +274,7 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(100), "the pause is honoured: {elapsed:?}");
         assert!(
-            elapsed >= Duration::from_millis(100) + Duration::from_secs_f64(1.0 / 27.0),
+            elapsed >= Duration::from_millis(100) + Duration::from_secs_f64(1.0 / 29.0),
             "the pace spaces starts: {elapsed:?}"
         );
     }

@@ -27,6 +27,9 @@ use crate::usage::book::{Book, Line};
 use keys::{Candidates, Choice, FallbackKey, KeyRef, OrgSettings, RequestKey, Target};
 use lane::Lane;
 
+/// Calls a key may have in flight before its first success: a key the provider rejects costs at most this many.
+const PROBE_CALLS: usize = 4;
+
 /// Most output tokens a verdict may take.
 const VERDICT_MAX_TOKENS: u32 = 400;
 
@@ -66,6 +69,9 @@ pub struct Judge {
     lanes: Mutex<HashMap<(String, Provider), Arc<Lane>>>,
     global: Semaphore,
     failed: Mutex<HashMap<KeyRef, ScoreError>>,
+    /// Keys not yet proven by a success, and the gate that limits their first calls.
+    probing: Mutex<HashMap<KeyRef, Arc<Semaphore>>>,
+    proven: Mutex<std::collections::HashSet<KeyRef>>,
     request_keys: Mutex<HashMap<String, RequestKey>>,
     fallback: Option<FallbackKey>,
     prices: HashMap<String, (f64, f64)>,
@@ -118,6 +124,8 @@ impl Judge {
             lanes: Mutex::new(HashMap::new()),
             global: Semaphore::new(cfg.global_max_concurrency),
             failed: Mutex::new(HashMap::new()),
+            probing: Mutex::new(HashMap::new()),
+            proven: Mutex::new(Default::default()),
             request_keys: Mutex::new(HashMap::new()),
             fallback,
             prices,
@@ -146,15 +154,26 @@ impl Judge {
         if let Ok(mut m) = self.request_keys.lock() {
             m.remove(run_id);
         }
+        let key = KeyRef::Request(run_id.to_string());
         if let Ok(mut f) = self.failed.lock() {
-            f.remove(&KeyRef::Request(run_id.to_string()));
+            f.remove(&key);
+        }
+        if let Ok(mut p) = self.proven.lock() {
+            p.remove(&key);
+        }
+        if let Ok(mut p) = self.probing.lock() {
+            p.remove(&key);
         }
     }
 
-    /// A stored key was rotated or passed a test: let it be used again.
+    /// A stored key was rotated or passed a test: let it be used again (a rotated secret is proven afresh).
     pub fn clear_failure(&self, key_id: &str) {
+        let key = KeyRef::Stored(key_id.to_string());
         if let Ok(mut f) = self.failed.lock() {
-            f.remove(&KeyRef::Stored(key_id.to_string()));
+            f.remove(&key);
+        }
+        if let Ok(mut p) = self.proven.lock() {
+            p.remove(&key);
         }
     }
 
@@ -296,6 +315,25 @@ impl Judge {
         }
     }
 
+    /// The probe gate of a key that has not succeeded yet (None once it has).
+    fn probe_gate(&self, key: &KeyRef) -> Option<Arc<Semaphore>> {
+        if self.proven.lock().map(|p| p.contains(key)).unwrap_or(false) {
+            return None;
+        }
+        let mut probing = self.probing.lock().unwrap_or_else(|p| p.into_inner());
+        Some(probing.entry(key.clone()).or_insert_with(|| Arc::new(Semaphore::new(PROBE_CALLS))).clone())
+    }
+
+    fn mark_proven(&self, key: &KeyRef) {
+        let newly = self.proven.lock().map(|mut p| p.insert(key.clone())).unwrap_or(false);
+        if newly {
+            if let Some(gate) = self.probing.lock().ok().and_then(|mut m| m.remove(key)) {
+                // Waiters get an error from a closed semaphore, which lets them through.
+                gate.close();
+            }
+        }
+    }
+
     /// One provider call with the one retry layer.
     async fn call(&self, ctx: &RunCtx, target: &Target, req: &ChatRequest) -> Result<String, ScoreError> {
         let lane = self.lane(&ctx.org_id, target.provider);
@@ -306,6 +344,11 @@ impl Judge {
             if let Some(e) = self.failure_of(&target.key_ref) {
                 return Err(e);
             }
+            let gate = self.probe_gate(&target.key_ref);
+            let _probe = match &gate {
+                Some(g) => g.clone().acquire_owned().await.ok(),
+                None => None,
+            };
             let permit = lane.acquire(&ctx.run_id).await;
             if let Some(e) = self.failure_of(&target.key_ref) {
                 return Err(e);
@@ -332,6 +375,7 @@ impl Judge {
                 Ok(resp) => {
                     lane.on_success();
                     drop(permit);
+                    self.mark_proven(&target.key_ref);
                     let (cost, known) = match providers::pricing::cost_usd(
                         &resp.model,
                         resp.input_tokens,

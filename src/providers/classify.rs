@@ -132,7 +132,7 @@ fn kind_for(provider: Provider, status: u16, info: &ErrorInfo) -> ErrorKind {
     match status {
         429 => ErrorKind::RateLimited,
         408 | 409 => ErrorKind::Server,
-        300..=399 | 400..=499 => ErrorKind::InvalidRequest,
+        300..=499 => ErrorKind::InvalidRequest,
         _ => ErrorKind::Server,
     }
 }
@@ -161,8 +161,19 @@ pub(super) fn http_error(
     }
     // Only the provider's words are scrubbed: a key fragment that happens to spell "openai" must not blank our own.
     let message = cap(&format!("{} answered {status}: {}", provider.as_str(), scrub_secret(&explanation, key)));
-    // Gemini sends no Retry-After header; its wait is a RetryInfo detail in the body ("retryDelay": "43s").
-    let wait = retry_after(headers).or_else(|| info.retry_delay.as_deref().and_then(super::retry::go_duration));
+    // Rate-limit resets are about 429s; on other answers only an explicit Retry-After is a hint. Gemini sends no
+    // header at all: its wait is a RetryInfo detail in the body ("retryDelay": "43s").
+    let wait = if status == 429 {
+        retry_after(headers).or_else(|| info.retry_delay.as_deref().and_then(super::retry::go_duration))
+    } else {
+        let mut explicit = reqwest::header::HeaderMap::new();
+        for name in [reqwest::header::RETRY_AFTER, reqwest::header::HeaderName::from_static("retry-after-ms")] {
+            if let Some(value) = headers.get(&name) {
+                explicit.insert(name, value.clone());
+            }
+        }
+        retry_after(&explicit)
+    };
     ProviderError { kind, status: Some(status), message, retry_after: wait }
 }
 
@@ -172,7 +183,8 @@ pub(super) fn transport_error(provider: Provider, host: &str, e: &reqwest::Error
     let mut source = e.source();
     while let Some(s) = source {
         let text = s.to_string();
-        if !causes.iter().any(|c| c.contains(&text)) {
+        // hyper's "client error (Connect)" wrapper says nothing its sources do not say better.
+        if !text.starts_with("client error (") && !causes.iter().any(|c| c.contains(&text)) {
             causes.push(text);
         }
         source = s.source();

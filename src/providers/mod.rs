@@ -204,7 +204,10 @@ pub async fn complete(
 ) -> Result<ChatResponse, ProviderError> {
     let call = prepare(provider, endpoint, key, req)?;
     let started = Instant::now();
-    let host = call.url.host_str().unwrap_or("").to_owned();
+    let host = match (call.url.host_str(), call.url.port()) {
+        (Some(h), Some(port)) => format!("{h}:{port}"),
+        (h, _) => h.unwrap_or("").to_owned(),
+    };
     let sent = client.post(call.url).headers(call.headers).json(&call.body).send().await;
     let resp = sent.map_err(|e| classify::transport_error(provider, &host, &e, key))?;
     let status = resp.status();
@@ -255,12 +258,21 @@ fn prepare(provider: Provider, endpoint: &Endpoint, key: &Secret, req: &ChatRequ
         req.model = fallback.ok_or_else(|| invalid(provider, "no model configured for this key"))?;
     }
     let (url, body) = match provider {
-        Provider::Anthropic => (anthropic::url(endpoint).map_err(|m| invalid(provider, &m))?, anthropic_body(&req)),
-        Provider::Google => (google::url(endpoint, &req.model).map_err(|m| invalid(provider, &m))?, google_body(&req)),
-        Provider::AzureOpenai => {
-            (openai::azure_url(endpoint, &req.model).map_err(|m| invalid(provider, &m))?, openai_body(provider, &req))
+        Provider::Anthropic => {
+            (anthropic::url(endpoint).map_err(|m| invalid(provider, &scrub_secret(&m, key)))?, anthropic_body(&req))
         }
-        other => (openai::url(other, endpoint).map_err(|m| invalid(provider, &m))?, openai_body(provider, &req)),
+        Provider::Google => (
+            google::url(endpoint, &req.model).map_err(|m| invalid(provider, &scrub_secret(&m, key)))?,
+            google_body(&req),
+        ),
+        Provider::AzureOpenai => (
+            openai::azure_url(endpoint, &req.model).map_err(|m| invalid(provider, &scrub_secret(&m, key)))?,
+            openai_body(provider, &req),
+        ),
+        other => (
+            openai::url(other, endpoint).map_err(|m| invalid(provider, &scrub_secret(&m, key)))?,
+            openai_body(provider, &req),
+        ),
     };
     let mut secret = HeaderValue::from_str(key.expose_secret())
         .map_err(|_| invalid(provider, "the key holds characters that cannot be sent in an HTTP header"))?;
@@ -311,6 +323,9 @@ fn join_url(base: &str, path: &str) -> Result<url::Url, String> {
     let url = url::Url::parse(&joined).map_err(|e| format!("invalid base URL {base:?}: {e}"))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
         return Err(format!("invalid base URL {base:?}: must be http(s)://host[:port][/path]"));
+    }
+    if url.query().is_some() || url.fragment().is_some() || !url.username().is_empty() || url.password().is_some() {
+        return Err("invalid base URL: it must not carry credentials, a query or a fragment".into());
     }
     Ok(url)
 }

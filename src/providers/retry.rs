@@ -12,8 +12,9 @@ const MAX_WAIT: Duration = Duration::from_secs(600);
 ///
 /// Reads `retry-after-ms` (milliseconds), `Retry-After` (seconds or an HTTP date), OpenAI's
 /// `x-ratelimit-reset-requests` / `x-ratelimit-reset-tokens` (Go durations such as `1s`, `6m0s`, `20ms`, `1.5s`)
-/// and Anthropic's `anthropic-ratelimit-*-reset` (RFC 3339 instants). The largest wins, since every limit that
-/// was hit must have reset before the call can succeed; the result is capped at 10 minutes.
+/// and Anthropic's `anthropic-ratelimit-*-reset` (RFC 3339 instants); a reset counts only when its limit's
+/// `remaining` header is absent or zero. The largest wins, since every limit that was hit must have reset before
+/// the call can succeed; the result is capped at 10 minutes.
 pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
     let now = Utc::now();
     let text = |name: &str| headers.get(name).and_then(|v| v.to_str().ok()).map(str::trim);
@@ -27,16 +28,20 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
             Err(_) => waits.extend(DateTime::parse_from_rfc2822(v).ok().map(|t| until(now, t.with_timezone(&Utc)))),
         }
     }
-    for name in ["x-ratelimit-reset-requests", "x-ratelimit-reset-tokens"] {
-        waits.extend(text(name).and_then(go_duration));
+    // A reset only matters for a limit that is used up: OpenAI sends every reset on every answer, and waiting for
+    // a half-full token bucket to refill completely after a request-count 429 would stall the run for minutes.
+    let exhausted = |remaining: &str| text(remaining).and_then(|v| v.parse::<f64>().ok()).is_none_or(|n| n <= 0.0);
+    for limit in ["requests", "tokens"] {
+        if exhausted(&format!("x-ratelimit-remaining-{limit}")) {
+            waits.extend(text(&format!("x-ratelimit-reset-{limit}")).and_then(go_duration));
+        }
     }
-    for name in [
-        "anthropic-ratelimit-requests-reset",
-        "anthropic-ratelimit-tokens-reset",
-        "anthropic-ratelimit-input-tokens-reset",
-        "anthropic-ratelimit-output-tokens-reset",
-    ] {
-        if let Some(t) = text(name).and_then(|v| DateTime::parse_from_rfc3339(v).ok()) {
+    for limit in ["requests", "tokens", "input-tokens", "output-tokens"] {
+        if !exhausted(&format!("anthropic-ratelimit-{limit}-remaining")) {
+            continue;
+        }
+        let reset = text(&format!("anthropic-ratelimit-{limit}-reset"));
+        if let Some(t) = reset.and_then(|v| DateTime::parse_from_rfc3339(v).ok()) {
             waits.push(until(now, t.with_timezone(&Utc)));
         }
     }
@@ -138,6 +143,25 @@ mod tests {
             ("anthropic-ratelimit-output-tokens-reset", &at(3)),
         ]);
         assert!(close(retry_after(&h).unwrap(), 20.0));
+    }
+
+    #[test]
+    fn only_exhausted_limits_count() {
+        let h = headers(&[
+            ("x-ratelimit-remaining-requests", "0"),
+            ("x-ratelimit-reset-requests", "2s"),
+            ("x-ratelimit-remaining-tokens", "15000"),
+            ("x-ratelimit-reset-tokens", "6m0s"),
+        ]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(2)));
+        let later = (Utc::now() + chrono::Duration::seconds(50)).to_rfc3339();
+        let h = headers(&[
+            ("anthropic-ratelimit-tokens-remaining", "800"),
+            ("anthropic-ratelimit-tokens-reset", &later),
+            ("anthropic-ratelimit-requests-remaining", "0"),
+            ("retry-after", "4"),
+        ]);
+        assert_eq!(retry_after(&h), Some(Duration::from_secs(4)));
     }
 
     #[test]

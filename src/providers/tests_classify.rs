@@ -130,6 +130,11 @@ fn retry_after_comes_from_headers_or_gemini_retry_info() {
     h.insert("retry-after", HeaderValue::from_static("3"));
     let e = http_error(Provider::Openai, 429, &h, b"{}", &Secret::new(KEY.into()));
     assert_eq!(e.retry_after, Some(Duration::from_secs(3)));
+    let mut h = HeaderMap::new();
+    h.insert("x-ratelimit-reset-tokens", HeaderValue::from_static("6m0s"));
+    h.insert("retry-after-ms", HeaderValue::from_static("250"));
+    let e = http_error(Provider::Openai, 500, &h, b"{}", &Secret::new(KEY.into()));
+    assert_eq!(e.retry_after, Some(Duration::from_millis(250)), "resets are not hints on a 500");
     let body = r#"{"error":{"code":429,"message":"Resource has been exhausted","status":"RESOURCE_EXHAUSTED","details":[{"@type":"type.googleapis.com/google.rpc.RetryInfo","retryDelay":"43s"}]}}"#;
     let e = classify(Provider::Google, 429, body);
     assert_eq!((e.kind, e.retry_after), (ErrorKind::RateLimited, Some(Duration::from_secs(43))));

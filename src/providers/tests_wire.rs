@@ -147,8 +147,12 @@ fn urls_follow_each_providers_docs_and_never_carry_the_key() {
         google::url(&gv, "models/gemini-2.5-pro").unwrap().as_str(),
         "https://g.example/v1beta/models/gemini-2.5-pro:generateContent"
     );
-    let ftp = Endpoint { base_url: Some("ftp://x/v1".into()), ..Endpoint::default() };
-    assert!(url_of(Provider::OpenaiCompatible, &ftp, "x").is_err());
+    for bad in ["ftp://x/v1", "https://x/v1?key=sk-test-0123456789SECRET", "https://u:p@x/v1", "not a url"] {
+        let e = Endpoint { base_url: Some(bad.into()), ..Endpoint::default() };
+        let err = url_of(Provider::OpenaiCompatible, &e, "x").unwrap_err();
+        assert_eq!(err.kind, super::ErrorKind::InvalidRequest);
+        assert!(!err.message.contains("SECRET"), "{}", err.message);
+    }
     assert!(openai::azure_url(&Endpoint::default(), "d").is_err());
     for p in Provider::ALL {
         let e = Endpoint {
@@ -195,7 +199,8 @@ fn auth_headers_are_per_provider_and_sensitive() {
 
 #[test]
 fn openai_answers() {
-    let ok = json!({"model": "gpt-4o-mini-2024-07-18", "choices": [{"message": {"role": "assistant", "content": "{\"pass\":true}"}}],
+    let ok = json!({"model": "gpt-4o-mini-2024-07-18",
+                    "choices": [{"message": {"role": "assistant", "content": "{\"pass\":true}"}}],
                     "usage": {"prompt_tokens": 12, "completion_tokens": 5}});
     let r = openai::parse(&ok, "gpt-4o-mini").unwrap();
     assert_eq!(
@@ -216,7 +221,8 @@ fn openai_answers() {
 fn anthropic_answers() {
     let tool = json!({"model": "claude-3-5-haiku-20241022", "stop_reason": "tool_use",
         "content": [{"type": "text", "text": "Let me record."},
-                    {"type": "tool_use", "id": "toolu_1", "name": "record_verdict", "input": {"pass": true, "score": 1}}],
+                    {"type": "tool_use", "id": "toolu_1", "name": "record_verdict",
+                     "input": {"pass": true, "score": 1}}],
         "usage": {"input_tokens": 40, "output_tokens": 9}});
     let r = anthropic::parse(&tool, "x", false).unwrap();
     assert_eq!(serde_json::from_str::<Value>(&r.text).unwrap(), json!({"pass": true, "score": 1}));
@@ -231,7 +237,8 @@ fn anthropic_answers() {
 
 #[test]
 fn google_answers() {
-    let ok = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "{\"a\":"}, {"text": "1}"}]}, "finishReason": "STOP"}],
+    let ok = json!({"candidates": [{"content": {"role": "model", "parts": [{"text": "{\"a\":"}, {"text": "1}"}]},
+                                    "finishReason": "STOP"}],
                     "usageMetadata": {"promptTokenCount": 20, "candidatesTokenCount": 4, "thoughtsTokenCount": 6},
                     "modelVersion": "gemini-2.0-flash-001"});
     let r = google::parse(&ok, "gemini-2.0-flash").unwrap();
@@ -239,7 +246,8 @@ fn google_answers() {
         (r.text.as_str(), r.model.as_str(), r.input_tokens, r.output_tokens),
         ("{\"a\":1}", "gemini-2.0-flash-001", 20, 10)
     );
-    let safety = json!({"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}], "usageMetadata": {"promptTokenCount": 5}});
+    let safety = json!({"candidates": [{"finishReason": "SAFETY", "safetyRatings": []}],
+                        "usageMetadata": {"promptTokenCount": 5}});
     assert!(google::parse(&safety, "g").unwrap_err().contains("safety filters (finishReason SAFETY)"));
     let blocked = json!({"promptFeedback": {"blockReason": "SAFETY"}});
     assert!(google::parse(&blocked, "g").unwrap_err().contains("prompt was blocked"));

@@ -31,8 +31,6 @@ pub struct JudgeSpec {
     pub scale: (f64, f64),
 }
 
-#[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
 struct RawConfig {
     rubric: Option<String>,
     provider: Option<Provider>,
@@ -42,16 +40,42 @@ struct RawConfig {
     scale: Option<[f64; 2]>,
 }
 
+const CONFIG_KEYS: &[&str] = &["rubric", "provider", "model", "key_id", "pass_threshold", "scale"];
+
+/// Read one field, naming it in the error.
+fn field<T: serde::de::DeserializeOwned>(
+    m: &serde_json::Map<String, Value>,
+    name: &str,
+) -> Result<Option<T>, (String, String)> {
+    match m.get(name) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => serde_json::from_value(v.clone())
+            .map(Some)
+            .map_err(|e| (format!("config.{name}"), format!("config.{name}: {e}"))),
+    }
+}
+
 /// Validate a judge scorer's config; errors name the field under `config.`.
 pub fn compile(kind: &str, config: &Value) -> Result<JudgeSpec, (String, String)> {
-    let raw: RawConfig = if config.is_null() {
-        RawConfig { rubric: None, provider: None, model: None, key_id: None, pass_threshold: None, scale: None }
-    } else {
-        serde_json::from_value(config.clone()).map_err(|e| {
-            let msg = e.to_string();
-            let field = msg.split('`').nth(1).map(|f| format!("config.{f}")).unwrap_or_else(|| "config".into());
-            (field, msg)
-        })?
+    let empty = serde_json::Map::new();
+    let m = match config {
+        Value::Null => &empty,
+        Value::Object(m) => m,
+        _ => return Err(("config".into(), "config must be an object".into())),
+    };
+    if let Some(unknown) = m.keys().find(|k| !CONFIG_KEYS.contains(&k.as_str())) {
+        return Err((
+            format!("config.{unknown}"),
+            format!("unknown field `{unknown}`; expected one of {}", CONFIG_KEYS.join(", ")),
+        ));
+    }
+    let raw = RawConfig {
+        rubric: field(m, "rubric")?,
+        provider: field(m, "provider")?,
+        model: field(m, "model")?,
+        key_id: field(m, "key_id")?,
+        pass_threshold: field(m, "pass_threshold")?,
+        scale: field(m, "scale")?,
     };
     let rubric = raw.rubric.map(|r| r.trim().to_string());
     if kind == "llm_judge" {

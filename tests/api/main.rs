@@ -11,6 +11,7 @@ mod eval_cli;
 mod judge;
 mod judge_process;
 mod ops;
+mod providers;
 mod runs;
 mod secrets;
 mod tenancy;

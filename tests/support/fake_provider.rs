@@ -8,7 +8,6 @@
 use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering::SeqCst};
 use std::sync::{mpsc, Arc, Mutex, RwLock};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use actix_web::dev::ServerHandle;
@@ -109,12 +108,13 @@ impl Drop for InFlight {
     }
 }
 
+/// Stops on drop, so a failing test never leaves a server (or a hanging answer) behind.
 pub struct FakeProvider {
     /// `http://127.0.0.1:PORT`
     pub base: String,
     state: web::Data<State>,
     handle: Option<ServerHandle>,
-    thread: Option<JoinHandle<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
 }
 
 impl FakeProvider {
@@ -327,11 +327,10 @@ enum Case {
     RateLimited,
 }
 
-type Row = (u16, &'static str, &'static str);
 const QUOTA: &str = "You exceeded your current quota, please check your plan and billing details.";
 /// Per flavor and [`Case`]: (status, OpenAI `code` / Azure `code` / Anthropic `type` / Gemini `status`, message
 /// with `{}` for the detail). The messages are the providers' own, some shortened.
-const ERRORS: [[Row; 9]; 4] = [
+const ERRORS: [[(u16, &str, &str); 9]; 4] = [
     [
         (404, "", "Invalid URL ({})"),
         (401, "", "You didn't provide an API key. You need to provide your API key in an Authorization header."),
@@ -400,7 +399,8 @@ fn error_body(flavor: Flavor, case: Case, detail: &str) -> Value {
                 Case::Server | Case::Overloaded => "server_error",
                 _ => "invalid_request_error",
             };
-            json!({"error": {"message": message, "type": kind, "param": null, "code": (!code.is_empty()).then_some(code)}})
+            let code = (!code.is_empty()).then_some(code);
+            json!({"error": {"message": message, "type": kind, "param": null, "code": code}})
         }
         (Flavor::Azure, _) => json!({"error": {"code": code, "message": message}}),
         (Flavor::Anthropic, _) => json!({"type": "error", "error": {"type": code, "message": message}}),
