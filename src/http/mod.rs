@@ -94,6 +94,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route(web::post().to(r::create_run))
                 .route(web::get().to(r::list_runs)),
         )
+        .service(web::resource("/v1/projects/{project}/compare").route(web::get().to(crate::runs::compare::compare)))
+        .service(web::resource("/v1/me").route(web::get().to(t::me)))
         .service(web::resource("/v1/runs/{id}").route(web::get().to(r::get_run)))
         .service(web::resource("/v1/runs/{id}/results").route(web::get().to(r::list_results)))
         .service(web::resource("/v1/runs/{id}/events").route(web::get().to(r::events)))

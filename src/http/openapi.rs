@@ -32,7 +32,7 @@ impl Modify for Security {
         crate::runs::routes::delete_dataset, crate::runs::routes::create_run, crate::runs::routes::get_run,
         crate::runs::routes::list_runs, crate::runs::routes::list_results, crate::runs::routes::cancel_run,
         crate::runs::routes::events,
-        crate::byok::routes::test, crate::usage::routes::usage,
+        crate::byok::routes::test, crate::usage::routes::usage, crate::tenancy::routes::me, crate::runs::compare::compare,
         crate::judge::routes::get_settings, crate::judge::routes::patch_settings,
     ),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail)),

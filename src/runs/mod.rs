@@ -1,6 +1,7 @@
 //! Datasets, runs, items, results, summaries, gates and progress events.
 
 pub mod body;
+pub mod compare;
 pub mod dataset;
 pub mod engine;
 pub mod events;

@@ -308,15 +308,19 @@ pub struct ResultsQuery {
     pub status: Option<String>,
     /// Only items this scorer did not pass.
     pub scorer: Option<String>,
+    /// Case-insensitive (ASCII) substring of the item's input or output.
+    pub q: Option<String>,
 }
 
 /// One page of results in item order; the cursor is the last item index.
+#[allow(clippy::too_many_arguments)]
 pub fn list_results(
     conn: &Connection,
     run_id: &str,
     after: Option<u64>,
     outcome: Option<Outcome>,
     scorer: Option<&str>,
+    q: Option<&str>,
     limit: u32,
 ) -> Result<Vec<ItemResult>> {
     let mut stmt = conn.prepare_cached(
@@ -324,10 +328,12 @@ pub fn list_results(
          WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
                 WHERE json_extract(s.value, '$.scorer') = ?4 AND json_extract(s.value, '$.pass') = 0))
+           AND (?6 IS NULL OR instr(lower(CAST(json_extract(i.item, '$.input') AS TEXT)), lower(?6)) > 0
+                OR instr(lower(CAST(json_extract(i.item, '$.output') AS TEXT)), lower(?6)) > 0)
          ORDER BY r.idx LIMIT ?5",
     )?;
     let rows = stmt
-        .query_map(params![run_id, after.map(|a| a as i64), outcome.map(|o| o as i64), scorer, limit + 1], |r| {
+        .query_map(params![run_id, after.map(|a| a as i64), outcome.map(|o| o as i64), scorer, limit + 1, q], |r| {
             Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

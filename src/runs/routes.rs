@@ -394,7 +394,8 @@ pub async fn list_results(
         .store
         .read(move |c| {
             repo::run_status(c, &org, &id)?;
-            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), limit)
+            let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
+            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), search, limit)
         })
         .await?;
     let mut items = rows;

@@ -353,3 +353,67 @@ async fn cancel_stops_a_running_run() {
     assert!(sum["passed"].as_u64().unwrap() < 150_000);
     assert_eq!(sum["gate"]["passed"], false);
 }
+
+#[tokio::test]
+async fn me_search_and_compare_two_runs() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (s, me) = app.get("/v1/me", &admin).await;
+    assert_eq!(s, 200);
+    assert_eq!((me["org"]["name"].as_str(), me["key"]["role"].as_str()), (Some("acme"), Some("admin")));
+    let base_items: Vec<Value> = (0..6).map(|i| json!({"id": format!("k{i}"), "input": format!("Question {i}"), "output": if i < 3 { "Paris" } else { "Lyon" }, "expected": "Paris"})).collect();
+    // Head: k0 regresses, k3 is fixed, the others keep their verdicts; head lists them in another order.
+    let mut head_items: Vec<Value> = (0..6)
+        .map(|i| {
+            let out = match i {
+                0 => "Lyon",
+                3 => "Paris",
+                _ if i < 3 => "Paris",
+                _ => "Lyon",
+            };
+            json!({"id": format!("k{i}"), "input": format!("Question {i}"), "output": out, "expected": "Paris"})
+        })
+        .collect();
+    head_items.reverse();
+    let (_, base) = app
+        .post("/v1/projects/web/runs", &admin, json!({"dataset": base_items, "scorers": ["equals"], "wait_s": 10}))
+        .await;
+    let (_, head) = app
+        .post(
+            "/v1/projects/web/runs",
+            &admin,
+            json!({"dataset": head_items, "scorers": ["equals", "contains"], "wait_s": 10}),
+        )
+        .await;
+    let (b, h) = (base["id"].as_str().unwrap(), head["id"].as_str().unwrap());
+
+    let (s, found) = app.get(&format!("/v1/runs/{b}/results?q=QUESTION%204"), &admin).await;
+    assert_eq!(s, 200);
+    let found = found["items"].as_array().unwrap();
+    assert_eq!(found.len(), 1);
+    assert_eq!(found[0]["item"]["id"], "k4");
+    let (_, found) = app.get(&format!("/v1/runs/{b}/results?q=lyon&status=failed"), &admin).await;
+    assert_eq!(found["items"].as_array().unwrap().len(), 3);
+
+    let (s, cmp) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}"), &admin).await;
+    assert_eq!(s, 200, "{cmp}");
+    assert_eq!(cmp["counts"], json!({"regressed": 1, "fixed": 1, "changed": 0, "unchanged": 4}));
+    let changes: Vec<(String, String)> = cmp["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| (c["key"].as_str().unwrap().to_string(), c["change"].as_str().unwrap().to_string()))
+        .collect();
+    assert_eq!(changes, vec![("k3".to_string(), "fixed".to_string()), ("k0".to_string(), "regressed".to_string())]);
+    assert_eq!(cmp["per_scorer"]["equals"]["delta"], 0.0);
+    assert!(cmp["per_scorer"]["contains"]["base_pass_rate"].is_null());
+    let (_, page1) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}&limit=1"), &admin).await;
+    assert_eq!(page1["items"].as_array().unwrap().len(), 1);
+    let c = page1["next_cursor"].as_str().unwrap();
+    let (_, page2) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}&limit=1&cursor={c}"), &admin).await;
+    assert_eq!(page2["items"][0]["key"], "k0");
+    assert!(page2["next_cursor"].is_null());
+    let (_, other) = app.org("other").await;
+    let (s, _) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}"), &other).await;
+    assert_eq!(s, 404);
+}
