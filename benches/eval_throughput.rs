@@ -3,7 +3,8 @@
 //! reports the wall time from sending the request to the completed summary, the server's peak RSS (VmHWM),
 //! and checks that every result row is stored.
 //!
-//! Run: `cargo bench --bench eval_throughput` (env ITEMS=N to change the size, ROUNDS=R for repetitions).
+//! Run: `cargo bench --bench eval_throughput` (env ITEMS=N to change the size, ROUNDS=R for repetitions,
+//! BENCH_LOG=gavel=debug to see where the time goes: read/parse/store on accept, score/write-wait per run).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -27,8 +28,10 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let rounds: usize = std::env::var("ROUNDS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let dir = tempfile::tempdir()?;
     let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
+        .args(["serve", "--bind", "127.0.0.1:0", "--data-dir"])
         .arg(dir.path().join("data"))
+        .arg("--log-level")
+        .arg(std::env::var("BENCH_LOG").unwrap_or_else(|_| "warn".into()))
         .stdout(Stdio::piped())
         .stderr(Stdio::inherit())
         .spawn()?;

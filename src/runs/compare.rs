@@ -61,7 +61,8 @@ pub struct ScorerDelta {
 
 /// Did any scorer present in both runs change its verdict? (A scorer only one run has is no change.)
 fn verdict_moved(a: &[Score], b: &[Score]) -> bool {
-    a.iter().any(|x| b.iter().any(|y| y.scorer == x.scorer && (y.pass, y.error.is_some()) != (x.pass, x.error.is_some())))
+    a.iter()
+        .any(|x| b.iter().any(|y| y.scorer == x.scorer && (y.pass, y.error.is_some()) != (x.pass, x.error.is_some())))
 }
 
 /// (counts, one page of changed items after `after`).

@@ -176,6 +176,8 @@ impl RunManager {
         let mut source = source;
         let mut pending_write: Option<tokio::task::JoinHandle<Result<u64>>> = None;
         let mut cancelled = false;
+        let started = std::time::Instant::now();
+        let (mut score_time, mut write_wait) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
         loop {
             if active.cancel.is_cancelled() {
                 if self.shutdown.is_cancelled() {
@@ -189,16 +191,20 @@ impl RunManager {
             }
             let Some(batch) = source.next(&self.store, run_id).await? else { break };
             let s = scorers.clone();
+            let t = std::time::Instant::now();
             let scored = crate::telemetry::spawn_blocking_in_span(move || score_batch(&s, &batch))
                 .await
                 .map_err(Error::internal)??;
+            score_time += t.elapsed();
             let mut rows = Vec::with_capacity(scored.len());
             for (idx, scores, json) in scored {
                 let outcome = agg.add(&scores);
                 rows.push(ResultRow { idx, outcome, scores_json: json });
             }
             if let Some(w) = pending_write.take() {
+                let t = std::time::Instant::now();
                 let done = w.await.map_err(Error::internal)??;
+                write_wait += t.elapsed();
                 active.tx.send_modify(|s| s.done = done);
             }
             let (store, rid) = (self.store.clone(), run_id.to_string());
@@ -208,9 +214,18 @@ impl RunManager {
                 ));
         }
         if let Some(w) = pending_write.take() {
+            let t = std::time::Instant::now();
             let done = w.await.map_err(Error::internal)??;
+            write_wait += t.elapsed();
             active.tx.send_modify(|s| s.done = done);
         }
+        tracing::debug!(
+            run = %run_id,
+            total_ms = started.elapsed().as_secs_f64() * 1e3,
+            score_ms = score_time.as_secs_f64() * 1e3,
+            write_wait_ms = write_wait.as_secs_f64() * 1e3,
+            "run scored"
+        );
         finish(&self.store, run_id, &work, &agg, cancelled, &active.tx).await
     }
 }

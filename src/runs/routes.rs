@@ -228,12 +228,15 @@ pub async fn create_run(
     if content_type(&req) != "application/json" {
         return Err(Error::UnsupportedMediaType("send the run as JSON with Content-Type: application/json".into()));
     }
+    let t0 = std::time::Instant::now();
     let body = read_limited(&req, payload, state.config.server.max_dataset_bytes).await?;
+    let t_read = t0.elapsed();
     let parsed = crate::telemetry::spawn_blocking_in_span(move || {
         serde_json::from_slice::<CreateRun>(&body).map_err(|e| explain_run_body(&body, e))
     })
     .await
     .map_err(Error::internal)??;
+    let t_parse = t0.elapsed() - t_read;
     let CreateRun { dataset, dataset_id, scorers, metrics, gate, wait_s, provider_key, model, cache, cost_limit_usd } =
         parsed;
     if let Some(k) = &provider_key {
@@ -313,6 +316,14 @@ pub async fn create_run(
             Ok((items, total))
         })
         .await?;
+    tracing::debug!(
+        run = %run_id,
+        items = total,
+        read_ms = t_read.as_secs_f64() * 1e3,
+        parse_ms = t_parse.as_secs_f64() * 1e3,
+        store_ms = (t0.elapsed() - t_read - t_parse).as_secs_f64() * 1e3,
+        "run accepted"
+    );
     if let Some(k) = provider_key {
         state.runs.judge().hold_request_key(&run_id, k);
     }
