@@ -41,7 +41,8 @@ impl Application {
         let port = listener.local_addr()?.port();
         let cancel = CancellationToken::new();
         let keys = Arc::new(opened.keys);
-        let judge = crate::judge::Judge::new(&config.judge, opened.store.clone(), keys.clone())?;
+        let metrics = Metrics::new()?;
+        let judge = crate::judge::Judge::new(&config.judge, opened.store.clone(), keys.clone(), metrics.registry())?;
         let runs = crate::runs::engine::RunManager::new(
             opened.store.clone(),
             judge,
@@ -53,7 +54,7 @@ impl Application {
             store: opened.store,
             keys,
             admin_key_hashes: opened.admin_key_hashes,
-            metrics: Metrics::new()?,
+            metrics,
             runs: runs.clone(),
         });
         let resumed = runs.resume_unfinished().await.map_err(|e| anyhow::anyhow!("resuming unfinished runs: {e}"))?;

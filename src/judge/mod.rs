@@ -75,6 +75,46 @@ pub struct Judge {
     request_keys: Mutex<HashMap<String, RequestKey>>,
     fallback: Option<FallbackKey>,
     prices: HashMap<String, (f64, f64)>,
+    metrics: JudgeMetrics,
+}
+
+/// What operators watch: calls by provider and outcome, latency, retries, cache hits, calls in flight.
+struct JudgeMetrics {
+    calls: prometheus::IntCounterVec,
+    latency: prometheus::HistogramVec,
+    retries: prometheus::IntCounterVec,
+    cache_hits: prometheus::IntCounter,
+    in_flight: prometheus::IntGaugeVec,
+}
+
+impl JudgeMetrics {
+    fn new(registry: &prometheus::Registry) -> anyhow::Result<Self> {
+        use prometheus::{HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts};
+        let calls = IntCounterVec::new(
+            Opts::new("judge_calls_total", "Provider calls by provider and outcome (ok or an ErrorKind)"),
+            &["provider", "outcome"],
+        )?;
+        let latency = prometheus::HistogramVec::new(
+            HistogramOpts::new("judge_call_duration_seconds", "Provider call latency by provider")
+                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
+            &["provider"],
+        )?;
+        let retries = IntCounterVec::new(
+            Opts::new("judge_retries_total", "Judge call retries by provider and reason"),
+            &["provider", "reason"],
+        )?;
+        let cache_hits = IntCounter::new("judge_cache_hits_total", "Verdicts served from the cache")?;
+        let in_flight = IntGaugeVec::new(
+            Opts::new("judge_calls_in_flight", "Provider calls in flight by provider"),
+            &["provider"],
+        )?;
+        registry.register(Box::new(calls.clone()))?;
+        registry.register(Box::new(latency.clone()))?;
+        registry.register(Box::new(retries.clone()))?;
+        registry.register(Box::new(cache_hits.clone()))?;
+        registry.register(Box::new(in_flight.clone()))?;
+        Ok(Self { calls, latency, retries, cache_hits, in_flight })
+    }
 }
 
 fn err(code: &str, message: impl Into<String>) -> ScoreError {
@@ -86,7 +126,12 @@ fn from_provider(e: &ProviderError) -> ScoreError {
 }
 
 impl Judge {
-    pub fn new(cfg: &JudgeConfig, store: Store, keys: Arc<KeyFile>) -> anyhow::Result<Arc<Judge>> {
+    pub fn new(
+        cfg: &JudgeConfig,
+        store: Store,
+        keys: Arc<KeyFile>,
+        registry: &prometheus::Registry,
+    ) -> anyhow::Result<Arc<Judge>> {
         let fallback = if cfg.fallback_provider.is_empty() {
             None
         } else {
@@ -129,6 +174,7 @@ impl Judge {
             request_keys: Mutex::new(HashMap::new()),
             fallback,
             prices,
+            metrics: JudgeMetrics::new(registry)?,
         }))
     }
 
@@ -297,6 +343,7 @@ impl Judge {
             if let Some(text) = self.cache_get(k).await {
                 if let Ok(v) = prompts::parse_reply(&text, spec.scale) {
                     ctx.record(target, Line { cache_hits: 1, price_known: true, ..Default::default() });
+                    self.metrics.cache_hits.inc();
                     return verdict_score(name, spec, v);
                 }
             }
@@ -369,7 +416,18 @@ impl Judge {
                 .await
                 .map_err(|_| err("BYOK_PROVIDER_ERROR", "the scheduler is shutting down"))?;
             lane.wait_turn().await;
+            let provider = target.provider.as_str();
+            let gauge = self.metrics.in_flight.with_label_values(&[provider]);
+            gauge.inc();
+            let t = Instant::now();
             let result = providers::complete(&self.http, target.provider, &target.endpoint, &target.secret, req).await;
+            gauge.dec();
+            self.metrics.latency.with_label_values(&[provider]).observe(t.elapsed().as_secs_f64());
+            let outcome = match &result {
+                Ok(_) => "ok",
+                Err(e) => e.kind.as_str(),
+            };
+            self.metrics.calls.with_label_values(&[provider, outcome]).inc();
             drop(global);
             let e = match result {
                 Ok(resp) => {
@@ -427,6 +485,7 @@ impl Judge {
             if started.elapsed() + delay > budget {
                 return Err(from_provider(&e));
             }
+            self.metrics.retries.with_label_values(&[target.provider.as_str(), e.kind.as_str()]).inc();
             tracing::debug!(provider = target.provider.as_str(), kind = ?e.kind, delay_ms = delay.as_millis() as u64, "retrying a judge call");
             tokio::time::sleep(delay).await;
         }

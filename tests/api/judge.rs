@@ -125,6 +125,10 @@ async fn a_storm_of_429s_and_500s_ends_with_zero_errored_items() {
     assert_eq!(run["summary"]["errored"], 0, "{}", run["summary"]);
     assert_eq!(run["summary"]["passed"], 300);
     assert!(fake.calls() > 300, "faults were injected and retried: {} calls", fake.calls());
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains(r#"gavel_judge_calls_total{outcome="ok",provider="anthropic"} 300"#), "{metrics}");
+    assert!(metrics.contains(r#"gavel_judge_retries_total{provider="anthropic",reason="rate_limited"}"#));
+    assert!(metrics.contains("gavel_judge_call_duration_seconds_bucket"));
 }
 
 #[tokio::test]
@@ -236,6 +240,11 @@ async fn cost_limit_stops_scheduling() {
     assert!(row["key_id"].as_str().unwrap().starts_with("pk_"));
     assert_eq!(row["calls"].as_u64().unwrap() as usize, 30 - limited);
     assert_eq!(usage["totals"]["cost_usd"].as_f64().unwrap(), cost);
+    // One audit row for the key's use in this run, not one per call.
+    let (_, log) = app.get("/v1/audit-log", &admin).await;
+    let uses: Vec<&Value> = log["items"].as_array().unwrap().iter().filter(|e| e["action"] == "byok_key.use").collect();
+    assert_eq!(uses.len(), 1);
+    assert_eq!(uses[0]["details"]["calls"].as_u64().unwrap() as usize, 30 - limited);
 }
 
 #[tokio::test]
