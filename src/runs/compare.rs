@@ -156,13 +156,9 @@ pub async fn compare(
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
-    let limit = pq.limit()?;
-    let after = match pq.after()? {
-        Some(c) => Some(c.parse::<u64>().map_err(|_| Error::field("cursor", "cursor is not one this server issued"))?),
-        None => None,
-    };
+    let (limit, after) = (pq.limit()?, pq.after_index()?);
     let org = caller.0.org_id;
-    let (base, head, counts, mut items) = state
+    let (base, head, counts, items) = state
         .store
         .read(move |c| {
             let p = find_project(c, &org, &project)?;
@@ -175,12 +171,7 @@ pub async fn compare(
             Ok((base, head, counts, items))
         })
         .await?;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|c| page::cursor(&c.index.to_string()))
-    } else {
-        None
-    };
+    let (items, next_cursor) = page::finish_by_index(items, limit, |c| c.index);
     let per_scorer = deltas(&base, &head);
     Ok(HttpResponse::Ok().json(serde_json::json!({
         "base": base, "head": head, "per_scorer": per_scorer, "counts": counts, "items": items, "next_cursor": next_cursor

@@ -386,11 +386,7 @@ pub async fn list_results(
 ) -> Result<HttpResponse> {
     let q = q.into_inner();
     let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
-    let limit = pq.limit()?;
-    let after = match pq.after()? {
-        Some(c) => Some(c.parse::<u64>().map_err(|_| Error::field("cursor", "cursor is not one this server issued"))?),
-        None => None,
-    };
+    let (limit, after) = (pq.limit()?, pq.after_index()?);
     let outcome = match q.status.as_deref() {
         None => None,
         Some("passed") => Some(Outcome::Passed),
@@ -409,13 +405,7 @@ pub async fn list_results(
             repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), search, limit)
         })
         .await?;
-    let mut items = rows;
-    let next_cursor = if items.len() > limit as usize {
-        items.truncate(limit as usize);
-        items.last().map(|r| page::cursor(&r.index.to_string()))
-    } else {
-        None
-    };
+    let (items, next_cursor) = page::finish_by_index(rows, limit, |r| r.index);
     Ok(HttpResponse::Ok().json(json!({"items": items, "next_cursor": next_cursor})))
 }
 

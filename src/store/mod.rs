@@ -235,6 +235,30 @@ pub mod page {
         }
     }
 
+    impl PageQuery {
+        /// The position after which a page of positionally ordered rows (results, compared items) starts.
+        pub fn after_index(&self) -> Result<Option<u64>> {
+            match self.after()? {
+                Some(c) => c
+                    .parse::<u64>()
+                    .map(Some)
+                    .map_err(|_| Error::field("cursor", "cursor is not one this server issued")),
+                None => Ok(None),
+            }
+        }
+    }
+
+    /// Split `limit + 1` positionally ordered rows into a page and the cursor of its last position.
+    pub fn finish_by_index<T>(mut rows: Vec<T>, limit: u32, index: impl Fn(&T) -> u64) -> (Vec<T>, Option<String>) {
+        if rows.len() > limit as usize {
+            rows.truncate(limit as usize);
+            let next = rows.last().map(|r| cursor(&index(r).to_string()));
+            (rows, next)
+        } else {
+            (rows, None)
+        }
+    }
+
     /// Encode the last id of a page.
     pub fn cursor(last_id: &str) -> String {
         URL_SAFE_NO_PAD.encode(last_id)
