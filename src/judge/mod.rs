@@ -3,8 +3,10 @@
 //! handles transient failures within a per-item time budget, a key the provider rejects fails the rest of its work
 //! at once, verdicts are cached per org, and every call is booked to the run's usage.
 
+mod cache;
 pub mod keys;
 pub mod lane;
+mod metrics;
 pub mod routes;
 
 use std::collections::HashMap;
@@ -24,8 +26,10 @@ use crate::runs::model::{Item, Score, ScoreError};
 use crate::scoring::judge::{self as prompts, JudgeSpec};
 use crate::store::Store;
 use crate::usage::book::{Book, Line};
+use cache::cache_key;
 use keys::{Candidates, Choice, FallbackKey, KeyRef, OrgSettings, RequestKey, Target};
 use lane::Lane;
+use metrics::JudgeMetrics;
 
 /// Calls a key may have in flight before its first success: a key the provider rejects costs at most this many.
 const PROBE_CALLS: usize = 4;
@@ -76,45 +80,6 @@ pub struct Judge {
     fallback: Option<FallbackKey>,
     prices: HashMap<String, (f64, f64)>,
     metrics: JudgeMetrics,
-}
-
-/// What operators watch: calls by provider and outcome, latency, retries, cache hits, calls in flight.
-struct JudgeMetrics {
-    calls: prometheus::IntCounterVec,
-    latency: prometheus::HistogramVec,
-    retries: prometheus::IntCounterVec,
-    cache_hits: prometheus::IntCounter,
-    in_flight: prometheus::IntGaugeVec,
-}
-
-impl JudgeMetrics {
-    fn new(registry: &prometheus::Registry) -> anyhow::Result<Self> {
-        use prometheus::{HistogramOpts, IntCounter, IntCounterVec, IntGaugeVec, Opts};
-        let calls = IntCounterVec::new(
-            Opts::new("judge_calls_total", "Provider calls by provider and outcome (ok or an ErrorKind)"),
-            &["provider", "outcome"],
-        )?;
-        let latency = prometheus::HistogramVec::new(
-            HistogramOpts::new("judge_call_duration_seconds", "Provider call latency by provider")
-                .buckets(vec![0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0]),
-            &["provider"],
-        )?;
-        let retries = IntCounterVec::new(
-            Opts::new("judge_retries_total", "Judge call retries by provider and reason"),
-            &["provider", "reason"],
-        )?;
-        let cache_hits = IntCounter::new("judge_cache_hits_total", "Verdicts served from the cache")?;
-        let in_flight = IntGaugeVec::new(
-            Opts::new("judge_calls_in_flight", "Provider calls in flight by provider"),
-            &["provider"],
-        )?;
-        registry.register(Box::new(calls.clone()))?;
-        registry.register(Box::new(latency.clone()))?;
-        registry.register(Box::new(retries.clone()))?;
-        registry.register(Box::new(cache_hits.clone()))?;
-        registry.register(Box::new(in_flight.clone()))?;
-        Ok(Self { calls, latency, retries, cache_hits, in_flight })
-    }
 }
 
 fn err(code: &str, message: impl Into<String>) -> ScoreError {
@@ -528,38 +493,6 @@ impl Judge {
         }
     }
 
-    async fn cache_get(&self, key: &str) -> Option<String> {
-        let (k, ttl) = (key.to_string(), self.cfg.cache_ttl_s as i64);
-        self.store
-            .read(move |c| {
-                let now = chrono::Utc::now().timestamp();
-                Ok(c.query_row(
-                    "SELECT verdict FROM judge_cache WHERE key = ?1 AND created_at > ?2",
-                    params![k, now - ttl],
-                    |r| r.get::<_, String>(0),
-                )
-                .optional()?)
-            })
-            .await
-            .ok()
-            .flatten()
-    }
-
-    async fn cache_put(&self, org: &str, key: String, text: String) {
-        let org = org.to_string();
-        let _ = self
-            .store
-            .write(move |c| {
-                c.execute(
-                    "INSERT INTO judge_cache (key, org_id, verdict, created_at) VALUES (?1, ?2, ?3, ?4)
-                     ON CONFLICT (key) DO UPDATE SET verdict = excluded.verdict, created_at = excluded.created_at",
-                    params![key, org, text, chrono::Utc::now().timestamp()],
-                )?;
-                Ok(())
-            })
-            .await;
-    }
-
     /// `POST /v1/byok-keys/{id}/test`: one minimal real call with the key, no retries.
     pub async fn test_key(
         &self,
@@ -589,22 +522,6 @@ fn verdict_score(name: &str, spec: &JudgeSpec, v: prompts::Verdict) -> Score {
     };
     let reason = if v.reason.is_empty() { format!("judge score {:.2}", v.score) } else { v.reason };
     Score { scorer: name.to_string(), score: v.score, pass, reason, error: None }
-}
-
-/// Never shared across orgs: the org is part of the key.
-fn cache_key(org: &str, provider: Provider, req: &ChatRequest) -> String {
-    let material = json!([
-        org,
-        provider.as_str(),
-        req.model,
-        req.system,
-        req.user,
-        req.temperature,
-        req.max_tokens,
-        req.json_schema
-    ])
-    .to_string();
-    crate::tenancy::apikey::hex(ring::digest::digest(&ring::digest::SHA256, material.as_bytes()).as_ref())
 }
 
 /// An org's judge settings (defaults when none were saved).
