@@ -14,7 +14,8 @@ use serde::{Deserialize, Serialize};
 /// Environment prefix for configuration keys; nested keys use `__` (`GAVEL_SERVER__BIND`).
 pub const ENV_PREFIX: &str = "GAVEL_";
 /// Environment variables with the prefix that are not configuration keys but are still understood.
-const NON_CONFIG_ENV: &[&str] = &["GAVEL_MASTER_KEY", "GAVEL_CONFIG", "GAVEL_API_KEY", "GAVEL_URL"];
+const NON_CONFIG_ENV: &[&str] =
+    &["GAVEL_MASTER_KEY", "GAVEL_CONFIG", "GAVEL_API_KEY", "GAVEL_URL", "GAVEL_PROVIDER_KEY"];
 /// The system-wide configuration file, read when no `--config` is given and `./gavel.toml` does not exist.
 pub const SYSTEM_CONFIG: &str = "/etc/gavel/gavel.toml";
 

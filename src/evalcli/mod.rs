@@ -2,6 +2,7 @@
 //! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
 
 pub mod junit;
+mod local;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
@@ -50,6 +51,15 @@ pub struct EvalArgs {
     /// Score in-process with no server and no data directory.
     #[arg(long)]
     pub local: bool,
+    /// Judge model (the run's model on a server; with --local, the model judge scorers use).
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// With --local: the provider judge scorers use (default: the first whose key variable is set).
+    #[arg(long, value_name = "PROVIDER")]
+    pub provider: Option<String>,
+    /// With --local: where that provider is reached (e.g. http://localhost:8000/v1 for vLLM or Ollama).
+    #[arg(long, value_name = "URL")]
+    pub base_url: Option<String>,
     /// Give up waiting for the run after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]
     pub timeout_s: u64,
@@ -60,7 +70,7 @@ pub struct EvalArgs {
 #[error("{0}")]
 pub struct UsageError(pub String);
 
-fn usage(msg: impl Into<String>) -> anyhow::Error {
+pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
 }
 
@@ -106,7 +116,7 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
         .map_err(|e| usage(format!("{}: {e}", args.dataset.display())))?;
     drop(bytes);
     let started = Instant::now();
-    let (run, results) = if args.local { local(&args, items)? } else { remote(&args, items).await? };
+    let (run, results) = if args.local { local(&args, items).await? } else { remote(&args, items).await? };
     let summary =
         run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
     if let Some(path) = &args.junit {
@@ -126,14 +136,18 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
     Ok(summary.gate.passed)
 }
 
-fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
+async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
     let refs = scorer_refs(args)?;
     let resolved = crate::scoring::resolve(&refs, &args.metrics, |_| None).map_err(|e| usage(e.to_string()))?;
     let names: Vec<String> = resolved.iter().map(|(s, _)| s.name.clone()).collect();
     let compiled: Vec<_> = resolved.into_iter().map(|(_, c)| c).collect();
     let total = items.len() as u64;
-    let (summary, results) =
-        crate::runs::engine::run_local(&compiled, items, &gate(args)).map_err(|e| usage(e.to_string()))?;
+    let judged = compiled.iter().any(|c| matches!(c.kind, crate::scoring::Compiled::Judge(_)));
+    let (summary, results) = if judged {
+        local::run(args, compiled, items, &gate(args)).await?
+    } else {
+        crate::runs::engine::run_local(&compiled, items, &gate(args)).map_err(|e| usage(e.to_string()))?
+    };
     let now = crate::store::now();
     let run = Run {
         id: "local".into(),
@@ -152,13 +166,13 @@ fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Resul
     Ok((run, results))
 }
 
-struct Progress {
+pub(crate) struct Progress {
     bar: Option<indicatif::ProgressBar>,
     last_plain: Instant,
 }
 
 impl Progress {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let bar = std::io::stderr().is_terminal().then(|| {
             let b = indicatif::ProgressBar::new(0);
             if let Ok(style) = indicatif::ProgressStyle::with_template(
@@ -171,7 +185,7 @@ impl Progress {
         Self { bar, last_plain: Instant::now() - Duration::from_secs(60) }
     }
 
-    fn update(&mut self, done: u64, total: u64) {
+    pub(crate) fn update(&mut self, done: u64, total: u64) {
         match &self.bar {
             Some(b) => {
                 b.set_length(total);
@@ -186,7 +200,7 @@ impl Progress {
         }
     }
 
-    fn finish(&self) {
+    pub(crate) fn finish(&self) {
         if let Some(b) = &self.bar {
             b.finish_and_clear();
         }
@@ -217,7 +231,10 @@ async fn remote(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow
         .connect_timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| usage(format!("HTTP client: {e}")))?;
-    let body = json!({"dataset": items, "scorers": refs, "metrics": args.metrics, "gate": gate(args)});
+    let mut body = json!({"dataset": items, "scorers": refs, "metrics": args.metrics, "gate": gate(args)});
+    if let Some(m) = &args.model {
+        body["model"] = json!(m);
+    }
     let resp = client
         .post(format!("{server}/v1/projects/{project}/runs"))
         .header("X-API-Key", key)

@@ -178,7 +178,7 @@ impl Job<'_> {
 }
 
 /// Every score of one item, in the run's scorer order.
-async fn score_all(
+pub async fn score_all(
     judge: &Judge,
     ctx: &RunCtx,
     scorers: &[CompiledScorer],

@@ -222,3 +222,53 @@ fn a_run_killed_mid_way_completes_after_restart_with_one_result_per_item() {
         .unwrap();
     assert_eq!((rows, distinct), (n as i64, n as i64));
 }
+
+#[test]
+fn eval_local_runs_judge_scorers_with_a_key_from_the_environment() {
+    use crate::support::fake_provider::{FakeProvider, Knobs};
+    let fake = FakeProvider::start(Knobs::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("ds.jsonl");
+    std::fs::write(
+        &ds,
+        (0..4)
+            .map(|i| format!("{{\"input\":\"q{i}\",\"output\":\"{}\"}}\n", if i == 0 { "WRONG" } else { "fine" }))
+            .collect::<String>(),
+    )
+    .unwrap();
+    let base_url = format!("{}/v1", fake.base);
+    let args = [
+        "eval",
+        "--local",
+        "--dataset",
+        ds.to_str().unwrap(),
+        "--metric",
+        "relevance",
+        "--scorer",
+        "json_valid",
+        "--provider",
+        "openai_compatible",
+        "--base-url",
+        base_url.as_str(),
+        "--model",
+        "fake-model",
+        "--json",
+    ];
+    let (code, out, err) = run_gavel(tmp.path(), &args, &[("GAVEL_PROVIDER_KEY", "sk-local-env-0001")]);
+    assert_eq!(code, 0, "{err}");
+    let run: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(run["summary"]["per_scorer"]["relevance"]["pass_rate"], 0.75, "{run}");
+    assert_eq!(run["summary"]["usage"]["calls"], 4);
+    assert_eq!(fake.calls(), 4);
+    assert!(fake
+        .requests()
+        .iter()
+        .all(|r| r.headers.get("authorization").map(String::as_str) == Some("Bearer sk-local-env-0001")));
+    let (code, _, err) = run_gavel(
+        tmp.path(),
+        &["eval", "--local", "--dataset", ds.to_str().unwrap(), "--metric", "relevance", "--provider", "anthropic"],
+        &[("ANTHROPIC_API_KEY", "")],
+    );
+    assert_eq!(code, 2);
+    assert!(err.contains("no key for anthropic"), "{err}");
+}

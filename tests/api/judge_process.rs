@@ -161,3 +161,58 @@ fn a_request_scoped_key_is_found_nowhere_afterwards() {
         }
     }
 }
+
+#[test]
+fn a_run_with_its_own_key_fails_its_remaining_items_clearly_after_a_restart() {
+    let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(50), ..Knobs::default() });
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let args = ["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"];
+    let mut bin = spawn_binary(tmp.path(), &args, &[], &tmp.path().join("log1")).unwrap();
+    let (c, key) = setup(&bin);
+    let n = 300u64;
+    let items: Vec<Value> = (0..n).map(|i| json!({"input": format!("q{i}"), "output": "fine"})).collect();
+    let acc: Value = c
+        .post(format!("{}/v1/projects/web/runs", bin.base))
+        .header("X-API-Key", &key)
+        .json(&json!({"dataset": items, "scorers": ["relevance"],
+            "provider_key": {"provider": "openai", "key": "sk-request-lost-0001", "base_url": format!("{}/v1", fake.base), "default_model": "fake-model"}}))
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let id = acc["id"].as_str().unwrap().to_string();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let run: Value =
+            c.get(format!("{}/v1/runs/{id}", bin.base)).header("X-API-Key", &key).send().unwrap().json().unwrap();
+        let done = run["progress"]["done"].as_u64().unwrap();
+        if done > 0 {
+            assert!(done < n);
+            break;
+        }
+        assert!(Instant::now() < deadline);
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    bin.child.kill().unwrap();
+    bin.child.wait().unwrap();
+    let calls_before = fake.calls();
+    let bin = spawn_binary(tmp.path(), &args, &[], &tmp.path().join("log2")).unwrap();
+    let run = wait_completed(&c, &bin, &key, &id);
+    let sum = &run["summary"];
+    assert_eq!(sum["items"], n);
+    let errored = sum["errored"].as_u64().unwrap();
+    assert!(errored > 0 && sum["passed"].as_u64().unwrap() + errored == n, "{sum}");
+    assert_eq!(fake.calls(), calls_before, "the lost key is not replaced by anything");
+    let res: Value = c
+        .get(format!("{}/v1/runs/{id}/results?status=errored&limit=1", bin.base))
+        .header("X-API-Key", &key)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let err = &res["items"][0]["scores"][0]["error"];
+    assert_eq!(err["code"], "BYOK_NO_KEY");
+    assert!(err["message"].as_str().unwrap().contains("restarted"), "{err}");
+    assert_eq!(bin.terminate(), 0);
+}
