@@ -6,6 +6,7 @@ mod support;
 
 mod byok;
 mod cli;
+mod dashboard;
 mod errors;
 mod eval_cli;
 mod judge;

@@ -1,0 +1,87 @@
+// Entry: the shell (top bar, navigation), the sign-in guard and the route table.
+
+import { h } from './ui.js';
+import { session, getKey, clearKey, whoAmI, isAdmin } from './api.js';
+import { route, start, setGuard, navigate, render } from './router.js';
+import { signinPage } from './pages/signin.js';
+import { projectsPage } from './pages/projects.js';
+import { projectPage } from './pages/project.js';
+import { runPage } from './pages/run.js';
+import { comparePage } from './pages/compare.js';
+import { scorersPage } from './pages/scorers.js';
+import { datasetsPage } from './pages/datasets.js';
+import { keysPage } from './pages/keys.js';
+import { usagePage } from './pages/usage.js';
+import { auditPage } from './pages/audit.js';
+import { apiKeysPage } from './pages/apikeys.js';
+
+const NAV = [
+  ['/', 'Projects', (p) => p === '/' || p.startsWith('/projects')],
+  ['/provider-keys', 'Provider keys', (p) => p.startsWith('/provider-keys')],
+  ['/usage', 'Usage', (p) => p.startsWith('/usage')],
+  ['/audit-log', 'Audit log', (p) => p.startsWith('/audit-log'), true],
+  ['/api-keys', 'API keys', (p) => p.startsWith('/api-keys'), true],
+];
+
+function shell() {
+  const bar = document.getElementById('topbar');
+  const nav = document.getElementById('nav');
+  const who = document.getElementById('who');
+  const me = session.me;
+  bar.hidden = !me;
+  if (!me) { nav.replaceChildren(); who.replaceChildren(); return; }
+  const path = location.pathname;
+  nav.replaceChildren(...NAV.filter((n) => !n[3] || isAdmin()).map(([href, label, active]) =>
+    h('a', { href, 'aria-current': active(path) ? 'page' : null }, label)));
+  who.replaceChildren(
+    h('span', { title: me.key.key_prefix ? `key ${me.key.key_prefix}…` : null },
+      me.org.name ? `${me.org.name} · ` : '', me.key.name ? `${me.key.name} ` : '', h('span', { class: 'badge' }, me.key.role)),
+    h('button', { type: 'button', class: 'small', onclick: signOut }, 'Sign out'));
+}
+
+function signOut() {
+  clearKey();
+  session.flash = null;
+  navigate('/signin');
+}
+
+route('/signin', signinPage);
+route('/', projectsPage);
+route('/projects', projectsPage);
+route('/projects/:p', projectPage);
+route('/projects/:p/runs/:id', runPage);
+route('/projects/:p/compare', comparePage);
+route('/projects/:p/scorers', scorersPage);
+route('/projects/:p/datasets', datasetsPage);
+route('/provider-keys', keysPage);
+route('/usage', usagePage);
+route('/audit-log', auditPage);
+route('/api-keys', apiKeysPage);
+
+setGuard((path) => {
+  if (!session.me && path !== '/signin') {
+    return '/signin' + (path !== '/' ? '?next=' + encodeURIComponent(path + location.search) : '');
+  }
+  if (session.me && path === '/signin') return '/';
+  return null;
+});
+
+document.addEventListener('gavel:route', shell);
+window.addEventListener('gavel:signedout', () => {
+  const here = location.pathname + location.search;
+  history.replaceState(null, '', '/signin' + (here !== '/' && !here.startsWith('/signin') ? '?next=' + encodeURIComponent(here) : ''));
+  render();
+});
+
+async function boot() {
+  const key = getKey();
+  if (key) {
+    try { session.me = await whoAmI(key); } catch (e) {
+      clearKey();
+      session.flash = e.status === 401 ? 'Unknown or revoked API key: sign in again.' : e.message;
+    }
+  }
+  start(document.getElementById('main'));
+}
+
+boot();

@@ -1,0 +1,107 @@
+import { h, table, pageHead, badge, verdictBadge, fmtRate, fmtNum, oneLine, pager, errorBox, empty, projPath, projectTabs, select, shortId, drawer, stat, fmtInt } from '../ui.js';
+import { api, qs } from '../api.js';
+import { navigate } from '../router.js';
+import { loadProject } from './project.js';
+import { itemBody, scoreList } from './results.js';
+
+const CHANGE = { regressed: 'fail', fixed: 'pass', changed: 'error' };
+
+function runLabel(r) {
+  const rate = r.summary ? ` · ${fmtRate(r.summary.pass_rate)}` : '';
+  return `${r.created_at.slice(0, 16).replace('T', ' ')} · ${shortId(r.id)}${rate}`;
+}
+
+function delta(d) {
+  if (typeof d !== 'number' || !isFinite(d)) return '—';
+  const pts = (d * 100).toFixed(1);
+  if (Math.abs(d) < 0.0005) return h('span', { class: 'muted' }, '±0.0 pts');
+  return h('span', { class: d > 0 ? 'delta-up' : 'delta-down' }, `${d > 0 ? '+' : ''}${pts} pts`);
+}
+
+function openChange(it) {
+  const side = (label, v) => [h('h3', {}, `${label} `, v.errored ? badge('error', 'errored') : v.passed ? badge('pass', 'passed') : badge('fail', 'failed')), scoreList(v.scores)];
+  drawer(`Item #${it.index}`, [h('div', { class: 'badges' }, badge(CHANGE[it.change] || '', it.change)),
+    ...itemBody(it.item, ...side('Base', it.base), ...side('Head', it.head))]);
+}
+
+export async function comparePage({ params, query, el, signal }) {
+  const project = await loadProject(params.p, signal);
+  const runs = (await api(`/v1/projects/${encodeURIComponent(project.id)}/runs?limit=100`, { signal })).items.filter((r) => r.status === 'completed');
+  el.append(pageHead('Compare runs', { crumbs: [h('a', { href: '/' }, 'Projects'), h('a', { href: projPath(project) }, project.name)] }),
+    projectTabs(project, 'compare'));
+  if (runs.length < 2) {
+    el.append(empty('Two completed runs are needed', h('p', {}, 'Run the same dataset twice (say before and after a prompt change), then compare here:'),
+      h('code', {}, `gavel eval --server ${location.origin} --project ${project.name} --dataset outputs.jsonl --scorer contains`)));
+    return;
+  }
+  let head = query.head && runs.some((r) => r.id === query.head) ? query.head : runs[0].id;
+  let base = query.base && runs.some((r) => r.id === query.base) ? query.base : runs.find((r) => r.id !== head).id;
+  const opts = runs.map((r) => [r.id, runLabel(r)]);
+  const baseSel = select('base', opts, base, { id: 'cmp-base' });
+  const headSel = select('head', opts, head, { id: 'cmp-head' });
+  const form = h('form', { class: 'card section', onsubmit: (e) => {
+    e.preventDefault();
+    navigate(projPath(project, '/compare' + qs({ base: baseSel.value, head: headSel.value })));
+  } }, h('div', { class: 'row' },
+    h('div', { class: 'field' }, h('label', { for: 'cmp-base' }, 'Base (before)'), baseSel),
+    h('div', { class: 'field' }, h('label', { for: 'cmp-head' }, 'Head (after)'), headSel),
+    h('button', { type: 'button', onclick: () => { const b = baseSel.value; baseSel.value = headSel.value; headSel.value = b; } }, '⇄ Swap'),
+    h('button', { type: 'submit', class: 'primary' }, 'Compare')));
+  const out = h('div');
+  el.append(form, out);
+  if (!query.base || !query.head) {
+    out.append(h('p', { class: 'muted' }, 'Pick two runs, then Compare. The newest two completed runs are preselected.'));
+    return;
+  }
+  if (base === head) { out.append(errorBox({ message: 'Pick two different runs.' })); return; }
+
+  const cursors = [null];
+  let pageNo = 0;
+  const itemsBox = h('div');
+  let data;
+  try {
+    data = await api(`/v1/projects/${encodeURIComponent(project.id)}/compare` + qs({ base, head, limit: 50 }), { signal });
+  } catch (e) { if (e.name !== 'AbortError') out.append(errorBox(e)); return; }
+  cursors[1] = data.next_cursor;
+  const ps = data.per_scorer || {};
+  const rate = (r) => (r.summary ? fmtRate(r.summary.pass_rate) : '—');
+  out.append(
+    h('div', { class: 'cards' },
+      stat('Base pass rate', rate(data.base), h('div', { class: 'sub' }, h('a', { href: projPath(project, `/runs/${data.base.id}`), class: 'mono' }, shortId(data.base.id)))),
+      stat('Head pass rate', rate(data.head), h('div', { class: 'sub' }, h('a', { href: projPath(project, `/runs/${data.head.id}`), class: 'mono' }, shortId(data.head.id)))),
+      stat('Regressed', h('span', { class: data.counts.regressed ? 'delta-down' : '' }, fmtInt(data.counts.regressed)), h('div', { class: 'sub' }, 'passed before, fail now')),
+      stat('Fixed', h('span', { class: data.counts.fixed ? 'delta-up' : '' }, fmtInt(data.counts.fixed)), h('div', { class: 'sub' }, 'failed before, pass now')),
+      stat('Other changes', fmtInt(data.counts.changed), h('div', { class: 'sub' }, `${fmtInt(data.counts.unchanged)} unchanged`))),
+    h('h2', {}, 'Per scorer'),
+    Object.keys(ps).length ? table([
+      { label: 'Scorer', cell: (n) => h('strong', {}, n) },
+      { label: 'Base pass rate', cell: (n) => fmtRate(ps[n].base_pass_rate), num: true },
+      { label: 'Head pass rate', cell: (n) => fmtRate(ps[n].head_pass_rate), num: true },
+      { label: 'Δ', cell: (n) => delta(ps[n].delta), num: true },
+      { label: 'Base mean', cell: (n) => fmtNum(ps[n].base_mean), num: true, cls: 'hide-narrow' },
+      { label: 'Head mean', cell: (n) => fmtNum(ps[n].head_mean), num: true, cls: 'hide-narrow' },
+    ], Object.keys(ps)) : h('p', { class: 'muted' }, 'No scorer in common.'),
+    h('h2', {}, 'Items whose verdict changed'), itemsBox);
+
+  function paintItems(d) {
+    if (!d.items.length) { itemsBox.replaceChildren(empty(pageNo ? 'No more changes' : 'No verdict changed', h('p', {}, 'Every item has the same verdict in both runs.'))); return; }
+    itemsBox.replaceChildren(table([
+      { label: '#', cell: (it) => h('button', { type: 'button', class: 'small', onclick: () => openChange(it), 'aria-label': `Open item ${it.index}` }, `#${it.index}`) },
+      { label: 'Change', cell: (it) => badge(CHANGE[it.change] || '', it.change) },
+      { label: 'Input', cell: (it) => h('div', { class: 'clip' }, oneLine(it.item.input)) },
+      { label: 'Output (head)', cell: (it) => h('div', { class: 'clip' }, oneLine(it.item.output)), cls: 'hide-narrow' },
+      { label: 'Base', cell: (it) => verdictBadge(it.base) },
+      { label: 'Head', cell: (it) => verdictBadge(it.head) },
+    ], d.items, { rowAttrs: (it) => ({ class: 'clickable', onclick: (e) => { if (!e.target.closest('button')) openChange(it); } }) }),
+    pager({ page: pageNo + 1, hasPrev: pageNo > 0, hasNext: !!d.next_cursor, onPrev: () => go(-1), onNext: () => go(1) }));
+  }
+  async function go(step) {
+    pageNo += step;
+    try {
+      const d = await api(`/v1/projects/${encodeURIComponent(project.id)}/compare` + qs({ base, head, limit: 50, cursor: cursors[pageNo] }), { signal });
+      cursors[pageNo + 1] = d.next_cursor;
+      paintItems(d);
+    } catch (e) { if (e.name !== 'AbortError') itemsBox.replaceChildren(errorBox(e)); }
+  }
+  paintItems(data);
+}

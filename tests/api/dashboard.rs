@@ -1,0 +1,233 @@
+//! The embedded dashboard: plain-HTTP checks of how it is served, and a real browser (Debian's Chromium driven by
+//! playwright-core from tests/browser) walking every page against the real binary with seeded data.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Duration;
+
+use reqwest::header;
+use serde_json::{json, Value};
+
+use crate::support::fake_provider::{FakeProvider, Knobs};
+use crate::support::{admin_key_from, spawn_app, spawn_binary};
+
+// ------------------------------------------------------------------------------------------------ plain HTTP
+
+#[tokio::test]
+async fn the_page_is_served_at_the_root_and_on_deep_links() {
+    let app = spawn_app().await;
+    for path in ["/", "/projects/web/runs/run_123", "/provider-keys", "/usage?from=2026-01-01"] {
+        let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let ct = r.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        assert!(ct.starts_with("text/html"), "{path}: {ct}");
+        let body = r.text().await.unwrap();
+        assert!(body.contains(r#"<script type="module" src="/app.js">"#), "{path}: the entry module");
+        assert!(
+            body.contains(env!("CARGO_PKG_VERSION")) && !body.contains("{{VERSION}}"),
+            "{path}: the version is filled in"
+        );
+    }
+}
+
+#[tokio::test]
+async fn modules_have_a_javascript_type_an_etag_and_answer_304() {
+    let app = spawn_app().await;
+    for path in ["/app.js", "/api.js", "/pages/run.js", "/styles.css"] {
+        let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 200, "{path}");
+        let ct = r.headers()[header::CONTENT_TYPE].to_str().unwrap().to_string();
+        let want = if path.ends_with(".css") { "text/css" } else { "javascript" };
+        assert!(ct.contains(want), "{path}: {ct}");
+        let etag = r.headers()[header::ETAG].to_str().unwrap().to_string();
+        assert!(!etag.is_empty());
+        let again =
+            app.client.get(format!("{}{path}", app.base)).header(header::IF_NONE_MATCH, &etag).send().await.unwrap();
+        assert_eq!(again.status().as_u16(), 304, "{path}: If-None-Match");
+        assert!(again.bytes().await.unwrap().is_empty());
+    }
+}
+
+#[tokio::test]
+async fn api_paths_and_missing_files_are_json_404s_not_the_page() {
+    let app = spawn_app().await;
+    for path in ["/v1/nope", "/v1/projects/web/nope/deeper", "/nope.js", "/pages/missing.js"] {
+        let r = app.client.get(format!("{}{path}", app.base)).send().await.unwrap();
+        assert_eq!(r.status().as_u16(), 404, "{path}");
+        assert!(r.headers()[header::CONTENT_TYPE].to_str().unwrap().starts_with("application/json"), "{path}");
+        let v: Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "NOT_FOUND", "{path}: {v}");
+    }
+}
+
+#[test]
+fn dashboard_assets_request_nothing_but_the_server() {
+    // No CDN, web font or other host: no absolute URL outside the SVG namespace in any asset.
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("assets");
+    let mut stack = vec![dir];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+                continue;
+            }
+            if !matches!(p.extension().and_then(|x| x.to_str()), Some("js" | "html" | "css")) {
+                continue;
+            }
+            // Allowed: the SVG namespace and the example URLs shown as form hints.
+            let mut text = std::fs::read_to_string(&p).unwrap();
+            for ok in ["http://www.w3.org/2000/svg", "http://localhost:", "https://NAME.openai.azure.com"] {
+                text = text.replace(ok, "");
+            }
+            for bad in [
+                "http://",
+                "https://",
+                "//cdn",
+                "@import",
+                "innerHTML",
+                "outerHTML",
+                "insertAdjacentHTML",
+                "document.write",
+            ] {
+                assert!(!text.contains(bad), "{} contains {bad}", p.display());
+            }
+        }
+    }
+}
+
+// ------------------------------------------------------------------------------------------------ the browser
+
+fn chromium() -> Option<PathBuf> {
+    let p = PathBuf::from(std::env::var("CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into()));
+    p.exists().then_some(p)
+}
+
+fn node_ok() -> bool {
+    Command::new("node").arg("--version").output().is_ok_and(|o| o.status.success())
+}
+
+fn call(c: &reqwest::blocking::Client, method: reqwest::Method, url: String, key: &str, body: Option<Value>) -> Value {
+    let mut rb = c.request(method, &url).header("X-API-Key", key);
+    if let Some(b) = body {
+        rb = rb.json(&b);
+    }
+    let r = rb.send().unwrap();
+    let status = r.status();
+    let v: Value = r.json().unwrap_or(Value::Null);
+    assert!(status.is_success(), "{url}: {status} {v}");
+    v
+}
+
+#[test]
+fn browser_walks_every_page() {
+    let (Some(chrome), true) = (chromium(), node_ok()) else {
+        let what = "chromium (/usr/bin/chromium or $CHROMIUM) or node";
+        if std::env::var_os("CI").is_some() {
+            panic!("{what} is not installed: .ci/run must install chromium (apt-get install -y chromium) and node before the tests");
+        }
+        eprintln!("skipped: chromium not installed ({what} missing)");
+        return;
+    };
+    let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    if !browser_dir.join("node_modules/playwright-core").exists() {
+        let st =
+            Command::new("npm").args(["ci", "--no-audit", "--no-fund"]).current_dir(&browser_dir).status().unwrap();
+        assert!(st.success(), "npm ci in tests/browser failed");
+    }
+
+    let fake = FakeProvider::start(Knobs::default());
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    let args = ["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"];
+    let bin =
+        spawn_binary(tmp.path(), &args, &[("GAVEL_JUDGE__BACKOFF_BASE_MS", "5")], &tmp.path().join("log")).unwrap();
+    let base = bin.base.clone();
+    let c = reqwest::blocking::Client::builder().timeout(Duration::from_secs(120)).build().unwrap();
+    use reqwest::Method as M;
+    let sa = admin_key_from(&bin.stdout_lines);
+    let org = call(&c, M::POST, format!("{base}/v1/orgs"), &sa, Some(json!({"name": "acme"})));
+    let key = org["admin_api_key"].as_str().unwrap().to_string();
+    call(&c, M::POST, format!("{base}/v1/projects"), &key, Some(json!({"name": "web"})));
+    call(
+        &c,
+        M::POST,
+        format!("{base}/v1/projects/web/scorers"),
+        &key,
+        Some(json!({"name": "mentions-paris", "type": "contains", "config": {"value": "Paris"}})),
+    );
+    call(
+        &c,
+        M::POST,
+        format!("{base}/v1/byok-keys"),
+        &key,
+        Some(json!({"provider": "openai_compatible", "name": "judge", "key": "sk-judge-seed-0001",
+            "base_url": format!("{}/v1", fake.base), "default_model": "fake-model", "is_default": true})),
+    );
+    // 120 items; every third one is wrong (and holds markup that must stay text).
+    let item = |i: usize, wrong: bool| {
+        let output = if wrong { format!("London <img src=x onerror=alert({i})> WRONG") } else { "Paris".to_string() };
+        json!({"id": format!("q{i}"), "input": format!("What is the capital of France? #{i}"), "output": output,
+            "expected": "Paris", "context": ["Paris is the capital of France."], "metadata": {"n": i}})
+    };
+    let good: Vec<Value> = (0..120).map(|i| item(i, false)).collect();
+    let mixed: String = (0..120).map(|i| item(i, i % 3 == 0).to_string() + "\n").collect();
+    let ds: Value = c
+        .post(format!("{base}/v1/projects/web/datasets?name=capitals"))
+        .header("X-API-Key", &key)
+        .header(header::CONTENT_TYPE, "application/x-ndjson")
+        .body(mixed)
+        .send()
+        .unwrap()
+        .json()
+        .unwrap();
+    let scorers = json!(["mentions-paris", "equals", "relevance"]);
+    let passed = call(
+        &c,
+        M::POST,
+        format!("{base}/v1/projects/web/runs"),
+        &key,
+        Some(json!({"dataset": good, "scorers": scorers, "wait_s": 120})),
+    );
+    let failed = call(
+        &c,
+        M::POST,
+        format!("{base}/v1/projects/web/runs"),
+        &key,
+        Some(json!({"dataset_id": ds["id"], "scorers": scorers, "gate": {"min_pass_rate": 0.9}, "wait_s": 120})),
+    );
+    assert_eq!(passed["status"], "completed", "{passed}");
+    assert_eq!(failed["status"], "completed", "{failed}");
+    assert_eq!(failed["summary"]["failed"], 40, "{failed}");
+
+    let member =
+        call(&c, M::POST, format!("{base}/v1/api-keys"), &key, Some(json!({"name": "viewer", "role": "member"})));
+
+    let seed = tmp.path().join("seed.json");
+    let seed_json = json!({"project": "web", "run_failed": failed["id"], "run_passed": passed["id"], "search": "london",
+        "member_key": member["key"]});
+    std::fs::write(&seed, seed_json.to_string()).unwrap();
+    let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
+    let out = Command::new("node")
+        .arg("dashboard.test.mjs")
+        .arg(&seed)
+        .current_dir(&browser_dir)
+        .env("GAVEL_URL", &base)
+        .env("GAVEL_KEY", &key)
+        .env("FAKE_URL", format!("{}/v1", fake.base))
+        .env("CHROMIUM", &chrome)
+        .env("SCREENSHOT_DIR", &shots)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    println!("{stdout}");
+    eprintln!("{stderr}");
+    let server_log = bin.stderr();
+    assert_eq!(bin.terminate(), 0);
+    assert!(
+        out.status.success(),
+        "the browser test failed ({}):\n{stdout}\n{stderr}\nserver log:\n{server_log}",
+        out.status
+    );
+}

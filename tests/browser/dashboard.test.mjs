@@ -1,0 +1,362 @@
+// Browser test of the embedded dashboard: Debian's Chromium driven by playwright-core (no browser download).
+//
+//   GAVEL_URL=http://127.0.0.1:PORT GAVEL_KEY=gv_… FAKE_URL=http://127.0.0.1:PORT/v1 node dashboard.test.mjs seed.json
+//
+// seed.json (or env GAVEL_SEED with the same JSON): {"project": "web", "run_failed": "run_…", "run_passed": "run_…",
+// "search": "London", "member_key": "gv_…" (optional: a member's key, to check the read-only views)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
+// Exit 0 when every step passed; otherwise 1 with the failing step and why.
+
+import { chromium } from 'playwright-core';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const die = (msg) => { console.error(`dashboard test: ${msg}`); process.exit(2); };
+const BASE = (process.env.GAVEL_URL || '').replace(/\/$/, '');
+const KEY = process.env.GAVEL_KEY;
+const FAKE = process.env.FAKE_URL;
+if (!BASE || !KEY || !FAKE) die('set GAVEL_URL, GAVEL_KEY and FAKE_URL');
+const seedText = process.argv[2] ? readFileSync(process.argv[2], 'utf8') : process.env.GAVEL_SEED;
+if (!seedText) die('pass the seed JSON file as the first argument (or GAVEL_SEED)');
+const SEED = JSON.parse(seedText);
+for (const k of ['project', 'run_failed', 'run_passed']) if (!SEED[k]) die(`seed lacks "${k}"`);
+const OUT = resolve(process.env.SCREENSHOT_DIR || resolve(here, '../../target/screenshots'));
+mkdirSync(OUT, { recursive: true });
+const origin = new URL(BASE).origin;
+const T = 30000;
+
+// ---------------------------------------------------------------- recording
+const problems = [];          // console errors, page errors, foreign requests, unexpected HTTP errors
+const httpErrors = [];        // {url, status, step}
+let allowHttp = () => false;  // which HTTP error statuses the current step expects
+let current = '(start)';
+const results = [];
+
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM || '/usr/bin/chromium',
+  headless: true,
+  args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+    '--disable-component-update', '--disable-sync'],
+});
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const page = await context.newPage();
+page.setDefaultTimeout(T);
+let requests = 0;
+page.on('request', (req) => {
+  requests++;
+  const u = new URL(req.url());
+  if (['data:', 'blob:', 'about:'].includes(u.protocol)) return;
+  if (u.origin !== origin) problems.push(`[${current}] request to another host: ${req.method()} ${req.url()}`);
+});
+page.on('response', (res) => {
+  if (res.status() < 400) return;
+  const u = new URL(res.url());
+  httpErrors.push({ url: u.pathname + u.search, status: res.status(), step: current });
+  if (!allowHttp(res.status(), u)) problems.push(`[${current}] unexpected HTTP ${res.status()} for ${res.request().method()} ${u.pathname}${u.search}`);
+});
+page.on('console', (msg) => {
+  if (msg.type() !== 'error') return;
+  // Chromium logs every HTTP error response as a console error; those are judged by the response handler above.
+  if (/^Failed to load resource: the server responded with a status of \d+/.test(msg.text())) return;
+  problems.push(`[${current}] console error: ${msg.text()}`);
+});
+page.on('pageerror', (err) => problems.push(`[${current}] page error: ${err.message}`));
+
+// ---------------------------------------------------------------- helpers
+const shot = async (name) => page.screenshot({ path: resolve(OUT, `${name}.png`), fullPage: true });
+async function step(name, fn) {
+  current = name;
+  const t0 = Date.now();
+  const before = problems.length;
+  try {
+    await fn();
+    if (problems.length > before) throw new Error(problems.slice(before).join('\n    '));
+    results.push({ name, ok: true });
+    console.log(`ok   ${name} (${Date.now() - t0} ms)`);
+  } catch (e) {
+    results.push({ name, ok: false, error: e.message.split('\n').slice(0, 6).join('\n    ') });
+    console.log(`FAIL ${name}: ${e.message.split('\n').slice(0, 6).join('\n    ')}`);
+    await shot(`FAILED-${name.replace(/\W+/g, '-')}`).catch(() => {});
+    throw e;
+  } finally { allowHttp = () => false; }
+}
+const expect = (cond, msg) => { if (!cond) throw new Error(msg); };
+const heading = (text) => page.getByRole('heading', { level: 1, name: text });
+const noOverflow = async (label) => {
+  const w = await page.evaluate(() => document.documentElement.scrollWidth);
+  const vw = page.viewportSize().width;
+  expect(w <= vw + 1, `${label}: the page is ${w}px wide in a ${vw}px window (horizontal scrolling)`);
+};
+const waitResults = (pred) => page.waitForResponse((r) => r.url().includes(`/v1/runs/${SEED.run_failed}/results`) && pred(new URL(r.url()).searchParams));
+const runUrl = `/projects/${encodeURIComponent(SEED.project)}/runs/${encodeURIComponent(SEED.run_failed)}`;
+
+// ---------------------------------------------------------------- the walk
+let failed = false;
+try {
+  await step('sign-in page and a wrong key', async () => {
+    allowHttp = (status, u) => status === 401 && u.pathname.startsWith('/v1/');
+    await page.goto(BASE + '/');
+    await page.waitForURL(/\/signin/);
+    await heading('Sign in to gavel').waitFor();
+    await shot('signin');
+    await page.getByLabel('API key').fill('gv_' + 'x'.repeat(40));
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('alert').filter({ hasText: /unknown or revoked api key/i }).waitFor();
+    await shot('signin-wrong-key');
+  });
+
+  await step('sign in and list projects', async () => {
+    await page.getByLabel('API key').fill(KEY);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await heading('Projects').waitFor();
+    await page.getByRole('link', { name: SEED.project, exact: true }).waitFor();
+    const stored = await page.evaluate(() => Object.values(sessionStorage));
+    expect(stored.includes(KEY), 'the key is kept in sessionStorage');
+    await shot('projects');
+  });
+
+  await step('open the project: runs and trend chart', async () => {
+    await page.getByRole('link', { name: SEED.project, exact: true }).click();
+    await heading(SEED.project).waitFor();
+    await page.locator('svg.chart circle').first().waitFor();
+    const rows = await page.locator('tbody tr').count();
+    expect(rows >= 2, `expected the seeded runs in the table, saw ${rows} rows`);
+    await shot('project');
+  });
+
+  await step('open a run: summary, gate, scorers, results', async () => {
+    await page.locator(`a[href$="/runs/${SEED.run_failed}"]`).first().click();
+    await page.waitForURL((u) => u.pathname.endsWith(SEED.run_failed));
+    await page.getByText('Pass rate', { exact: true }).first().waitFor();
+    await page.getByText('Gate', { exact: true }).first().waitFor();
+    await page.locator('tbody tr[data-index]').first().waitFor();
+    await shot('run');
+  });
+
+  await step('filter to failed items', async () => {
+    const resp = waitResults((q) => q.get('status') === 'failed');
+    await page.getByRole('button', { name: 'Failed', exact: true }).click();
+    const body = await (await resp).json();
+    expect(body.items.length > 0, 'the seeded run has failed items');
+    await page.waitForURL(/status=failed/);
+    await page.waitForFunction((n) => document.querySelectorAll('tbody tr[data-index]').length === n, body.items.length);
+    const verdicts = await page.locator('tbody tr[data-index] td.verdict').allTextContents();
+    expect(verdicts.every((v) => v.trim() === 'failed'), `every row is failed: ${verdicts.slice(0, 5)}`);
+  });
+
+  await step('open an item: detail panel', async () => {
+    await page.locator('tbody tr[data-index] button').first().click();
+    const dlg = page.getByRole('dialog');
+    await dlg.waitFor();
+    for (const t of ['Input', 'Output', 'Scores']) await dlg.getByRole('heading', { name: t, exact: true }).waitFor();
+    await dlg.locator('.score').first().waitFor();
+    await shot('run-item');
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+  });
+
+  await step('search and scorer filter; the deep link survives a reload', async () => {
+    if (SEED.search) {
+      const resp = waitResults((q) => q.get('q') === SEED.search);
+      await page.getByLabel('Search').fill(SEED.search);
+      const body = await (await resp).json();
+      const needle = SEED.search.toLowerCase();
+      const hit = (v) => JSON.stringify(v ?? '').toLowerCase().includes(needle);
+      expect(body.items.every((r) => hit(r.item.input) || hit(r.item.output)), 'every search hit holds the text');
+      await page.getByLabel('Search').fill('');
+      await waitResults((q) => !q.get('q'));
+    }
+    const scorer = await page.locator('#results-scorer option').nth(1).getAttribute('value');
+    const resp = waitResults((q) => q.get('scorer') === scorer);
+    await page.getByLabel('Scorer').selectOption(scorer);
+    await resp;
+    await page.waitForURL(/scorer=/);
+    await page.reload();
+    await page.locator('tbody tr[data-index]').first().waitFor();
+    expect(await page.getByRole('button', { name: 'Failed', exact: true }).getAttribute('aria-pressed') === 'true', 'the status filter survives the reload');
+    expect(await page.getByLabel('Scorer').inputValue() === scorer, 'the scorer filter survives the reload');
+  });
+
+  await step('next page of results', async () => {
+    await page.goto(BASE + runUrl);
+    await page.locator('tbody tr[data-index]').first().waitFor();
+    const next = page.getByRole('button', { name: 'Next →' }).last();
+    if (await next.isEnabled()) {
+      const first = await page.locator('tbody tr[data-index]').first().getAttribute('data-index');
+      await next.click();
+      await page.waitForFunction((f) => document.querySelector('tbody tr[data-index]')?.dataset.index !== f, first);
+      await page.getByRole('button', { name: '← Previous' }).last().click();
+      await page.waitForFunction((f) => document.querySelector('tbody tr[data-index]')?.dataset.index === f, first);
+    }
+  });
+
+  await step('compare two runs', async () => {
+    await page.getByRole('link', { name: 'Compare', exact: true }).click();
+    await heading('Compare runs').waitFor();
+    await page.getByLabel('Base (before)').selectOption(SEED.run_passed);
+    await page.getByLabel('Head (after)').selectOption(SEED.run_failed);
+    await page.getByRole('button', { name: 'Compare', exact: true }).click();
+    await page.getByRole('heading', { name: 'Per scorer' }).waitFor();
+    await page.getByRole('heading', { name: 'Items whose verdict changed' }).waitFor();
+    await shot('compare');
+  });
+
+  await step('scorers: field error at the field, create, delete', async () => {
+    await page.getByRole('link', { name: 'Scorers', exact: true }).click();
+    await heading('Scorers').waitFor();
+    allowHttp = (status) => status === 400;
+    await page.getByLabel('Name', { exact: true }).fill('bad-regex');
+    await page.getByLabel('Type').selectOption('regex_match');
+    await page.getByLabel('Config (JSON)').fill('{"pattern": "("}');
+    await page.getByRole('button', { name: 'Create scorer' }).click();
+    await page.locator('.field[data-field="config"] .field-error:not([hidden])').waitFor();
+    allowHttp = () => false;
+    await page.getByLabel('Config (JSON)').fill('{"pattern": "^Paris"}');
+    await page.getByLabel('Name', { exact: true }).fill('starts-paris');
+    await page.getByRole('button', { name: 'Create scorer' }).click();
+    await page.getByRole('cell', { name: 'starts-paris', exact: true }).waitFor();
+    await shot('scorers');
+    await page.getByRole('button', { name: 'Delete scorer starts-paris' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('cell', { name: 'starts-paris', exact: true }).waitFor({ state: 'detached' });
+  });
+
+  await step('datasets: line-numbered error, upload, delete', async () => {
+    await page.getByRole('link', { name: 'Datasets', exact: true }).click();
+    await heading('Datasets').waitFor();
+    allowHttp = (status) => status === 400;
+    await page.getByLabel('File (.jsonl, .csv or .json)').setInputFiles({ name: 'broken.jsonl', mimeType: 'application/x-ndjson',
+      buffer: Buffer.from('{"input": "a", "output": "b"}\n{not json\n') });
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.locator('.field[data-field="file"] .field-error:not([hidden])').filter({ hasText: /^line 2:/ }).waitFor();
+    allowHttp = () => false;
+    await page.getByLabel('File (.jsonl, .csv or .json)').setInputFiles({ name: 'tiny.jsonl', mimeType: 'application/x-ndjson',
+      buffer: Buffer.from('{"input": "a", "output": "b"}\n{"input": "c", "output": "d"}\n') });
+    await page.getByLabel('Name', { exact: true }).fill('tiny-upload');
+    await page.getByRole('button', { name: 'Upload' }).click();
+    await page.getByRole('cell', { name: 'tiny-upload', exact: true }).waitFor();
+    await shot('datasets');
+    await page.getByRole('button', { name: 'Delete dataset tiny-upload' }).click();
+    await page.getByRole('dialog').getByRole('button', { name: 'Delete' }).click();
+    await page.getByRole('cell', { name: 'tiny-upload', exact: true }).waitFor({ state: 'detached' });
+  });
+
+  await step('provider keys: add an openai_compatible key and test it', async () => {
+    await page.getByRole('link', { name: 'Provider keys' }).click();
+    await heading('Provider keys').waitFor();
+    await page.getByLabel('Provider', { exact: true }).selectOption('openai_compatible');
+    await page.getByLabel('Name', { exact: true }).fill('fake-local');
+    await page.getByLabel('Secret key').fill('sk-fake-browser-0001');
+    await page.getByLabel(/^Base URL/).fill(FAKE);
+    await page.getByLabel(/^Default model/).fill('fake-model');
+    await page.getByRole('button', { name: 'Add key' }).click();
+    const row = page.locator('tr[data-key-name="fake-local"]');
+    await row.waitFor();
+    expect(await page.getByLabel('Secret key').inputValue() === '', 'the secret field is cleared after submit');
+    expect((await row.innerText()).includes('sk-fake-••••'), 'the key prefix is masked');
+    expect(!(await page.content()).includes('sk-fake-browser-0001'), 'the secret is nowhere in the page');
+    await row.getByRole('button', { name: 'Test fake-local' }).click();
+    await page.getByTestId('keys-flash').filter({ hasText: /Test of fake-local: ok/ }).waitFor();
+    await row.locator('.badge', { hasText: /^ok$/ }).waitFor();
+    await shot('provider-keys');
+  });
+
+  await step('usage', async () => {
+    await page.getByRole('link', { name: 'Usage' }).click();
+    await heading('Usage').waitFor();
+    await page.getByText('Calls', { exact: true }).first().waitFor();
+    await shot('usage');
+  });
+
+  await step('audit log', async () => {
+    await page.getByRole('link', { name: 'Audit log' }).click();
+    await heading('Audit log').waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    await shot('audit-log');
+  });
+
+  await step('API keys', async () => {
+    await page.getByRole('link', { name: 'API keys' }).click();
+    await heading('API keys').waitFor();
+    await page.locator('tbody tr').first().waitFor();
+    await shot('api-keys');
+  });
+
+  await step('unknown page and server error message', async () => {
+    allowHttp = (status) => status === 404;
+    await page.goto(BASE + '/projects/no-such-project');
+    await page.getByRole('alert').first().waitFor();
+    await heading('Something went wrong').waitFor();
+    await shot('error-page');
+  });
+
+  await step('narrow window (400 px)', async () => {
+    await page.setViewportSize({ width: 400, height: 800 });
+    for (const [name, path] of [['narrow-projects', '/'], ['narrow-run', runUrl], ['narrow-provider-keys', '/provider-keys'], ['narrow-usage', '/usage']]) {
+      await page.goto(BASE + path);
+      await page.locator('main h1').first().waitFor();
+      await page.waitForLoadState('networkidle');
+      await noOverflow(name);
+      await shot(name);
+    }
+    await page.setViewportSize({ width: 1280, height: 800 });
+  });
+
+  await step('keyboard: tab reaches the navigation with a visible focus ring', async () => {
+    await page.goto(BASE + '/');
+    await heading('Projects').waitFor();
+    let found = false;
+    for (let i = 0; i < 8 && !found; i++) {
+      await page.keyboard.press('Tab');
+      found = await page.evaluate(() => document.activeElement?.textContent === 'Provider keys'
+        && getComputedStyle(document.activeElement).outlineStyle !== 'none');
+    }
+    expect(found, 'Tab reaches "Provider keys" and it shows a focus outline');
+    await page.keyboard.press('Enter');
+    await heading('Provider keys').waitFor();
+  });
+
+  await step('sign out', async () => {
+    await page.getByRole('button', { name: 'Sign out' }).click();
+    await heading('Sign in to gavel').waitFor();
+    expect(!(await page.evaluate(() => Object.values(sessionStorage))).includes(KEY), 'the key is gone from sessionStorage');
+  });
+  if (SEED.member_key) {
+    await step('member: read-only views, no admin pages', async () => {
+      await page.getByLabel('API key').fill(SEED.member_key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await heading('Projects').waitFor();
+      const nav = await page.locator('#nav').innerText();
+      expect(!nav.includes('Audit log') && !nav.includes('API keys'), `a member sees no admin pages in the navigation: ${nav}`);
+      await page.getByRole('link', { name: 'Provider keys' }).click();
+      await heading('Provider keys').waitFor();
+      await page.locator('tr[data-key-name="fake-local"]').waitFor();
+      expect(await page.getByRole('button', { name: 'Add key' }).count() === 0, 'no Add key form for a member');
+      expect(await page.getByRole('button', { name: /^(Test|Rotate|Delete) / }).count() === 0, 'no key actions for a member');
+      await shot('member-provider-keys');
+      for (const [path, title] of [['/audit-log', 'Audit log'], ['/api-keys', 'API keys']]) {
+        await page.goto(BASE + path);
+        await heading(title).waitFor();
+        await page.getByText(/org admins/i).first().waitFor();
+        expect(await page.getByRole('alert').count() === 0, `${path}: a note, not an error, for a member`);
+      }
+      await page.goto(BASE + runUrl);
+      await page.locator('tbody tr[data-index]').first().waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await heading('Sign in to gavel').waitFor();
+    });
+  }
+} catch {
+  failed = true;
+} finally {
+  await browser.close();
+}
+
+const passed = results.filter((r) => r.ok).length;
+const bad = results.filter((r) => !r.ok);
+if (problems.length && !bad.length) { failed = true; console.log(`FAIL page problems:\n  ${problems.join('\n  ')}`); }
+console.log(`\n${requests} requests, all to ${origin}${problems.some((p) => p.includes('another host')) ? ' — NOT: see above' : ''}; ${httpErrors.length} expected HTTP error answers`);
+console.log(`screenshots: ${OUT}`);
+console.log(`dashboard: ${passed} passed, ${bad.length + (failed && !bad.length ? 1 : 0)} failed`);
+process.exit(failed ? 1 : 0);
