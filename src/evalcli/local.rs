@@ -124,6 +124,7 @@ async fn judged(
         use_cache: false,
         cost_limit: None,
         book: Mutex::new(Book::default()),
+        unreachable: Mutex::new(Default::default()),
     };
     let total = items.len();
     let window = judge.cap() * 3;

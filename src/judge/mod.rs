@@ -50,7 +50,12 @@ pub struct RunCtx {
     pub use_cache: bool,
     pub cost_limit: Option<f64>,
     pub book: Mutex<Book>,
+    /// Connection failures in a row per target; at UNREACHABLE_AFTER the run stops trying that target.
+    pub unreachable: Mutex<HashMap<KeyRef, u32>>,
 }
+
+/// Consecutive connection failures after which a run's remaining calls to that endpoint fail at once.
+const UNREACHABLE_AFTER: u32 = 3;
 
 impl RunCtx {
     fn spent(&self) -> f64 {
@@ -327,6 +332,32 @@ impl Judge {
         }
     }
 
+    /// Why a call must not be made at all: the key was rejected, the endpoint kept failing to connect in this run,
+    /// or the run has spent its limit.
+    fn blocked(&self, ctx: &RunCtx, target: &Target) -> Option<ScoreError> {
+        if let Some(e) = self.failure_of(&target.key_ref) {
+            return Some(e);
+        }
+        if ctx
+            .unreachable
+            .lock()
+            .map(|m| m.get(&target.key_ref).copied().unwrap_or(0) >= UNREACHABLE_AFTER)
+            .unwrap_or(false)
+        {
+            return Some(err(
+                "BYOK_ENDPOINT_UNREACHABLE",
+                format!(
+                    "{} could not be reached {UNREACHABLE_AFTER} times in a row; the rest of this run's calls to it were not attempted",
+                    target.provider.as_str()
+                ),
+            ));
+        }
+        let limit = ctx.cost_limit?;
+        let spent = ctx.spent();
+        (spent >= limit)
+            .then(|| err("COST_LIMIT_EXCEEDED", format!("the run has spent ${spent:.4} of its ${limit:.4} limit")))
+    }
+
     /// The probe gate of a key that has not succeeded yet (None once it has).
     fn probe_gate(&self, key: &KeyRef) -> Option<Arc<Semaphore>> {
         if self.proven.lock().map(|p| p.contains(key)).unwrap_or(false) {
@@ -353,7 +384,7 @@ impl Judge {
         let budget = Duration::from_secs(self.cfg.item_budget_s);
         let (mut failures, mut limited) = (0u32, 0u32);
         loop {
-            if let Some(e) = self.failure_of(&target.key_ref) {
+            if let Some(e) = self.blocked(ctx, target) {
                 return Err(e);
             }
             let gate = self.probe_gate(&target.key_ref);
@@ -362,18 +393,9 @@ impl Judge {
                 None => None,
             };
             let permit = lane.acquire(&ctx.run_id).await;
-            if let Some(e) = self.failure_of(&target.key_ref) {
+            // Checked again with the slot in hand: calls queued behind the lane see what the calls before them found.
+            if let Some(e) = self.blocked(ctx, target) {
                 return Err(e);
-            }
-            // Checked with the slot in hand, so calls queued behind the lane see what the calls before them spent.
-            if let Some(limit) = ctx.cost_limit {
-                let spent = ctx.spent();
-                if spent >= limit {
-                    return Err(err(
-                        "COST_LIMIT_EXCEEDED",
-                        format!("the run has spent ${spent:.4} of its ${limit:.4} limit"),
-                    ));
-                }
             }
             let global = self
                 .global
@@ -399,6 +421,9 @@ impl Judge {
                     lane.on_success();
                     drop(permit);
                     self.mark_proven(&target.key_ref);
+                    if let Ok(mut m) = ctx.unreachable.lock() {
+                        m.remove(&target.key_ref);
+                    }
                     let (cost, known) = match providers::pricing::cost_usd(
                         &resp.model,
                         resp.input_tokens,
@@ -428,6 +453,11 @@ impl Judge {
             };
             drop(permit);
             ctx.record(target, Line { calls: 1, price_known: true, ..Default::default() });
+            if e.kind == ErrorKind::Unreachable {
+                if let Ok(mut m) = ctx.unreachable.lock() {
+                    *m.entry(target.key_ref.clone()).or_insert(0) += 1;
+                }
+            }
             let delay = match e.kind {
                 ErrorKind::Auth | ErrorKind::Quota => {
                     self.mark_failing(ctx, target, &e).await;

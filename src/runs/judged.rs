@@ -62,6 +62,7 @@ impl Job<'_> {
             use_cache: spec.cache,
             cost_limit: spec.cost_limit_usd.or(settings.cost_limit_usd),
             book: Mutex::new(Book::resumed(spent)),
+            unreachable: Mutex::new(Default::default()),
         });
         let window = (self.judge_cap() * WINDOW_PER_SLOT).max(32);
         let mut buffer: std::collections::VecDeque<(u64, Item)> = Default::default();

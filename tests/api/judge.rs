@@ -314,3 +314,26 @@ async fn a_small_run_is_not_starved_by_a_big_one() {
     assert_ne!(bigrun["status"], "completed", "the big run is still going");
     assert!(took < Duration::from_secs(3), "the small run waited {took:?} behind the big one");
 }
+
+#[tokio::test]
+async fn an_unreachable_endpoint_stops_being_tried_for_the_rest_of_the_run() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = closed.local_addr().unwrap().port();
+    drop(closed);
+    let (app, admin) = app_with(|_| {}).await;
+    let (s, _) = app
+        .post("/v1/byok-keys", &admin, json!({"provider": "openai_compatible", "name": "down", "key": "none-0001", "base_url": format!("http://127.0.0.1:{port}/v1"), "default_model": "m"}))
+        .await;
+    assert_eq!(s, 201);
+    let r = judged(&app, &admin, json!({"dataset": items(100, 0), "scorers": ["relevance"]})).await;
+    assert_eq!(r["summary"]["errored"], 100);
+    let res = results(&app, &admin, r["id"].as_str().unwrap()).await;
+    let codes: Vec<&str> = res.iter().map(|x| x["scores"][0]["error"]["code"].as_str().unwrap()).collect();
+    assert!(codes.iter().all(|c| *c == "BYOK_ENDPOINT_UNREACHABLE"));
+    let skipped =
+        res.iter().filter(|x| x["scores"][0]["error"]["message"].as_str().unwrap().contains("not attempted")).count();
+    assert!(skipped >= 90, "only {skipped} items skipped the dead endpoint");
+    assert!(r["summary"]["usage"]["calls"].as_u64().unwrap() <= 10, "{}", r["summary"]["usage"]);
+    let (_, meta) = app.get("/v1/byok-keys", &admin).await;
+    assert_eq!(meta["items"][0]["status"], "active", "an unreachable endpoint does not mark the key failing");
+}
