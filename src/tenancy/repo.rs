@@ -145,6 +145,17 @@ pub fn find_key_owner(conn: &Connection, key_hash: &str) -> Result<Option<KeyOwn
     Ok(owner)
 }
 
+/// (org name, key name, key prefix) of a key of this org, for `/v1/me`.
+pub fn whoami(conn: &Connection, org_id: &str, key_id: &str) -> Result<(String, String, String)> {
+    conn.query_row(
+        "SELECT o.name, k.name, k.key_prefix FROM orgs o JOIN api_keys k ON k.org_id = o.id WHERE o.id = ?1 AND k.id = ?2",
+        params![org_id, key_id],
+        |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+    )
+    .optional()?
+    .ok_or_else(|| Error::Unauthenticated("unknown or revoked API key".into()))
+}
+
 pub fn touch_api_key(conn: &Connection, key_id: &str, now: &str) -> Result<()> {
     conn.execute("UPDATE api_keys SET last_used_at = ?1 WHERE id = ?2", params![now, key_id])?;
     Ok(())

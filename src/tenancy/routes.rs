@@ -263,16 +263,7 @@ pub async fn delete_project(
 pub async fn me(state: web::Data<AppState>, caller: OrgMember) -> Result<HttpResponse> {
     let c = caller.0;
     let (org, key) = (c.org_id.clone(), c.key_id.clone());
-    let (org_name, key_name, prefix): (String, String, String) = state
-        .store
-        .read(move |conn| {
-            Ok(conn.query_row(
-                "SELECT o.name, k.name, k.key_prefix FROM orgs o JOIN api_keys k ON k.org_id = o.id WHERE o.id = ?1 AND k.id = ?2",
-                rusqlite::params![org, key],
-                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
-            )?)
-        })
-        .await?;
+    let (org_name, key_name, prefix) = state.store.read(move |conn| repo::whoami(conn, &org, &key)).await?;
     Ok(HttpResponse::Ok().json(json!({
         "org": {"id": c.org_id, "name": org_name},
         "key": {"id": c.key_id, "name": key_name, "role": c.role, "key_prefix": prefix},

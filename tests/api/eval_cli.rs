@@ -183,21 +183,7 @@ fn a_run_killed_mid_way_completes_after_restart_with_one_result_per_item() {
         .json()
         .unwrap();
     let id = acc["id"].as_str().unwrap().to_string();
-    // Wait until some but not all results are stored, then kill -9.
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run: Value =
-            c.get(format!("{}/v1/runs/{id}", bin.base)).header("X-API-Key", &key).send().unwrap().json().unwrap();
-        let done = run["progress"]["done"].as_u64().unwrap();
-        if done > 0 {
-            assert!(done < n as u64, "the run finished before it could be killed; make it bigger");
-            break;
-        }
-        assert!(Instant::now() < deadline, "no progress within 60 s");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bin.child.kill().unwrap();
-    bin.child.wait().unwrap();
+    bin.kill_mid_run(&c, &key, &id, n as u64);
 
     let bin = spawn_binary(tmp.path(), &args, &[], &tmp.path().join("log2")).unwrap();
     let deadline = Instant::now() + Duration::from_secs(120);

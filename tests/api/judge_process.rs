@@ -65,20 +65,7 @@ fn judged_run_killed_mid_way_finishes_after_restart_with_one_result_per_item() {
         .json()
         .unwrap();
     let id = acc["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run: Value =
-            c.get(format!("{}/v1/runs/{id}", bin.base)).header("X-API-Key", &key).send().unwrap().json().unwrap();
-        let done = run["progress"]["done"].as_u64().unwrap();
-        if done > 0 {
-            assert!(done < n, "finished before the kill");
-            break;
-        }
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bin.child.kill().unwrap();
-    bin.child.wait().unwrap();
+    bin.kill_mid_run(&c, &key, &id, n);
     let bin =
         spawn_binary(tmp.path(), &args, &[("GAVEL_JUDGE__BACKOFF_BASE_MS", "5")], &tmp.path().join("log2")).unwrap();
     let run = wait_completed(&c, &bin, &key, &id);
@@ -182,20 +169,7 @@ fn a_run_with_its_own_key_fails_its_remaining_items_clearly_after_a_restart() {
         .json()
         .unwrap();
     let id = acc["id"].as_str().unwrap().to_string();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let run: Value =
-            c.get(format!("{}/v1/runs/{id}", bin.base)).header("X-API-Key", &key).send().unwrap().json().unwrap();
-        let done = run["progress"]["done"].as_u64().unwrap();
-        if done > 0 {
-            assert!(done < n);
-            break;
-        }
-        assert!(Instant::now() < deadline);
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    bin.child.kill().unwrap();
-    bin.child.wait().unwrap();
+    bin.kill_mid_run(&c, &key, &id, n);
     let calls_before = fake.calls();
     let bin = spawn_binary(tmp.path(), &args, &[], &tmp.path().join("log2")).unwrap();
     let run = wait_completed(&c, &bin, &key, &id);

@@ -254,3 +254,28 @@ pub fn run_gavel(cwd: &Path, args: &[&str], envs: &[(&str, &str)]) -> (i32, Stri
         String::from_utf8_lossy(&out.stderr).into_owned(),
     )
 }
+
+impl Binary {
+    /// Wait until some but not all of run `id`'s `n` items have a result (so a kill lands mid-run), then `kill -9`.
+    pub fn kill_mid_run(&mut self, client: &reqwest::blocking::Client, key: &str, id: &str, n: u64) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        loop {
+            let run: Value = client
+                .get(format!("{}/v1/runs/{id}", self.base))
+                .header("X-API-Key", key)
+                .send()
+                .unwrap()
+                .json()
+                .unwrap();
+            let done = run["progress"]["done"].as_u64().unwrap();
+            if done > 0 {
+                assert!(done < n, "the run finished before it could be killed; make it bigger");
+                break;
+            }
+            assert!(Instant::now() < deadline, "no progress within 60 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+}
