@@ -32,8 +32,10 @@ struct State {
 
 /// Share of 429s among the last second's outcomes that means "over the provider's limit" rather than noise.
 const OVER_LIMIT_SHARE: f64 = 0.25;
-/// Outcomes needed before that share means anything.
-const MIN_SAMPLES: usize = 4;
+/// Outcomes, and 429s among them, needed before that share means anything: with a handful of calls, one or two
+/// random 429s would otherwise read as "over the limit" and pin the pace near zero.
+const MIN_SAMPLES: usize = 20;
+const MIN_LIMITED: usize = 5;
 
 impl State {
     fn note(&mut self, now: Instant, limited: bool) {
@@ -169,7 +171,9 @@ impl Lane {
         s.note(now, true);
         let limited = s.recent.iter().filter(|(_, l)| *l).count();
         let ok_per_s = (s.recent.len() - limited) as f64;
-        let over = s.recent.len() >= MIN_SAMPLES && limited as f64 >= OVER_LIMIT_SHARE * s.recent.len() as f64;
+        let over = s.recent.len() >= MIN_SAMPLES
+            && limited >= MIN_LIMITED
+            && limited as f64 >= OVER_LIMIT_SHARE * s.recent.len() as f64;
         if !over {
             // Scattered 429s while paced: stop growing, hold at what is succeeding.
             if let Some(r) = s.rate {
@@ -256,6 +260,23 @@ mod tests {
         let start = Instant::now();
         lane.wait_turn().await;
         assert!(start.elapsed() < Duration::from_millis(100));
+    }
+
+    #[tokio::test]
+    async fn a_few_early_429s_are_noise_not_a_limit() {
+        let lane = Lane::new(20);
+        for i in 0..6 {
+            if i % 2 == 0 {
+                lane.on_rate_limited(Some(Duration::from_millis(200)));
+            } else {
+                lane.on_success();
+            }
+        }
+        assert_eq!(lane.figures().1, 20.0, "three 429s among six calls do not halve the lane");
+        let start = Instant::now();
+        lane.wait_turn().await;
+        lane.wait_turn().await;
+        assert!(start.elapsed() < Duration::from_millis(100), "no pace, no pause");
     }
 
     #[tokio::test]
