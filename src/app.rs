@@ -15,6 +15,11 @@ use crate::bootstrap::{self, InitOutcome, MasterKeyEnv};
 use crate::config::Config;
 use crate::http::{self, errors, metrics::Metrics, AppState};
 
+/// Run the command line's future on the runtime the HTTP server needs (actix's system over a tokio runtime).
+pub fn block_on<F: std::future::Future>(f: F) -> F::Output {
+    actix_web::rt::System::new().block_on(f)
+}
+
 /// A bound, ready-to-run gavel server.
 pub struct Application {
     port: u16,
@@ -22,7 +27,54 @@ pub struct Application {
     state: web::Data<AppState>,
     first_start: Option<InitOutcome>,
     cancel: CancellationToken,
+    /// Where runs execute: a multi-threaded runtime of its own, so judge work neither shares one thread nor
+    /// competes with the HTTP workers.
+    runtime: RunsRuntime,
     _lock: std::fs::File,
+}
+
+/// Owns the runs runtime. Dropping a runtime inside another one panics, so it is let go in the background, however
+/// the application ends (a stop, or a test dropping it).
+struct RunsRuntime(Option<tokio::runtime::Runtime>);
+
+impl Drop for RunsRuntime {
+    fn drop(&mut self) {
+        if let Some(rt) = self.0.take() {
+            rt.shutdown_background();
+        }
+    }
+}
+
+fn runs_runtime(threads: usize) -> anyhow::Result<tokio::runtime::Runtime> {
+    let mut b = tokio::runtime::Builder::new_multi_thread();
+    if threads > 0 {
+        b.worker_threads(threads);
+    }
+    b.thread_name("gavel-runs").enable_all().build().context("starting the runs runtime")
+}
+
+/// Expired verdict-cache rows go every `runs.cache_purge_interval_s`.
+fn spawn_cache_purge(
+    rt: &tokio::runtime::Runtime,
+    store: crate::store::Store,
+    cfg: &Config,
+    cancel: CancellationToken,
+) {
+    let every = Duration::from_secs(cfg.runs.cache_purge_interval_s.max(1));
+    let ttl = cfg.judge.cache_ttl_s as i64;
+    rt.spawn(async move {
+        loop {
+            tokio::select! {
+                _ = cancel.cancelled() => return,
+                _ = tokio::time::sleep(every) => {}
+            }
+            match crate::judge::backend::purge_cache(&store, ttl).await {
+                Ok(0) => {}
+                Ok(n) => tracing::debug!(rows = n, "purged expired verdicts"),
+                Err(e) => tracing::warn!(error = %e, "purging expired verdicts failed; trying again later"),
+            }
+        }
+    });
 }
 
 impl Application {
@@ -42,13 +94,17 @@ impl Application {
         let cancel = CancellationToken::new();
         let keys = Arc::new(opened.keys);
         let metrics = Metrics::new()?;
-        let judge = crate::judge::Judge::new(&config.judge, opened.store.clone(), keys.clone(), metrics.registry())?;
+        let backend = Arc::new(crate::judge::backend::StoreBackend { store: opened.store.clone(), keys: keys.clone() });
+        let judge = crate::judge::Judge::new(&config.judge, backend, metrics.registry())?;
+        let runtime = runs_runtime(config.runs.worker_threads)?;
         let runs = crate::runs::engine::RunManager::new(
             opened.store.clone(),
             judge,
-            tokio::runtime::Handle::current(),
+            runtime.handle().clone(),
+            &config.runs,
             cancel.child_token(),
         );
+        spawn_cache_purge(&runtime, opened.store.clone(), &config, cancel.child_token());
         let state = web::Data::new(AppState {
             config: Arc::new(config.clone()),
             store: opened.store,
@@ -72,7 +128,7 @@ impl Application {
                 .app_data(web::PayloadConfig::default().limit(max_body))
                 .wrap(ErrorHandlers::new().default_handler(errors::normalise))
                 .wrap(from_fn(http::metrics::observe))
-                .configure(http::routes)
+                .configure(http::configure)
                 .default_service(web::to(errors::not_found))
         })
         .listen(listener)?
@@ -80,7 +136,15 @@ impl Application {
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
         }
-        Ok(Application { port, server: server.run(), state, first_start, cancel, _lock: opened.lock })
+        Ok(Application {
+            port,
+            server: server.run(),
+            state,
+            first_start,
+            cancel,
+            runtime: RunsRuntime(Some(runtime)),
+            _lock: opened.lock,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -99,10 +163,11 @@ impl Application {
 
     /// Serve until SIGTERM/SIGINT (or the handle stops it), then shut down in order.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
-        let Application { server, state, cancel, _lock, .. } = self;
+        let Application { server, state, cancel, runtime, _lock, .. } = self;
         let served = server.await;
         cancel.cancel();
         state.runs.shutdown(Duration::from_secs(state.config.server.shutdown_timeout_s)).await;
+        drop(runtime);
         let store = state.store.clone();
         let closed =
             tokio::time::timeout(Duration::from_secs(30), tokio::task::spawn_blocking(move || store.close())).await;

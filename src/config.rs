@@ -27,6 +27,7 @@ pub struct Config {
     pub keys: KeysConfig,
     pub judge: JudgeConfig,
     pub gateway: GatewayConfig,
+    pub runs: RunsConfig,
     pub log: LogConfig,
 }
 
@@ -112,6 +113,19 @@ pub struct GatewayConfig {
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
+pub struct RunsConfig {
+    /// Runs executing at once in the whole process; more wait as `queued`.
+    pub max_active: usize,
+    /// Runs executing at once per org, so one org cannot hold every slot.
+    pub max_active_per_org: usize,
+    /// Threads of the runtime that executes runs (0: one per core).
+    pub worker_threads: usize,
+    /// Seconds between purges of expired verdict-cache rows.
+    pub cache_purge_interval_s: u64,
+}
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
 pub struct LogConfig {
     /// `text` or `json`.
     pub format: String,
@@ -164,6 +178,12 @@ impl Default for JudgeConfig {
 impl Default for GatewayConfig {
     fn default() -> Self {
         Self { cache_ttl_s: 300 }
+    }
+}
+
+impl Default for RunsConfig {
+    fn default() -> Self {
+        Self { max_active: 16, max_active_per_org: 4, worker_threads: 0, cache_purge_interval_s: 600 }
     }
 }
 
@@ -275,6 +295,12 @@ impl Config {
         if self.server.max_dataset_bytes < self.server.max_body_bytes {
             return bad("server.max_dataset_bytes", "must be at least server.max_body_bytes".into());
         }
+        if self.runs.max_active == 0 {
+            return bad("runs.max_active", "must be at least 1".into());
+        }
+        if self.runs.max_active_per_org == 0 || self.runs.max_active_per_org > self.runs.max_active {
+            return bad("runs.max_active_per_org", "must be between 1 and runs.max_active".into());
+        }
         let h = &self.server.admin_key_sha256;
         if !h.is_empty() && (h.len() != 64 || !h.bytes().all(|b| b.is_ascii_hexdigit())) {
             return bad("server.admin_key_sha256", "must be 64 hex characters (SHA-256 of the key)".into());
@@ -295,7 +321,7 @@ impl Config {
             return bad("judge.request_timeout_s", "timeouts must be at least 1 second".into());
         }
         let fp = &self.judge.fallback_provider;
-        if !fp.is_empty() && crate::byok::Provider::parse(fp).is_none() {
+        if !fp.is_empty() && crate::domain::Provider::parse(fp).is_none() {
             return bad("judge.fallback_provider", format!("{fp:?} is not a provider"));
         }
         if !fp.is_empty() && self.judge.fallback_key_file.as_os_str().is_empty() {

@@ -1,11 +1,12 @@
-//! One error type for the whole API, mapped to the contract's `{"error": {code, message, details}}` shape.
+//! One error type for the whole application, each variant carrying its contract [`Code`].
 //!
 //! The message returned to the client is separate from the logged cause: a 5xx never leaks its cause.
+//! How an error becomes an HTTP answer lives in `http::errors`; this module knows nothing of HTTP frameworks.
 
-use actix_web::http::StatusCode;
-use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 use serde_json::{json, Value};
+
+pub use crate::domain::Code;
 
 /// Every way a request can fail, each with its contract code.
 #[derive(Debug, thiserror::Error)]
@@ -26,10 +27,14 @@ pub enum Error {
     UnsupportedMediaType(String),
     #[error("{0}")]
     MethodNotAllowed(String),
-    #[error("{0}")]
-    RateLimited(String),
+    /// Over a limit; `retry_after_s` becomes the `Retry-After` header.
+    #[error("{message}")]
+    RateLimited { message: String, retry_after_s: u64 },
     #[error("{0}")]
     Unavailable(String),
+    /// A provider-side or budget failure that answers a request directly (gateway, key test).
+    #[error("{message}")]
+    Coded { code: Code, message: String },
     /// A server-side failure; the cause is logged, never returned.
     #[error("internal error")]
     Internal(#[source] anyhow::Error),
@@ -44,7 +49,7 @@ pub struct ErrorBody {
 #[derive(Serialize, utoipa::ToSchema)]
 pub struct ErrorDetail {
     /// One of the contract's UPPER_SNAKE codes.
-    pub code: String,
+    pub code: Code,
     pub message: String,
     #[schema(value_type = Object)]
     pub details: Value,
@@ -68,76 +73,45 @@ impl Error {
         Error::Internal(e.into())
     }
 
+    /// A 429 with the time after which a retry may succeed.
+    pub fn rate_limited(message: impl Into<String>, retry_after_s: u64) -> Self {
+        Error::RateLimited { message: message.into(), retry_after_s: retry_after_s.max(1) }
+    }
+
     /// The contract code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self {
-            Error::Unauthenticated(_) => "UNAUTHENTICATED",
-            Error::Forbidden(_) => "FORBIDDEN",
-            Error::NotFound(_) => "NOT_FOUND",
-            Error::Validation { .. } => "VALIDATION_FAILED",
-            Error::Conflict(_) => "CONFLICT",
-            Error::PayloadTooLarge(_) => "PAYLOAD_TOO_LARGE",
-            Error::UnsupportedMediaType(_) => "UNSUPPORTED_MEDIA_TYPE",
-            Error::MethodNotAllowed(_) => "METHOD_NOT_ALLOWED",
-            Error::RateLimited(_) => "RATE_LIMITED",
-            Error::Unavailable(_) => "UNAVAILABLE",
-            Error::Internal(_) => "INTERNAL",
+            Error::Unauthenticated(_) => Code::Unauthenticated,
+            Error::Forbidden(_) => Code::Forbidden,
+            Error::NotFound(_) => Code::NotFound,
+            Error::Validation { .. } => Code::ValidationFailed,
+            Error::Conflict(_) => Code::Conflict,
+            Error::PayloadTooLarge(_) => Code::PayloadTooLarge,
+            Error::UnsupportedMediaType(_) => Code::UnsupportedMediaType,
+            Error::MethodNotAllowed(_) => Code::MethodNotAllowed,
+            Error::RateLimited { .. } => Code::RateLimited,
+            Error::Unavailable(_) => Code::Unavailable,
+            Error::Coded { code, .. } => *code,
+            Error::Internal(_) => Code::Internal,
         }
     }
 
     fn details(&self) -> Value {
         match self {
             Error::Validation { details, .. } => details.clone(),
+            Error::RateLimited { retry_after_s, .. } => json!({ "retry_after_s": retry_after_s }),
             _ => json!({}),
         }
     }
 
-    /// The body, for places that build responses outside `ResponseError`.
+    /// The body, for places that build responses or events outside the HTTP error path.
     pub fn body(&self) -> ErrorBody {
-        ErrorBody {
-            error: ErrorDetail { code: self.code().into(), message: self.to_string(), details: self.details() },
-        }
-    }
-}
-
-/// The status for a contract code, so code and status never disagree.
-pub fn status_for(code: &str) -> StatusCode {
-    match code {
-        "UNAUTHENTICATED" => StatusCode::UNAUTHORIZED,
-        "FORBIDDEN" => StatusCode::FORBIDDEN,
-        "NOT_FOUND" => StatusCode::NOT_FOUND,
-        "VALIDATION_FAILED" => StatusCode::BAD_REQUEST,
-        "CONFLICT" => StatusCode::CONFLICT,
-        "PAYLOAD_TOO_LARGE" => StatusCode::PAYLOAD_TOO_LARGE,
-        "UNSUPPORTED_MEDIA_TYPE" => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-        "METHOD_NOT_ALLOWED" => StatusCode::METHOD_NOT_ALLOWED,
-        "RATE_LIMITED" => StatusCode::TOO_MANY_REQUESTS,
-        "UNAVAILABLE" => StatusCode::SERVICE_UNAVAILABLE,
-        _ => StatusCode::INTERNAL_SERVER_ERROR,
-    }
-}
-
-impl ResponseError for Error {
-    fn status_code(&self) -> StatusCode {
-        status_for(self.code())
-    }
-
-    fn error_response(&self) -> HttpResponse {
-        if let Error::Internal(cause) = self {
-            tracing::error!(error = format!("{cause:#}"), "internal error");
-        }
-        HttpResponse::build(self.status_code()).json(self.body())
+        ErrorBody { error: ErrorDetail { code: self.code(), message: self.to_string(), details: self.details() } }
     }
 }
 
 impl From<rusqlite::Error> for Error {
     fn from(e: rusqlite::Error) -> Self {
-        Error::Internal(e.into())
-    }
-}
-
-impl From<crate::keystore::KeystoreError> for Error {
-    fn from(e: crate::keystore::KeystoreError) -> Self {
         Error::Internal(e.into())
     }
 }

@@ -7,6 +7,7 @@ pub mod byok;
 pub mod cli;
 pub mod commands;
 pub mod config;
+pub mod domain;
 pub mod error;
 pub mod evalcli;
 pub mod http;

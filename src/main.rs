@@ -4,5 +4,5 @@ use clap::Parser;
 
 fn main() -> std::process::ExitCode {
     let cli = gavel::cli::Cli::parse();
-    actix_web::rt::System::new().block_on(gavel::commands::run(cli))
+    gavel::app::block_on(gavel::commands::run(cli))
 }

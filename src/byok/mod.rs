@@ -2,6 +2,5 @@
 
 pub mod model;
 pub mod repo;
-pub mod routes;
 
-pub use model::Provider;
+pub use crate::domain::Provider;

@@ -4,46 +4,9 @@ use serde::{Deserialize, Deserializer, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
+pub use crate::domain::Provider;
+use crate::domain::Secret;
 use crate::error::{Error, Result};
-use crate::keystore::Secret;
-
-/// A provider that judge calls can go to.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum Provider {
-    Openai,
-    Anthropic,
-    AzureOpenai,
-    Google,
-    Groq,
-    OpenaiCompatible,
-}
-
-impl Provider {
-    pub const ALL: [Provider; 6] = [
-        Provider::AzureOpenai,
-        Provider::Anthropic,
-        Provider::Openai,
-        Provider::Google,
-        Provider::Groq,
-        Provider::OpenaiCompatible,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Provider::Openai => "openai",
-            Provider::Anthropic => "anthropic",
-            Provider::AzureOpenai => "azure_openai",
-            Provider::Google => "google",
-            Provider::Groq => "groq",
-            Provider::OpenaiCompatible => "openai_compatible",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Provider> {
-        Provider::ALL.into_iter().find(|p| p.as_str() == s)
-    }
-}
 
 /// What the last `/test` call found.
 #[derive(Clone, Debug, Serialize, Deserialize, ToSchema)]

@@ -1,21 +1,18 @@
-//! `gavel eval --local` with model-graded scorers: the same judge scheduler, prompts and parser as the server,
-//! in-process, on a throwaway store that is deleted afterwards. The key comes from the environment
+//! `gavel eval --local`: the same pipeline, judge scheduler, prompts and parser as the server, in-process, with
+//! nothing written to disk. The key comes from the environment
 //! (`GAVEL_PROVIDER_KEY`, or the provider's usual variable such as `OPENAI_API_KEY`) and is never written anywhere.
 
 use std::sync::{Arc, Mutex};
 
-use futures_util::stream::{FuturesUnordered, StreamExt};
-
 use super::{usage, EvalArgs};
-use crate::byok::Provider;
+use crate::domain::Provider;
+use crate::domain::Secret;
+use crate::judge::backend::MemoryBackend;
 use crate::judge::keys::RequestKey;
-use crate::judge::{Judge, RunCtx};
-use crate::keystore::{KeyFile, MasterKey, Secret};
-use crate::runs::model::{GateSpec, Item, ItemResult, RunStatus, Summary};
-use crate::runs::summary::{Aggregator, Outcome};
+use crate::judge::Judge;
+use crate::runs::model::{GateSpec, Item, ItemResult, Summary};
+use crate::runs::pipeline::{prepare_judging, JudgeRequest};
 use crate::scoring::{Compiled, CompiledScorer};
-use crate::store::Store;
-use crate::usage::book::Book;
 
 /// Where each provider's key usually lives.
 fn env_names(p: Provider) -> &'static [&'static str] {
@@ -81,85 +78,45 @@ fn request_key(args: &EvalArgs) -> anyhow::Result<RequestKey> {
     Ok(rk)
 }
 
-/// Score `items` in-process, judge scorers included.
+/// Score `items` in-process through the server's pipeline, judge scorers included: the in-memory judge backend
+/// and result sink write nothing to disk.
 pub async fn run(
     args: &EvalArgs,
     scorers: Vec<CompiledScorer>,
     items: Vec<Item>,
     gate: &GateSpec,
 ) -> anyhow::Result<(Summary, Vec<ItemResult>)> {
-    let rk = request_key(args)?;
-    let dir = std::env::temp_dir().join(format!("gavel-local-{}", uuid::Uuid::now_v7().simple()));
-    std::fs::create_dir_all(&dir)?;
-    let result = judged(&dir, rk, args, scorers, items, gate).await;
-    let _ = std::fs::remove_dir_all(&dir);
-    result
-}
-
-async fn judged(
-    dir: &std::path::Path,
-    rk: RequestKey,
-    args: &EvalArgs,
-    scorers: Vec<CompiledScorer>,
-    items: Vec<Item>,
-    gate: &GateSpec,
-) -> anyhow::Result<(Summary, Vec<ItemResult>)> {
-    let store = Store::open(&dir.join("gavel.db"))?;
-    let keys = Arc::new(KeyFile::create(&dir.join("keys.enc"), MasterKey::generate()?)?);
-    let cfg = crate::config::JudgeConfig { cache_ttl_s: 0, ..Default::default() };
-    let judge = Judge::new(&cfg, store.clone(), keys, &prometheus::Registry::new())?;
-    judge.hold_request_key("local", rk);
-    let specs: Vec<_> = scorers
-        .iter()
-        .filter_map(|s| match &s.kind {
-            Compiled::Judge(j) => Some(j.clone()),
-            Compiled::Heuristic(_) => None,
-        })
-        .collect();
-    let (prepared, _) =
-        judge.prepare("local", "local", args.model.as_deref(), true, &specs).await.map_err(|e| usage(e.to_string()))?;
-    let ctx = RunCtx {
-        run_id: "local".into(),
-        org_id: "local".into(),
-        use_cache: false,
-        cost_limit: None,
-        book: Mutex::new(Book::default()),
-        unreachable: Mutex::new(Default::default()),
+    let judged = scorers.iter().any(|c| matches!(c.kind, Compiled::Judge(_)));
+    let judging = if judged {
+        let rk = request_key(args)?;
+        let cfg = crate::config::JudgeConfig { cache_ttl_s: 0, ..Default::default() };
+        let judge = Judge::new(&cfg, Arc::new(MemoryBackend::default()), &prometheus::Registry::new())?;
+        judge.hold_request_key("local", rk);
+        let request = JudgeRequest {
+            org_id: "local",
+            run_id: "local",
+            model: args.model.as_deref(),
+            had_request_key: true,
+            use_cache: false,
+            cost_limit_usd: None,
+            spent: Default::default(),
+        };
+        prepare_judging(&judge, &scorers, request).await.map_err(|e| usage(e.to_string()))?
+    } else {
+        None
     };
-    let total = items.len();
-    let window = judge.cap() * 3;
-    let mut pending = items.into_iter().enumerate();
-    let mut inflight = FuturesUnordered::new();
-    let mut done: Vec<(usize, Item, Vec<crate::runs::model::Score>)> = Vec::with_capacity(total);
-    let mut progress = super::Progress::new();
-    loop {
-        while inflight.len() < window {
-            let Some((i, item)) = pending.next() else { break };
-            let (judge, ctx, scorers, prepared) = (&judge, &ctx, &scorers, &prepared);
-            inflight.push(async move {
-                let scores = crate::runs::judged::score_all(judge, ctx, scorers, prepared, &item).await;
-                (i, item, scores)
-            });
+    let total = items.len() as u64;
+    let progress = Mutex::new(super::Progress::new());
+    let report = |done: u64| {
+        if let Ok(mut p) = progress.lock() {
+            p.update(done, total);
         }
-        match inflight.next().await {
-            Some(r) => {
-                done.push(r);
-                progress.update(done.len() as u64, total as u64);
-            }
-            None => break,
-        }
+    };
+    let out = crate::runs::engine::run_local(scorers, items, gate, judging, &report)
+        .await
+        .map_err(|e| usage(e.to_string()))?;
+    if let Ok(p) = progress.lock() {
+        p.finish();
     }
-    progress.finish();
-    store.close();
-    done.sort_by_key(|(i, _, _)| *i);
-    let mut agg = Aggregator::new(scorers.iter().map(|s| s.name.clone()).collect());
-    let results = done
-        .into_iter()
-        .map(|(i, item, scores)| {
-            let o = agg.add(&scores);
-            ItemResult { index: i as u64, item, passed: o == Outcome::Passed, errored: o == Outcome::Errored, scores }
-        })
-        .collect();
-    agg.usage = ctx.book.lock().map(|b| b.total.clone()).unwrap_or_default();
-    Ok((agg.finish(total as u64, gate, RunStatus::Completed), results))
+    Ok(out)
 }

@@ -142,12 +142,7 @@ async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow:
     let names: Vec<String> = resolved.iter().map(|(s, _)| s.name.clone()).collect();
     let compiled: Vec<_> = resolved.into_iter().map(|(_, c)| c).collect();
     let total = items.len() as u64;
-    let judged = compiled.iter().any(|c| matches!(c.kind, crate::scoring::Compiled::Judge(_)));
-    let (summary, results) = if judged {
-        local::run(args, compiled, items, &gate(args)).await?
-    } else {
-        crate::runs::engine::run_local(&compiled, items, &gate(args)).map_err(|e| usage(e.to_string()))?
-    };
+    let (summary, results) = local::run(args, compiled, items, &gate(args)).await?;
     let now = crate::store::now();
     let run = Run {
         id: "local".into(),

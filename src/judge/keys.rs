@@ -5,10 +5,10 @@
 use serde::{Deserialize, Serialize};
 
 use crate::byok::model::ProviderKey;
-use crate::byok::Provider;
-use crate::keystore::Secret;
+use crate::domain::Provider;
+use crate::domain::ScoreError;
+use crate::domain::Secret;
 use crate::providers::Endpoint;
-use crate::runs::model::ScoreError;
 
 /// A provider key given in a run request: used for that run only, held in memory, never stored.
 #[derive(Clone, Deserialize)]
@@ -103,7 +103,7 @@ pub struct Candidates {
 }
 
 fn no_key(message: String) -> ScoreError {
-    ScoreError { code: "BYOK_NO_KEY".into(), message }
+    ScoreError { code: crate::domain::Code::ByokNoKey, message }
 }
 
 /// A resolved choice before its secret is read from the key file.
@@ -190,7 +190,7 @@ impl Candidates {
             .or(key_default)
             .or_else(|| crate::providers::default_model(provider).map(str::to_string))
             .ok_or_else(|| ScoreError {
-                code: "BYOK_MODEL_NOT_FOUND".into(),
+                code: crate::domain::Code::ByokModelNotFound,
                 message: format!(
                     "no model is configured for {}: set default_model on the key or model on the scorer",
                     provider.as_str()

@@ -3,28 +3,29 @@
 //! handles transient failures within a per-item time budget, a key the provider rejects fails the rest of its work
 //! at once, verdicts are cached per org, and every call is booked to the run's usage.
 
+pub mod backend;
 mod cache;
 pub mod keys;
 pub mod lane;
 mod metrics;
-pub mod routes;
+pub mod settings;
+
+pub use settings::{org_settings, save_org_settings};
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use rand::Rng;
-use rusqlite::{params, OptionalExtension};
 use serde_json::json;
 use tokio::sync::Semaphore;
 
-use crate::byok::Provider;
 use crate::config::JudgeConfig;
-use crate::keystore::{KeyFile, Secret};
+use crate::domain::Provider;
+use crate::domain::Secret;
+use crate::domain::{Code, Item, Score, ScoreError};
 use crate::providers::{self, ChatRequest, ErrorKind, ProviderError};
-use crate::runs::model::{Item, Score, ScoreError};
 use crate::scoring::judge::{self as prompts, JudgeSpec};
-use crate::store::Store;
 use crate::usage::book::{Book, Line};
 use cache::cache_key;
 use keys::{Candidates, Choice, FallbackKey, KeyRef, OrgSettings, RequestKey, Target};
@@ -72,8 +73,7 @@ impl RunCtx {
 /// See the module documentation.
 pub struct Judge {
     cfg: JudgeConfig,
-    store: Store,
-    keys: Arc<KeyFile>,
+    backend: Arc<dyn backend::Backend>,
     http: reqwest::Client,
     lanes: Mutex<HashMap<(String, Provider), Arc<Lane>>>,
     global: Semaphore,
@@ -87,8 +87,8 @@ pub struct Judge {
     metrics: JudgeMetrics,
 }
 
-fn err(code: &str, message: impl Into<String>) -> ScoreError {
-    ScoreError { code: code.into(), message: message.into() }
+fn err(code: Code, message: impl Into<String>) -> ScoreError {
+    ScoreError::new(code, message)
 }
 
 fn from_provider(e: &ProviderError) -> ScoreError {
@@ -98,8 +98,7 @@ fn from_provider(e: &ProviderError) -> ScoreError {
 impl Judge {
     pub fn new(
         cfg: &JudgeConfig,
-        store: Store,
-        keys: Arc<KeyFile>,
+        backend: Arc<dyn backend::Backend>,
         registry: &prometheus::Registry,
     ) -> anyhow::Result<Arc<Judge>> {
         let fallback = if cfg.fallback_provider.is_empty() {
@@ -134,8 +133,7 @@ impl Judge {
                 Duration::from_secs(cfg.connect_timeout_s),
                 Duration::from_secs(cfg.request_timeout_s),
             ),
-            store,
-            keys,
+            backend,
             lanes: Mutex::new(HashMap::new()),
             global: Semaphore::new(cfg.global_max_concurrency),
             failed: Mutex::new(HashMap::new()),
@@ -219,9 +217,7 @@ impl Judge {
         had_request_key: bool,
         specs: &[JudgeSpec],
     ) -> crate::error::Result<(Vec<Prepared>, OrgSettings)> {
-        let o = org.to_string();
-        let (keys, settings) =
-            self.store.read(move |c| Ok((crate::byok::repo::all_of_org(c, &o)?, org_settings(c, &o)?))).await?;
+        let (keys, settings) = self.backend.keys_and_settings(org).await?;
         let request = self.request_keys.lock().ok().and_then(|m| m.get(run_id).cloned());
         let lost = had_request_key && request.is_none();
         let cands = Candidates {
@@ -235,7 +231,7 @@ impl Judge {
         for spec in specs {
             let target = if lost {
                 Err(err(
-                    "BYOK_NO_KEY",
+                    Code::ByokNoKey,
                     "the run's own provider_key was held in memory only and the server restarted before the run ended; submit the run again",
                 ))
             } else {
@@ -262,19 +258,23 @@ impl Judge {
             Choice::Fallback(f) => (f.key, KeyRef::Fallback),
             Choice::Stored(k) => {
                 if k.status == "failing" {
-                    let code =
-                        k.failure.as_ref().and_then(|f| f["code"].as_str()).unwrap_or("BYOK_AUTH_FAILED").to_string();
+                    let code = k
+                        .failure
+                        .as_ref()
+                        .and_then(|f| f["code"].as_str())
+                        .and_then(Code::parse)
+                        .unwrap_or(Code::ByokAuthFailed);
                     return Err(err(
-                        &code,
+                        code,
                         format!("provider key {} ({}) is marked failing; test or rotate it", k.name, k.id),
                     ));
                 }
                 let secret = self
-                    .keys
-                    .get(org, &k.id, provider.as_str())
-                    .map_err(|e| err("BYOK_NO_KEY", format!("the secret of key {} cannot be read: {e}", k.id)))?
+                    .backend
+                    .secret(org, &k.id, provider)
+                    .map_err(|e| err(Code::ByokNoKey, format!("the secret of key {} cannot be read: {e}", k.id)))?
                     .ok_or_else(|| {
-                        err("BYOK_NO_KEY", format!("key {} has no secret in the key file; rotate it", k.id))
+                        err(Code::ByokNoKey, format!("key {} has no secret in the key file; rotate it", k.id))
                     })?;
                 (secret, KeyRef::Stored(k.id))
             }
@@ -297,7 +297,7 @@ impl Judge {
         };
         let spec = &prepared.spec;
         if let Some(missing) = prompts::missing_input(spec, item) {
-            return fail(err("VALIDATION_FAILED", missing));
+            return fail(err(Code::ValidationFailed, missing));
         }
         let (system, user) = prompts::prompts(spec, item);
         let req = ChatRequest {
@@ -326,7 +326,7 @@ impl Judge {
                     }
                     verdict_score(name, spec, v)
                 }
-                Err(why) => fail(err("JUDGE_UNPARSEABLE", why)),
+                Err(why) => fail(err(Code::JudgeUnparseable, why)),
             },
             Err(e) => fail(e),
         }
@@ -345,7 +345,7 @@ impl Judge {
             .unwrap_or(false)
         {
             return Some(err(
-                "BYOK_ENDPOINT_UNREACHABLE",
+                Code::ByokEndpointUnreachable,
                 format!(
                     "{} could not be reached {UNREACHABLE_AFTER} times in a row; the rest of this run's calls to it were not attempted",
                     target.provider.as_str()
@@ -355,7 +355,7 @@ impl Judge {
         let limit = ctx.cost_limit?;
         let spent = ctx.spent();
         (spent >= limit)
-            .then(|| err("COST_LIMIT_EXCEEDED", format!("the run has spent ${spent:.4} of its ${limit:.4} limit")))
+            .then(|| err(Code::CostLimitExceeded, format!("the run has spent ${spent:.4} of its ${limit:.4} limit")))
     }
 
     /// The probe gate of a key that has not succeeded yet (None once it has).
@@ -401,7 +401,7 @@ impl Judge {
                 .global
                 .acquire()
                 .await
-                .map_err(|_| err("BYOK_PROVIDER_ERROR", "the scheduler is shutting down"))?;
+                .map_err(|_| err(Code::ByokProviderError, "the scheduler is shutting down"))?;
             lane.wait_turn().await;
             let provider = target.provider.as_str();
             let gauge = self.metrics.in_flight.with_label_values(&[provider]);
@@ -498,28 +498,12 @@ impl Judge {
         let first =
             self.failed.lock().map(|mut f| f.insert(target.key_ref.clone(), se.clone()).is_none()).unwrap_or(false);
         if let (true, KeyRef::Stored(id)) = (first, &target.key_ref) {
-            tracing::warn!(key = %id, code = e.code(), "the provider rejected a key; failing its remaining work");
+            tracing::warn!(key = %id, code = %e.code(), "the provider rejected a key; failing its remaining work");
             let (org, id, run) = (ctx.org_id.clone(), id.clone(), ctx.run_id.clone());
             let failure = json!({"code": se.code, "message": se.message, "at": crate::store::now()});
-            let _ = self
-                .store
-                .write(move |c| {
-                    let tx = c.transaction()?;
-                    if crate::byok::repo::mark_failing(&tx, &org, &id, &failure)? {
-                        crate::usage::audit::record(
-                            &tx,
-                            Some(&org),
-                            "judge",
-                            "byok_key.failing",
-                            "byok_key",
-                            Some(&id),
-                            json!({"run": run, "code": failure["code"], "message": failure["message"]}),
-                        )?;
-                    }
-                    tx.commit()?;
-                    Ok(())
-                })
-                .await;
+            if let Err(e) = self.backend.mark_failing(org, id.clone(), run, failure).await {
+                tracing::error!(key = %id, error = %e, "could not record that the key is failing");
+            }
         }
     }
 
@@ -552,20 +536,4 @@ fn verdict_score(name: &str, spec: &JudgeSpec, v: prompts::Verdict) -> Score {
     };
     let reason = if v.reason.is_empty() { format!("judge score {:.2}", v.score) } else { v.reason };
     Score { scorer: name.to_string(), score: v.score, pass, reason, error: None }
-}
-
-/// An org's judge settings (defaults when none were saved).
-pub fn org_settings(conn: &rusqlite::Connection, org: &str) -> crate::error::Result<OrgSettings> {
-    let text: Option<String> =
-        conn.query_row("SELECT settings FROM org_settings WHERE org_id = ?1", [org], |r| r.get(0)).optional()?;
-    Ok(text.and_then(|t| serde_json::from_str(&t).ok()).unwrap_or_default())
-}
-
-/// Save an org's judge settings.
-pub fn save_org_settings(conn: &rusqlite::Connection, org: &str, s: &OrgSettings) -> crate::error::Result<()> {
-    conn.execute(
-        "INSERT INTO org_settings (org_id, settings) VALUES (?1, ?2) ON CONFLICT (org_id) DO UPDATE SET settings = excluded.settings",
-        params![org, serde_json::to_string(s).map_err(crate::error::Error::internal)?],
-    )?;
-    Ok(())
 }

@@ -151,7 +151,7 @@ pub(crate) fn parse_and_verify(path: &Path, master: &MasterKey, bytes: &[u8]) ->
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::keystore::Secret;
+    use crate::domain::Secret;
     use proptest::prelude::*;
     use serde_json::Value;
 

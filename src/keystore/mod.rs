@@ -14,11 +14,9 @@
 //! * `file` is [`KeyFile`], the thread-safe handle with atomic rewrites.
 //! * `fsutil` holds the private-mode, exclusive-create and atomic-write code.
 
-use std::fmt;
 use std::path::PathBuf;
 
-use serde::{Deserialize, Deserializer};
-use zeroize::Zeroizing;
+pub use crate::domain::Secret;
 
 mod file;
 mod format;
@@ -31,57 +29,6 @@ pub use master::{
     load_master_key, write_master_key_file, MasterKey, MasterKeySource, MASTER_KEY_CREDENTIAL, MASTER_KEY_ENV,
     MASTER_KEY_FILE_NAME, MASTER_KEY_LEN,
 };
-
-/// A secret string (provider key, API key).
-///
-/// Wrapping the string keeps it out of logs and error messages by accident
-/// (Debug and Display print `[REDACTED]`) and wipes it from memory when the
-/// last copy is dropped. It can be deserialized so request bodies can carry it,
-/// but deliberately cannot be serialized, so it never ends up in a response.
-#[derive(Clone)]
-pub struct Secret(Zeroizing<String>);
-
-impl Secret {
-    /// Takes ownership so the only copy is the one that will be zeroized.
-    pub fn new(s: String) -> Self {
-        Self(Zeroizing::new(s))
-    }
-
-    /// Named loudly so every place that handles the plaintext is easy to grep.
-    pub fn expose_secret(&self) -> &str {
-        self.0.as_str()
-    }
-}
-
-impl From<String> for Secret {
-    fn from(s: String) -> Self {
-        Self::new(s)
-    }
-}
-
-impl From<&str> for Secret {
-    fn from(s: &str) -> Self {
-        Self::new(s.to_owned())
-    }
-}
-
-impl fmt::Debug for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl fmt::Display for Secret {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("[REDACTED]")
-    }
-}
-
-impl<'de> Deserialize<'de> for Secret {
-    fn deserialize<D: Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
-        String::deserialize(deserializer).map(Secret::new)
-    }
-}
 
 /// Everything that can go wrong with the master key or the key file.
 ///
@@ -214,6 +161,12 @@ pub(crate) fn from_hex(s: &str) -> Option<Vec<u8>> {
     bytes.chunks_exact(2).map(|pair| Some(nibble(pair[0])? << 4 | nibble(pair[1])?)).collect()
 }
 
+impl From<KeystoreError> for crate::error::Error {
+    fn from(e: KeystoreError) -> Self {
+        crate::error::Error::Internal(e.into())
+    }
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -252,7 +205,7 @@ mod tests {
 
     #[test]
     fn secret_deserializes_from_json_string() {
-        #[derive(Deserialize, Debug)]
+        #[derive(serde::Deserialize, Debug)]
         struct Body {
             key: Secret,
         }

@@ -10,8 +10,8 @@ use serde_json::Value;
 
 use super::retry::retry_after;
 use super::{ErrorKind, ProviderError};
-use crate::byok::Provider;
-use crate::keystore::Secret;
+use crate::domain::Provider;
+use crate::domain::Secret;
 
 const REDACTED: &str = "[REDACTED]";
 /// Long enough for the provider's explanation, short enough for a table cell and a log line.

@@ -13,8 +13,8 @@ use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
 
-use crate::byok::Provider;
-use crate::keystore::Secret;
+use crate::domain::Provider;
+use crate::domain::{Code, Secret};
 
 mod anthropic;
 mod classify;
@@ -114,18 +114,18 @@ impl ProviderError {
     }
 
     /// The API contract's error code, so the customer sees the same code whichever provider failed.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> Code {
         match self.kind {
-            ErrorKind::Auth => "BYOK_AUTH_FAILED",
-            ErrorKind::Quota => "BYOK_QUOTA_EXCEEDED",
-            ErrorKind::ModelNotFound => "BYOK_MODEL_NOT_FOUND",
-            ErrorKind::Unreachable => "BYOK_ENDPOINT_UNREACHABLE",
-            ErrorKind::RateLimited => "BYOK_RATE_LIMITED",
+            ErrorKind::Auth => Code::ByokAuthFailed,
+            ErrorKind::Quota => Code::ByokQuotaExceeded,
+            ErrorKind::ModelNotFound => Code::ByokModelNotFound,
+            ErrorKind::Unreachable => Code::ByokEndpointUnreachable,
+            ErrorKind::RateLimited => Code::ByokRateLimited,
             ErrorKind::Overloaded
             | ErrorKind::Server
             | ErrorKind::Timeout
             | ErrorKind::BadResponse
-            | ErrorKind::InvalidRequest => "BYOK_PROVIDER_ERROR",
+            | ErrorKind::InvalidRequest => Code::ByokProviderError,
         }
     }
 

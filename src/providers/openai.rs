@@ -3,7 +3,7 @@
 use serde_json::{json, Map, Value};
 
 use super::{join_url, temperature, ChatRequest, ChatResponse, Endpoint};
-use crate::byok::Provider;
+use crate::domain::Provider;
 
 const OPENAI_BASE: &str = "https://api.openai.com/v1";
 const GROQ_BASE: &str = "https://api.groq.com/openai/v1";

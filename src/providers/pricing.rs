@@ -140,7 +140,7 @@ mod tests {
         ] {
             assert!(price(m, &none()).is_some(), "{m}");
         }
-        for p in crate::byok::Provider::ALL {
+        for p in crate::domain::Provider::ALL {
             if let Some(m) = crate::providers::default_model(p) {
                 assert!(price(m, &none()).is_some(), "default model {m} of {}", p.as_str());
             }

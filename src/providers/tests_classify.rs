@@ -8,8 +8,8 @@ use serde_json::json;
 
 use super::classify::http_error;
 use super::{scrub_secret, ErrorKind, ProviderError};
-use crate::byok::Provider;
-use crate::keystore::Secret;
+use crate::domain::Provider;
+use crate::domain::Secret;
 
 const KEY: &str = "sk-proj-Zq8rT1mXw4Yb7Nc0Vd3Hf6Jk9Lp2";
 
@@ -97,7 +97,7 @@ fn codes_and_retry_decisions_follow_the_contract() {
     ];
     for (kind, code, retry) in table {
         let e = ProviderError::new(kind, None, "x");
-        assert_eq!((e.code(), e.retryable()), (code, retry), "{kind:?}");
+        assert_eq!((e.code().as_str(), e.retryable()), (code, retry), "{kind:?}");
         assert!(!kind.as_str().is_empty());
     }
 }

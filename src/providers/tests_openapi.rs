@@ -5,7 +5,7 @@
 use serde_json::{json, Value};
 
 use super::{openai_body, ChatRequest};
-use crate::byok::Provider;
+use crate::domain::Provider;
 
 const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/openai-openapi.json");
 const TARGET: &str = "#/components/schemas/CreateChatCompletionRequest";

@@ -5,8 +5,8 @@ use serde_json::{json, Value};
 
 use super::{anthropic, anthropic_body, gemini_schema, google, google_body, openai, openai_body, prepare};
 use super::{ChatRequest, Endpoint};
-use crate::byok::Provider;
-use crate::keystore::Secret;
+use crate::domain::Provider;
+use crate::domain::Secret;
 
 fn req(schema: Option<Value>) -> ChatRequest {
     ChatRequest {

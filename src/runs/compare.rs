@@ -3,20 +3,14 @@
 
 use std::collections::BTreeMap;
 
-use actix_web::{web, HttpResponse};
 use rusqlite::{params, Connection};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use super::model::{Item, Run, Score};
-use super::repo;
 use super::summary::Outcome;
 use crate::error::{Error, Result};
-use crate::http::auth::OrgMember;
-use crate::http::AppState;
-use crate::store::page::{self, PageQuery};
-use crate::tenancy::repo::find_project;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -66,7 +60,7 @@ fn verdict_moved(a: &[Score], b: &[Score]) -> bool {
 }
 
 /// (counts, one page of changed items after `after`).
-fn changed_items(
+pub fn changed_items(
     conn: &Connection,
     base: &str,
     head: &str,
@@ -121,7 +115,7 @@ fn changed_items(
     Ok((counts, page))
 }
 
-fn deltas(base: &Run, head: &Run) -> BTreeMap<String, ScorerDelta> {
+pub fn deltas(base: &Run, head: &Run) -> BTreeMap<String, ScorerDelta> {
     let empty = BTreeMap::new();
     let b = base.summary.as_ref().map(|s| &s.per_scorer).unwrap_or(&empty);
     let h = head.summary.as_ref().map(|s| &s.per_scorer).unwrap_or(&empty);
@@ -142,38 +136,4 @@ fn deltas(base: &Run, head: &Run) -> BTreeMap<String, ScorerDelta> {
             )
         })
         .collect()
-}
-
-/// Compare two runs of a project.
-#[utoipa::path(get, path = "/v1/projects/{project}/compare", tag = "runs", params(("project" = String, Path), CompareQuery),
-    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor}"), (status = 404, body = crate::error::ErrorBody)),
-    security(("api_key" = [])))]
-pub async fn compare(
-    state: web::Data<AppState>,
-    caller: OrgMember,
-    project: web::Path<String>,
-    q: web::Query<CompareQuery>,
-) -> Result<HttpResponse> {
-    let q = q.into_inner();
-    let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
-    let (limit, after) = (pq.limit()?, pq.after_index()?);
-    let org = caller.0.org_id;
-    let (base, head, counts, items) = state
-        .store
-        .read(move |c| {
-            let p = find_project(c, &org, &project)?;
-            let base = repo::get_run(c, &org, &q.base)?;
-            let head = repo::get_run(c, &org, &q.head)?;
-            if base.project_id != p.id || head.project_id != p.id {
-                return Err(Error::not_found("run"));
-            }
-            let (counts, items) = changed_items(c, &base.id, &head.id, after, limit)?;
-            Ok((base, head, counts, items))
-        })
-        .await?;
-    let (items, next_cursor) = page::finish_by_index(items, limit, |c| c.index);
-    let per_scorer = deltas(&base, &head);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
-        "base": base, "head": head, "per_scorer": per_scorer, "counts": counts, "items": items, "next_cursor": next_cursor
-    })))
 }

@@ -1,25 +1,25 @@
-//! The run engine. A run's items are scored in chunks: heuristics are computed in place on the blocking pool
-//! (spread over the cores), and each chunk's results are written in one transaction on the store's writer thread
-//! while the next chunk is being scored. Progress is published on a watch channel (SSE, `wait_s`).
-//! A run interrupted by a stop or a crash is resumed at the next start from the items that have no result.
+//! The run manager: admits runs (at most `runs.max_active` executing at once in the process and
+//! `runs.max_active_per_org` per org; the others wait as `queued`), executes each on the runs runtime through the
+//! [pipeline](super::pipeline), publishes progress on a watch channel (SSE, `wait_s`), and resumes at start-up the
+//! runs a stop or a crash interrupted, from the items that have no result.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use tokio::sync::watch;
+use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
-use super::model::{text_of, GateSpec, Item, RunStatus, Score, ScoreError, Summary};
-use super::repo::{self, ResultRow};
+use super::model::{GateSpec, Item, ItemResult, RunStatus, Summary};
+use super::pipeline::{prepare_judging, Ended, JudgeRequest, Pipeline, Source};
+use super::repo;
+use super::sink::{MemorySink, StoreSink};
 use super::summary::{Aggregator, Outcome};
+use crate::config::RunsConfig;
 use crate::error::{Error, Result};
-use crate::scoring::heuristics::ItemView;
-use crate::scoring::{compile, Compiled, CompiledScorer};
+use crate::judge::Judge;
+use crate::scoring::{compile, CompiledScorer};
 use crate::store::{now, Store};
-
-/// Items scored and written per batch.
-pub const CHUNK: usize = 8192;
 
 /// What watchers of a run see.
 #[derive(Clone, Debug)]
@@ -30,35 +30,81 @@ pub struct Snapshot {
     pub summary: Option<Summary>,
 }
 
-pub(super) struct Active {
-    pub(super) tx: watch::Sender<Snapshot>,
-    pub(super) cancel: CancellationToken,
+struct Active {
+    tx: watch::Sender<Snapshot>,
+    cancel: CancellationToken,
 }
 
 /// Owns the runs in progress.
 pub struct RunManager {
     store: Store,
-    judge: Arc<crate::judge::Judge>,
+    judge: Arc<Judge>,
     rt: tokio::runtime::Handle,
     active: Mutex<HashMap<String, Arc<Active>>>,
     shutdown: CancellationToken,
     tracker: TaskTracker,
+    global: Arc<Semaphore>,
+    per_org: Mutex<HashMap<String, Arc<Semaphore>>>,
+    per_org_limit: usize,
+    max_active: usize,
 }
 
 impl RunManager {
-    /// `rt` is where run tasks live, so they do not ride on whichever HTTP worker accepted the run.
+    /// `rt` is the runtime run tasks live on, so they neither ride on an HTTP worker nor share one thread.
     pub fn new(
         store: Store,
-        judge: Arc<crate::judge::Judge>,
+        judge: Arc<Judge>,
         rt: tokio::runtime::Handle,
+        limits: &RunsConfig,
         shutdown: CancellationToken,
     ) -> Arc<Self> {
-        Arc::new(Self { store, judge, rt, active: Mutex::new(HashMap::new()), shutdown, tracker: TaskTracker::new() })
+        Arc::new(Self {
+            store,
+            judge,
+            rt,
+            active: Mutex::new(HashMap::new()),
+            shutdown,
+            tracker: TaskTracker::new(),
+            global: Arc::new(Semaphore::new(limits.max_active)),
+            per_org: Mutex::new(HashMap::new()),
+            per_org_limit: limits.max_active_per_org,
+            max_active: limits.max_active,
+        })
     }
 
     /// The judge scheduler runs use.
-    pub fn judge(&self) -> &Arc<crate::judge::Judge> {
+    pub fn judge(&self) -> &Arc<Judge> {
         &self.judge
+    }
+
+    /// Runs executing now (not queued), in the whole process.
+    pub fn executing(&self) -> usize {
+        self.max_active.saturating_sub(self.global.available_permits())
+    }
+
+    fn org_gate(&self, org: &str) -> Arc<Semaphore> {
+        let mut m = match self.per_org.lock() {
+            Ok(m) => m,
+            Err(p) => p.into_inner(),
+        };
+        m.entry(org.to_string()).or_insert_with(|| Arc::new(Semaphore::new(self.per_org_limit))).clone()
+    }
+
+    /// Both admission permits, waiting as long as it takes (or until shutdown/cancel).
+    async fn admit(
+        &self,
+        org: &str,
+        cancel: &CancellationToken,
+    ) -> Option<(OwnedSemaphorePermit, OwnedSemaphorePermit)> {
+        let org_gate = self.org_gate(org);
+        tokio::select! {
+            p = async {
+                let o = org_gate.acquire_owned().await.ok()?;
+                let g = self.global.clone().acquire_owned().await.ok()?;
+                Some((o, g))
+            } => p,
+            _ = cancel.cancelled() => None,
+        }
     }
 
     /// Start (or resume) a run. `items` are the run's items when the caller still has them in memory.
@@ -77,12 +123,14 @@ impl RunManager {
                         tracing::info!(run = %run_id, "run paused by shutdown; it resumes at the next start");
                     } else {
                         tracing::error!(run = %run_id, error = %e, "run failed");
-                        let msg = e.to_string();
-                        let id = run_id.clone();
-                        let _ = me
+                        let (msg, id) = (e.to_string(), run_id.clone());
+                        let saved = me
                             .store
                             .write(move |c| repo::finish_run(c, &id, RunStatus::Failed, None, Some(&msg), &now()))
                             .await;
+                        if let Err(e) = saved {
+                            tracing::error!(run = %run_id, error = %e, "could not record the run's failure");
+                        }
                         active.tx.send_modify(|s| s.status = RunStatus::Failed);
                     }
                 }
@@ -103,7 +151,7 @@ impl RunManager {
         self.active.lock().ok()?.get(run_id).map(|a| a.tx.subscribe())
     }
 
-    /// Ask a run in progress to stop after its current chunk.
+    /// Ask a run in progress (or waiting for admission) to stop.
     pub fn cancel(&self, run_id: &str) {
         if let Some(a) = self.active.lock().ok().and_then(|m| m.get(run_id).cloned()) {
             a.cancel.cancel();
@@ -122,7 +170,7 @@ impl RunManager {
         Ok(ids.len())
     }
 
-    /// Stop taking new work and wait (bounded) for runs to reach a chunk boundary.
+    /// Stop taking new work and wait (bounded) for runs to pause.
     pub async fn shutdown(&self, within: std::time::Duration) {
         self.shutdown.cancel();
         self.tracker.close();
@@ -134,15 +182,20 @@ impl RunManager {
     async fn execute(&self, run_id: &str, items: Option<Vec<Item>>, active: &Active) -> Result<()> {
         let rid = run_id.to_string();
         let work = self.store.read(move |c| repo::run_work(c, &rid)).await?;
+        let Some(_permits) = self.admit(&work.org_id, &active.cancel).await else {
+            if self.shutdown.is_cancelled() {
+                return Err(Error::Unavailable("shutting down".into()));
+            }
+            // Cancelled while queued: the cancel endpoint already recorded the final state.
+            return Ok(());
+        };
         let scorers: Vec<CompiledScorer> =
             work.spec.scorers.iter().map(|s| compile(s, "")).collect::<Result<Vec<_>>>()?;
-        let scorers = Arc::new(scorers);
         let mut agg = Aggregator::new(work.spec.scorers.iter().map(|s| s.name.clone()).collect());
         let rid = run_id.to_string();
         self.store.write(move |c| repo::mark_running(c, &rid, &now())).await?;
         if items.is_none() {
-            let rid = run_id.to_string();
-            let base = agg;
+            let (rid, base) = (run_id.to_string(), agg);
             agg = self
                 .store
                 .read(move |c| {
@@ -158,168 +211,83 @@ impl RunManager {
             s.status = RunStatus::Running;
             s.done = agg.done();
         });
-
-        let source = Source::new(items);
-        if scorers.iter().any(|s| matches!(s.kind, Compiled::Judge(_))) {
-            let rid = run_id.to_string();
-            let spent = self.store.read(move |c| crate::usage::repo::run_total(c, &rid)).await?;
-            let job = super::judged::Job {
-                store: &self.store,
-                judge: &self.judge,
-                shutdown: &self.shutdown,
+        let rid = run_id.to_string();
+        let spent = self.store.read(move |c| crate::usage::repo::run_total(c, &rid)).await?;
+        let spec = &work.spec;
+        let judging = prepare_judging(
+            &self.judge,
+            &scorers,
+            JudgeRequest {
+                org_id: &work.org_id,
                 run_id,
-                work: &work,
-                scorers,
-            };
-            return job.run(source, agg, spent, active).await;
-        }
-        let mut source = source;
-        let mut pending_write: Option<tokio::task::JoinHandle<Result<u64>>> = None;
-        let mut cancelled = false;
+                model: spec.model.as_deref(),
+                had_request_key: spec.request_key,
+                use_cache: spec.cache,
+                cost_limit_usd: spec.cost_limit_usd,
+                spent,
+            },
+        )
+        .await?;
+        let ctx = judging.as_ref().map(|j| j.ctx.clone());
+        let sink =
+            Arc::new(StoreSink { store: self.store.clone(), run_id: run_id.to_string(), org_id: work.org_id.clone() });
+        let progress = |done: u64| active.tx.send_modify(|s| s.done = done);
+        let pipeline = Pipeline {
+            scorers: Arc::new(scorers),
+            judging,
+            sink,
+            cancel: &active.cancel,
+            shutdown: &self.shutdown,
+            progress: &progress,
+        };
         let started = std::time::Instant::now();
-        let (mut score_time, mut write_wait) = (std::time::Duration::ZERO, std::time::Duration::ZERO);
-        loop {
-            if active.cancel.is_cancelled() {
-                if self.shutdown.is_cancelled() {
-                    if let Some(w) = pending_write.take() {
-                        let _ = w.await;
-                    }
-                    return Err(Error::Unavailable("shutting down".into()));
-                }
-                cancelled = true;
-                break;
-            }
-            let Some(batch) = source.next(&self.store, run_id).await? else { break };
-            let s = scorers.clone();
-            let t = std::time::Instant::now();
-            let scored = crate::telemetry::spawn_blocking_in_span(move || score_batch(&s, &batch))
-                .await
-                .map_err(Error::internal)??;
-            score_time += t.elapsed();
-            let mut rows = Vec::with_capacity(scored.len());
-            for (idx, scores, json) in scored {
-                let outcome = agg.add(&scores);
-                rows.push(ResultRow { idx, outcome, scores_json: json });
-            }
-            if let Some(w) = pending_write.take() {
-                let t = std::time::Instant::now();
-                let done = w.await.map_err(Error::internal)??;
-                write_wait += t.elapsed();
-                active.tx.send_modify(|s| s.done = done);
-            }
-            let (store, rid) = (self.store.clone(), run_id.to_string());
-            pending_write =
-                Some(tokio::spawn(
-                    async move { store.write(move |c| repo::insert_results(c, &rid, &rows, None)).await },
-                ));
+        let ended = pipeline.drive(Source::new(items), &mut agg).await?;
+        tracing::debug!(run = %run_id, total_ms = started.elapsed().as_secs_f64() * 1e3, ?ended, "run driven");
+        if ended == Ended::Paused {
+            return Err(Error::Unavailable("shutting down".into()));
         }
-        if let Some(w) = pending_write.take() {
-            let t = std::time::Instant::now();
-            let done = w.await.map_err(Error::internal)??;
-            write_wait += t.elapsed();
-            active.tx.send_modify(|s| s.done = done);
+        if let Some(ctx) = ctx {
+            let book = std::mem::take(
+                &mut *ctx.book.lock().map_err(|_| Error::internal(anyhow::anyhow!("usage lock poisoned")))?,
+            );
+            agg.usage = book.total.clone();
+            audit_key_use(&self.store, &work.org_id, run_id, &book).await?;
         }
-        tracing::debug!(
-            run = %run_id,
-            total_ms = started.elapsed().as_secs_f64() * 1e3,
-            score_ms = score_time.as_secs_f64() * 1e3,
-            write_wait_ms = write_wait.as_secs_f64() * 1e3,
-            "run scored"
-        );
-        finish(&self.store, run_id, &work, &agg, cancelled, &active.tx).await
+        finish(&self.store, run_id, &work, &agg, ended == Ended::Cancelled, &active.tx).await
     }
 }
 
-/// Where a run's next items come from: memory for a fresh run, the store for a resumed one.
-pub(super) enum Source {
-    Memory { items: Vec<Item>, next: usize },
-    Store { after: Option<u64> },
-}
-
-impl Source {
-    fn new(items: Option<Vec<Item>>) -> Self {
-        match items {
-            Some(items) => Source::Memory { items, next: 0 },
-            None => Source::Store { after: None },
-        }
+/// One audit row per stored key per run (not per call), and the key's last use.
+async fn audit_key_use(store: &Store, org: &str, run: &str, book: &crate::usage::book::Book) -> Result<()> {
+    let per_key: Vec<_> = book.per_key.iter().map(|(k, l)| (k.clone(), l.clone())).collect();
+    if per_key.is_empty() {
+        return Ok(());
     }
-
-    pub(super) async fn next(&mut self, store: &Store, run_id: &str) -> Result<Option<Vec<(u64, Item)>>> {
-        match self {
-            Source::Memory { items, next } => {
-                if *next >= items.len() {
-                    return Ok(None);
-                }
-                let end = (*next + CHUNK).min(items.len());
-                let batch: Vec<(u64, Item)> =
-                    (*next..end).map(|i| (i as u64, std::mem::replace(&mut items[i], Item::placeholder()))).collect();
-                *next = end;
-                Ok(Some(batch))
+    let (org, run) = (org.to_string(), run.to_string());
+    store
+        .write(move |c| {
+            let tx = c.transaction()?;
+            let now = now();
+            for (key, l) in &per_key {
+                crate::byok::repo::touch(&tx, key, &now)?;
+                crate::usage::audit::record(
+                    &tx,
+                    Some(&org),
+                    "judge",
+                    "byok_key.use",
+                    "byok_key",
+                    Some(key),
+                    serde_json::json!({"run": run, "calls": l.calls, "input_tokens": l.input_tokens, "output_tokens": l.output_tokens, "cost_usd": l.cost_usd, "cache_hits": l.cache_hits}),
+                )?;
             }
-            Source::Store { after } => {
-                let (rid, a) = (run_id.to_string(), *after);
-                let batch = store.read(move |c| repo::pending_items(c, &rid, a, CHUNK as u32)).await?;
-                if batch.is_empty() {
-                    return Ok(None);
-                }
-                *after = batch.last().map(|(i, _)| *i);
-                Ok(Some(batch))
-            }
-        }
-    }
-}
-
-/// Score one item with every heuristic scorer (judge scorers are left out: the judge path adds them).
-pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
-    let output = text_of(&item.output);
-    let input = text_of(&item.input);
-    let view = ItemView { input: &input, output: &output, expected: item.expected.as_ref(), context: &item.context };
-    scorers
-        .iter()
-        .filter_map(|s| match &s.kind {
-            Compiled::Heuristic(h) => {
-                let o = h.score(&view);
-                Some(Score {
-                    scorer: s.name.clone(),
-                    score: o.score,
-                    pass: o.pass,
-                    reason: o.reason,
-                    error: o.error.map(|e| ScoreError { code: e.code, message: e.message }),
-                })
-            }
-            Compiled::Judge(_) => None,
+            tx.commit()?;
+            Ok(())
         })
-        .collect()
-}
-
-/// Score a batch across the available cores; returns (index, scores, scores as JSON) in item order.
-fn score_batch(scorers: &[CompiledScorer], batch: &[(u64, Item)]) -> Result<Vec<(u64, Vec<Score>, String)>> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    let per = batch.len().div_ceil(threads).max(1);
-    let work = |part: &[(u64, Item)]| -> Result<Vec<(u64, Vec<Score>, String)>> {
-        part.iter()
-            .map(|(i, item)| {
-                let scores = score_item(scorers, item);
-                let json = serde_json::to_string(&scores).map_err(Error::internal)?;
-                Ok((*i, scores, json))
-            })
-            .collect()
-    };
-    if threads == 1 || batch.len() < 256 {
-        return work(batch);
-    }
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = batch.chunks(per).map(|part| scope.spawn(move || work(part))).collect();
-        let mut out = Vec::with_capacity(batch.len());
-        for h in handles {
-            out.extend(h.join().map_err(|_| Error::internal(anyhow::anyhow!("a scorer panicked")))??);
-        }
-        Ok(out)
-    })
+        .await
 }
 
 /// Put a run in its final state and tell its watchers.
-pub(super) async fn finish(
+async fn finish(
     store: &Store,
     run_id: &str,
     work: &repo::RunWork,
@@ -340,27 +308,41 @@ pub(super) async fn finish(
     Ok(())
 }
 
-/// Run a whole evaluation in memory with the same scoring and summary code, for `gavel eval --local`.
-pub fn run_local(
-    scorers: &[CompiledScorer],
+/// Run a whole evaluation in memory through the same pipeline, for `gavel eval --local`: nothing is written.
+/// `judging` is the judged half when the scorers include model-graded ones.
+pub async fn run_local(
+    scorers: Vec<CompiledScorer>,
     items: Vec<Item>,
     gate: &GateSpec,
-) -> Result<(Summary, Vec<super::model::ItemResult>)> {
+    judging: Option<super::pipeline::Judging>,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(Summary, Vec<ItemResult>)> {
     let names = scorers.iter().map(|s| s.name.clone()).collect();
     let mut agg = Aggregator::new(names);
     let total = items.len() as u64;
-    let mut results = Vec::with_capacity(items.len());
-    let batch: Vec<(u64, Item)> = items.into_iter().enumerate().map(|(i, it)| (i as u64, it)).collect();
-    let scored = score_batch(scorers, &batch)?;
-    for ((idx, scores, _), (_, item)) in scored.into_iter().zip(batch) {
-        let outcome = agg.add(&scores);
-        results.push(super::model::ItemResult {
-            index: idx,
-            item,
-            passed: outcome == Outcome::Passed,
-            errored: outcome == Outcome::Errored,
-            scores,
-        });
+    let sink = MemorySink::default();
+    let (never, none) = (CancellationToken::new(), CancellationToken::new());
+    let ctx = judging.as_ref().map(|j| j.ctx.clone());
+    let pipeline = Pipeline {
+        scorers: Arc::new(scorers),
+        judging,
+        sink: Arc::new(sink.clone()),
+        cancel: &never,
+        shutdown: &none,
+        progress,
+    };
+    pipeline.drive(Source::new(Some(items.clone())), &mut agg).await?;
+    if let Some(ctx) = ctx {
+        agg.usage = ctx.book.lock().map(|b| b.total.clone()).unwrap_or_default();
     }
+    let results = sink
+        .take()
+        .into_iter()
+        .zip(items)
+        .map(|((index, scores), item)| {
+            let o = Outcome::of(&scores);
+            ItemResult { index, item, passed: o == Outcome::Passed, errored: o == Outcome::Errored, scores }
+        })
+        .collect();
     Ok((agg.finish(total, gate, RunStatus::Completed), results))
 }

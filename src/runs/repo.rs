@@ -152,16 +152,21 @@ pub fn insert_results(
     if let Some((org, lines)) = usage {
         crate::usage::repo::add(&tx, org, run_id, lines)?;
     }
+    // O(batch): count what this batch added (a row already there, from a run resumed after a crash, adds
+    // nothing) instead of recounting the whole run.
+    let mut added = 0i64;
     {
         let mut stmt = tx.prepare_cached(
             "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores) VALUES (?1, ?2, ?3, ?4)",
         )?;
         for r in rows {
-            stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json])?;
+            added += stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json])? as i64;
         }
     }
-    let done: i64 = tx.query_row("SELECT count(*) FROM run_results WHERE run_id = ?1", [run_id], |r| r.get(0))?;
-    tx.execute("UPDATE runs SET done = ?2 WHERE id = ?1", params![run_id, done])?;
+    let done: i64 =
+        tx.query_row("UPDATE runs SET done = done + ?2 WHERE id = ?1 RETURNING done", params![run_id, added], |r| {
+            r.get(0)
+        })?;
     tx.commit()?;
     Ok(done as u64)
 }

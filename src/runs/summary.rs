@@ -189,7 +189,7 @@ pub fn validate_gate(g: &GateSpec) -> crate::error::Result<()> {
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use crate::runs::model::ScoreError;
+    use crate::domain::ScoreError;
 
     fn s(name: &str, score: f64, pass: bool, err: bool) -> Score {
         Score {
@@ -197,7 +197,7 @@ mod tests {
             score,
             pass,
             reason: String::new(),
-            error: err.then(|| ScoreError { code: "X".into(), message: "m".into() }),
+            error: err.then(|| ScoreError::new(crate::domain::Code::Internal, "m")),
         }
     }
 

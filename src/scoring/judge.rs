@@ -5,8 +5,8 @@
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
-use crate::byok::Provider;
-use crate::runs::model::{text_of, Item};
+use crate::domain::Provider;
+use crate::domain::{text_of, Item};
 
 /// The built-in metrics. Every metric scores 1.0 for the best answer (no hallucination, no toxicity, ...).
 pub const METRICS: &[&str] =

@@ -5,7 +5,6 @@
 pub mod heuristics;
 pub mod judge;
 pub mod repo;
-pub mod routes;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

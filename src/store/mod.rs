@@ -180,15 +180,7 @@ impl Store {
     }
 }
 
-/// Parse an RFC 3339 column.
-pub fn now() -> String {
-    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
-}
-
-/// A new opaque id with a readable prefix; time-ordered, so ordering by id is ordering by creation.
-pub fn new_id(prefix: &str) -> String {
-    format!("{prefix}_{}", uuid::Uuid::now_v7().simple())
-}
+pub use crate::domain::{new_id, now};
 
 /// Keyset pagination over ids: `cursor` is the last id of the previous page, encoded.
 pub mod page {

@@ -3,7 +3,7 @@
 use rand::distributions::{Alphanumeric, DistString};
 use rand::rngs::OsRng;
 
-use crate::keystore::Secret;
+use crate::domain::Secret;
 
 /// Length of the random part (base62); 40 chars ≈ 238 bits.
 const RANDOM_LEN: usize = 40;

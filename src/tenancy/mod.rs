@@ -3,4 +3,3 @@
 pub mod apikey;
 pub mod model;
 pub mod repo;
-pub mod routes;

@@ -92,13 +92,6 @@ pub struct CreateApiKey {
     pub role: Role,
 }
 
-/// A page of a list, as every list endpoint answers.
-#[derive(Serialize, ToSchema)]
-pub struct Page<T> {
-    pub items: Vec<T>,
-    pub next_cursor: Option<String>,
-}
-
 /// Names of orgs, projects and keys: short, printable, trimmed.
 pub fn validate_name(field: &str, name: &str) -> crate::error::Result<()> {
     let n = name.trim();

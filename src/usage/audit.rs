@@ -1,17 +1,12 @@
 //! The audit log: who created, tested, rotated, used and deleted what, when. Never a secret:
 //! callers pass metadata only, and `details` is built from typed fields, not from request bodies.
 
-use actix_web::{web, HttpResponse};
 use rusqlite::{params, Connection};
 use serde::Serialize;
 use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::Result;
-use crate::http::auth::OrgAdmin;
-use crate::http::AppState;
-use crate::store::page::{self, PageQuery};
-use crate::tenancy::model::Page;
 
 /// One audit row.
 #[derive(Serialize, ToSchema)]
@@ -74,21 +69,4 @@ pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
-}
-
-/// GET /v1/audit-log
-#[utoipa::path(get, path = "/v1/audit-log", tag = "usage", params(PageQuery),
-    responses((status = 200, description = "Audit rows, newest first", body = inline(Page<AuditEntry>))),
-    security(("api_key" = [])))]
-pub async fn list_route(
-    state: web::Data<AppState>,
-    caller: OrgAdmin,
-    q: web::Query<PageQuery>,
-) -> Result<HttpResponse> {
-    let limit = q.limit()?;
-    let before = q.after()?;
-    let org = caller.0.org_id.clone();
-    let rows = state.store.read(move |c| list(c, &org, before.as_deref(), limit)).await?;
-    let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }

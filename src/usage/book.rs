@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use crate::runs::model::Usage;
+use crate::domain::Usage;
 
 /// One line of usage.
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -48,6 +48,11 @@ impl Book {
             );
         }
         merge(self.pending.entry(key).or_insert_with(|| Line { price_known: true, ..Default::default() }), &line);
+    }
+
+    /// Is anything waiting to be written?
+    pub fn has_pending(&self) -> bool {
+        !self.pending.is_empty()
     }
 
     /// Take what has not been written yet.

@@ -3,4 +3,3 @@
 pub mod audit;
 pub mod book;
 pub mod repo;
-pub mod routes;

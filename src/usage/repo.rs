@@ -5,8 +5,8 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::book::{Line, LineKey};
+use crate::domain::Usage;
 use crate::error::Result;
-use crate::runs::model::Usage;
 
 /// Add a batch of usage deltas.
 pub fn add(conn: &Connection, org: &str, run: &str, lines: &[(LineKey, Line)]) -> Result<()> {

@@ -180,7 +180,11 @@ async fn a_rejected_key_is_auth_failed_for_every_provider() {
     let fake = FakeProvider::start(Knobs { valid_keys: vec!["sk-the-only-good-key".into()], ..Knobs::default() });
     for p in ALL {
         let err = failure(&fake, p).await;
-        assert_eq!((err.kind, err.code(), err.retryable()), (ErrorKind::Auth, "BYOK_AUTH_FAILED", false), "{err:?}");
+        assert_eq!(
+            (err.kind, err.code().as_str(), err.retryable()),
+            (ErrorKind::Auth, "BYOK_AUTH_FAILED", false),
+            "{err:?}"
+        );
         // Gemini says API_KEY_INVALID with a 400, the others 401.
         assert_eq!(err.status, Some(if p == Provider::Google { 400 } else { 401 }), "{}", p.as_str());
         assert!(err.message.starts_with(&format!("{} answered", p.as_str())), "{}", err.message);
@@ -198,7 +202,7 @@ async fn an_exhausted_quota_is_quota_exceeded_and_not_retried() {
     for p in [Provider::Openai, Provider::Anthropic, Provider::Google, Provider::AzureOpenai, Provider::Groq] {
         let err = failure(&fake, p).await;
         assert_eq!(
-            (err.kind, err.code(), err.retryable()),
+            (err.kind, err.code().as_str(), err.retryable()),
             (ErrorKind::Quota, "BYOK_QUOTA_EXCEEDED", false),
             "{err:?}"
         );
@@ -211,7 +215,10 @@ async fn an_unknown_model_or_deployment_is_model_not_found() {
     let fake = FakeProvider::start(Knobs { unknown_models: unknown, ..Knobs::default() });
     for p in ALL {
         let err = failure(&fake, p).await;
-        assert_eq!((err.kind, err.code(), err.retryable()), (ErrorKind::ModelNotFound, "BYOK_MODEL_NOT_FOUND", false));
+        assert_eq!(
+            (err.kind, err.code().as_str(), err.retryable()),
+            (ErrorKind::ModelNotFound, "BYOK_MODEL_NOT_FOUND", false)
+        );
         assert_eq!(err.status, Some(404));
     }
 }
@@ -229,7 +236,7 @@ async fn transient_faults_are_retryable_with_the_right_kind() {
         fake.set_knobs(knobs);
         for p in ALL {
             let err = failure(&fake, p).await;
-            assert_eq!((err.kind, err.code(), err.retryable()), (kind, code, true), "{}: {err:?}", p.as_str());
+            assert_eq!((err.kind, err.code().as_str(), err.retryable()), (kind, code, true), "{}: {err:?}", p.as_str());
         }
     }
     let err = failure(&fake, Provider::Anthropic).await;
@@ -277,7 +284,7 @@ async fn a_closed_port_is_endpoint_unreachable() {
         let err = complete(&client, p, &ep, &secret, &request(p, "x", None)).await.unwrap_err();
         assert_key_free(&err);
         assert_eq!(
-            (err.kind, err.code(), err.retryable()),
+            (err.kind, err.code().as_str(), err.retryable()),
             (ErrorKind::Unreachable, "BYOK_ENDPOINT_UNREACHABLE", false)
         );
         let want = format!("{}: cannot reach 127.0.0.1:{port}: tcp connect error", p.as_str());

@@ -50,8 +50,20 @@ pub async fn spawn_app_with(tweak: impl FnOnce(&mut Config)) -> TestApp {
     app
 }
 
+/// `TEST_LOG=1` (or a filter such as `TEST_LOG=gavel=debug`) prints the in-process server's logs.
+fn init_test_log() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        if let Ok(filter) = std::env::var("TEST_LOG") {
+            let filter = if filter == "1" { "info".to_string() } else { filter };
+            let _ = tracing_subscriber::fmt().with_env_filter(filter).with_test_writer().try_init();
+        }
+    });
+}
+
 /// Start an app on `cfg`'s data directory; a first start returns the new admin key, a restart reuses `admin_key`.
 pub async fn start(cfg: Config, admin_key: Option<String>) -> TestApp {
+    init_test_log();
     let app = gavel::Application::build(cfg.clone(), MasterKeyEnv::default()).await.expect("application builds");
     let admin_key = admin_key
         .or_else(|| app.first_start().map(|f| f.admin_api_key.expose_secret().to_string()))

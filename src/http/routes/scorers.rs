@@ -5,13 +5,14 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::{compile, repo, ScorerSpec};
+use crate::domain::Page;
 use crate::error::Result;
 use crate::http::auth::OrgMember;
 use crate::http::AppState;
+use crate::scoring::{compile, repo, ScorerSpec};
 use crate::store::now;
 use crate::store::page::{self, PageQuery};
-use crate::tenancy::model::{validate_name, Page};
+use crate::tenancy::model::validate_name;
 use crate::tenancy::repo::find_project;
 use crate::usage::audit;
 
@@ -31,7 +32,7 @@ pub struct CreateScorer {
     params(("project" = String, Path, description = "project name or id")),
     responses((status = 201, body = repo::StoredScorer), (status = 400, body = crate::error::ErrorBody), (status = 409, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn create(
+pub async fn create_scorer(
     state: web::Data<AppState>,
     caller: OrgMember,
     project: web::Path<String>,
@@ -39,7 +40,7 @@ pub async fn create(
 ) -> Result<HttpResponse> {
     let b = body.into_inner();
     validate_name("name", &b.name)?;
-    if super::known_type(&b.name) && b.name != b.kind {
+    if crate::scoring::known_type(&b.name) && b.name != b.kind {
         return Err(crate::error::Error::field("name", "a scorer may not be named after another scorer type"));
     }
     let spec = ScorerSpec { name: b.name, kind: b.kind, config: b.config };
@@ -70,7 +71,7 @@ pub async fn create(
 /// A project's scorers.
 #[utoipa::path(get, path = "/v1/projects/{project}/scorers", tag = "runs", params(("project" = String, Path), PageQuery),
     responses((status = 200, body = inline(Page<repo::StoredScorer>))), security(("api_key" = [])))]
-pub async fn list(
+pub async fn list_scorers(
     state: web::Data<AppState>,
     caller: OrgMember,
     project: web::Path<String>,
@@ -93,7 +94,7 @@ pub async fn list(
 #[utoipa::path(delete, path = "/v1/projects/{project}/scorers/{id}", tag = "runs",
     params(("project" = String, Path), ("id" = String, Path, description = "scorer id or name")),
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
-pub async fn delete(
+pub async fn delete_scorer(
     state: web::Data<AppState>,
     caller: OrgMember,
     path: web::Path<(String, String)>,
@@ -121,3 +122,17 @@ pub async fn delete(
         .await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// `/v1/projects/{project}/scorers`: stored scorers.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/projects/{project}/scorers")
+            .route(web::post().to(create_scorer))
+            .route(web::get().to(list_scorers)),
+    )
+    .service(web::resource("/v1/projects/{project}/scorers/{id}").route(web::delete().to(delete_scorer)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_scorer, list_scorers, delete_scorer))]
+pub struct Doc;

@@ -7,18 +7,19 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
-use super::body::{content_type, read_limited};
-use super::dataset::{self, Format};
-use super::model::{GateSpec, Item, Run};
-use super::repo::{self, Dataset, ResultsQuery, RunSpec};
-use super::summary::{validate_gate, Outcome};
+use crate::domain::Page;
 use crate::error::{Error, Result};
 use crate::http::auth::OrgMember;
+use crate::http::body::{content_type, read_limited};
 use crate::http::AppState;
+use crate::runs::dataset::{self, Format};
+use crate::runs::model::{GateSpec, Item, Run};
+use crate::runs::repo::{self, Dataset, ResultsQuery, RunSpec};
+use crate::runs::summary::{validate_gate, Outcome};
 use crate::scoring::{self, repo as scorer_repo, ScorerRef};
 use crate::store::page::{self, PageQuery};
 use crate::store::{new_id, now};
-use crate::tenancy::model::{validate_name, Page};
+use crate::tenancy::model::validate_name;
 use crate::tenancy::repo::find_project;
 use crate::usage::audit;
 
@@ -376,7 +377,7 @@ pub async fn list_runs(
 
 /// One row per item: the item and its scores, in item order.
 #[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = String, Path), ResultsQuery),
-    responses((status = 200, body = inline(Page<super::model::ItemResult>)), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = inline(Page<crate::runs::model::ItemResult>)), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_results(
     state: web::Data<AppState>,
@@ -449,7 +450,7 @@ pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path
     let (tx, rx) = tokio::sync::mpsc::channel::<web::Bytes>(16);
     let st = state.clone();
     actix_web::rt::spawn(async move {
-        super::events::produce(st, org, rid, tx).await;
+        crate::http::sse::produce(st, org, rid, tx).await;
     });
     let stream = futures_util::stream::unfold(rx, |mut rx| async move {
         rx.recv().await.map(|b| (Ok::<_, actix_web::Error>(b), rx))
@@ -460,3 +461,75 @@ pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path
         .insert_header(("x-accel-buffering", "no"))
         .streaming(stream))
 }
+
+/// Compare two runs of a project.
+#[utoipa::path(get, path = "/v1/projects/{project}/compare", tag = "runs", params(("project" = String, Path), crate::runs::compare::CompareQuery),
+    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor}"), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn compare(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    q: web::Query<crate::runs::compare::CompareQuery>,
+) -> Result<HttpResponse> {
+    let q = q.into_inner();
+    let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
+    let (limit, after) = (pq.limit()?, pq.after_index()?);
+    let org = caller.0.org_id;
+    let (base, head, counts, items) = state
+        .store
+        .read(move |c| {
+            let p = find_project(c, &org, &project)?;
+            let base = repo::get_run(c, &org, &q.base)?;
+            let head = repo::get_run(c, &org, &q.head)?;
+            if base.project_id != p.id || head.project_id != p.id {
+                return Err(Error::not_found("run"));
+            }
+            let (counts, items) = crate::runs::compare::changed_items(c, &base.id, &head.id, after, limit)?;
+            Ok((base, head, counts, items))
+        })
+        .await?;
+    let (items, next_cursor) = page::finish_by_index(items, limit, |c| c.index);
+    let per_scorer = crate::runs::compare::deltas(&base, &head);
+    Ok(HttpResponse::Ok().json(serde_json::json!({
+        "base": base, "head": head, "per_scorer": per_scorer, "counts": counts, "items": items, "next_cursor": next_cursor
+    })))
+}
+
+/// Datasets, runs, results, events and comparisons.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/projects/{project}/datasets")
+            .route(web::post().to(create_dataset))
+            .route(web::get().to(list_datasets)),
+    )
+    .service(
+        web::resource("/v1/projects/{project}/datasets/{id}")
+            .route(web::get().to(get_dataset))
+            .route(web::delete().to(delete_dataset)),
+    )
+    .service(
+        web::resource("/v1/projects/{project}/runs").route(web::post().to(create_run)).route(web::get().to(list_runs)),
+    )
+    .service(web::resource("/v1/projects/{project}/compare").route(web::get().to(compare)))
+    .service(web::resource("/v1/runs/{id}").route(web::get().to(get_run)))
+    .service(web::resource("/v1/runs/{id}/results").route(web::get().to(list_results)))
+    .service(web::resource("/v1/runs/{id}/events").route(web::get().to(events)))
+    .service(web::resource("/v1/runs/{id}/cancel").route(web::post().to(cancel_run)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_dataset,
+    list_datasets,
+    get_dataset,
+    delete_dataset,
+    create_run,
+    get_run,
+    list_runs,
+    list_results,
+    cancel_run,
+    events,
+    compare
+))]
+pub struct Doc;

@@ -4,18 +4,19 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::model::{
+use crate::byok::model::{
     validate_secret, Connection as ConnSettings, CreateProviderKey, LastTest, PatchProviderKey, ProviderKey,
 };
-use super::repo;
+use crate::byok::repo;
+use crate::domain::Page;
+use crate::domain::Secret;
 use crate::error::{Error, Result};
 use crate::http::auth::{OrgAdmin, OrgMember};
 use crate::http::AppState;
-use crate::keystore::Secret;
 use crate::store::page::{self, PageQuery};
 use crate::store::{new_id, now};
 use crate::tenancy::apikey::prefix;
-use crate::tenancy::model::{validate_name, Page};
+use crate::tenancy::model::validate_name;
 use crate::usage::audit;
 
 async fn put_secret(state: &AppState, org: &str, id: &str, provider: &str, secret: Secret) -> Result<()> {
@@ -36,7 +37,7 @@ async fn remove_secret(state: &AppState, id: &str) -> Result<()> {
 #[utoipa::path(post, path = "/v1/byok-keys", tag = "byok", request_body = CreateProviderKey,
     responses((status = 201, body = ProviderKey), (status = 400, body = crate::error::ErrorBody), (status = 403, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn create(
+pub async fn create_byok_key(
     state: web::Data<AppState>,
     caller: OrgAdmin,
     body: web::Json<CreateProviderKey>,
@@ -86,7 +87,11 @@ pub async fn create(
 /// List the org's provider keys (metadata only).
 #[utoipa::path(get, path = "/v1/byok-keys", tag = "byok", params(PageQuery),
     responses((status = 200, body = inline(Page<ProviderKey>))), security(("api_key" = [])))]
-pub async fn list(state: web::Data<AppState>, caller: OrgMember, q: web::Query<PageQuery>) -> Result<HttpResponse> {
+pub async fn list_byok_keys(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
     let (limit, after) = (q.limit()?, q.after()?);
     let org = caller.0.org_id;
     let rows = state.store.read(move |c| repo::list(c, &org, after.as_deref(), limit)).await?;
@@ -97,7 +102,11 @@ pub async fn list(state: web::Data<AppState>, caller: OrgMember, q: web::Query<P
 /// One provider key's metadata.
 #[utoipa::path(get, path = "/v1/byok-keys/{id}", tag = "byok",
     responses((status = 200, body = ProviderKey), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
-pub async fn get(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
+pub async fn get_byok_key(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
     let org = caller.0.org_id;
     let k = state.store.read(move |c| repo::get(c, &org, &id)).await?;
     Ok(HttpResponse::Ok().json(k))
@@ -123,7 +132,7 @@ fn merged(current: &ProviderKey, p: &PatchProviderKey) -> ConnSettings {
 #[utoipa::path(patch, path = "/v1/byok-keys/{id}", tag = "byok", request_body = PatchProviderKey,
     responses((status = 200, body = ProviderKey), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
-pub async fn patch(
+pub async fn patch_byok_key(
     state: web::Data<AppState>,
     caller: OrgAdmin,
     id: web::Path<String>,
@@ -200,13 +209,17 @@ pub struct TestResult {
     pub model: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
-    pub error: Option<crate::runs::model::ScoreError>,
+    pub error: Option<crate::domain::ScoreError>,
 }
 
 /// One minimal real call to the provider with this key; records `last_test` and clears a failing status on success.
 #[utoipa::path(post, path = "/v1/byok-keys/{id}/test", tag = "byok",
     responses((status = 200, body = TestResult), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
-pub async fn test(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<String>) -> Result<HttpResponse> {
+pub async fn test_byok_key(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
     let c = caller.0;
     let (org, kid) = (c.org_id.clone(), id.into_inner());
     let k = state.store.read(move |conn| repo::get(conn, &org, &kid)).await?;
@@ -229,8 +242,8 @@ pub async fn test(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<St
         Some(m) => state.runs.judge().test_key(k.provider, &endpoint, &secret, m).await,
         None => (
             0,
-            Err(crate::runs::model::ScoreError {
-                code: "BYOK_MODEL_NOT_FOUND".into(),
+            Err(crate::domain::ScoreError {
+                code: crate::domain::Code::ByokModelNotFound,
                 message: "no model to test with: set default_model on the key".into(),
             }),
         ),
@@ -273,7 +286,11 @@ pub async fn test(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<St
 /// Delete a provider key; its secret leaves the key file at once.
 #[utoipa::path(delete, path = "/v1/byok-keys/{id}", tag = "byok",
     responses((status = 204), (status = 404, body = crate::error::ErrorBody)), security(("api_key" = [])))]
-pub async fn delete(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<String>) -> Result<HttpResponse> {
+pub async fn delete_byok_key(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    id: web::Path<String>,
+) -> Result<HttpResponse> {
     let c = caller.0;
     let (org, kid, actor) = (c.org_id.clone(), id.into_inner(), c.actor());
     let removed = state
@@ -297,3 +314,21 @@ pub async fn delete(state: web::Data<AppState>, caller: OrgAdmin, id: web::Path<
     remove_secret(&state, &removed.id).await?;
     Ok(HttpResponse::NoContent().finish())
 }
+
+/// `/v1/byok-keys`: the org's provider keys.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/byok-keys").route(web::post().to(create_byok_key)).route(web::get().to(list_byok_keys)),
+    )
+    .service(
+        web::resource("/v1/byok-keys/{id}")
+            .route(web::get().to(get_byok_key))
+            .route(web::patch().to(patch_byok_key))
+            .route(web::delete().to(delete_byok_key)),
+    )
+    .service(web::resource("/v1/byok-keys/{id}/test").route(web::post().to(test_byok_key)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_byok_key, list_byok_keys, get_byok_key, patch_byok_key, delete_byok_key, test_byok_key))]
+pub struct Doc;

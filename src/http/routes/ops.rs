@@ -33,3 +33,15 @@ pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
 pub async fn openapi() -> HttpResponse {
     HttpResponse::Ok().json(crate::http::openapi::document())
 }
+
+/// Health, readiness, metrics and the OpenAPI document.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/healthz").route(web::get().to(healthz)))
+        .service(web::resource("/readyz").route(web::get().to(readyz)))
+        .service(web::resource("/metrics").route(web::get().to(metrics)))
+        .service(web::resource("/openapi.json").route(web::get().to(openapi)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(healthz, readyz, metrics))]
+pub struct Doc;

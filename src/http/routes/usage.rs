@@ -4,9 +4,12 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use crate::domain::Page;
 use crate::error::{Error, Result};
+use crate::http::auth::OrgAdmin;
 use crate::http::auth::OrgMember;
 use crate::http::AppState;
+use crate::store::page::{self, PageQuery};
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -44,7 +47,7 @@ pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<
     }
     let org = caller.0.org_id;
     let (f, t) = (from.clone(), to.clone());
-    let (items, daily) = state.store.read(move |c| super::repo::report(c, &org, &f, &t)).await?;
+    let (items, daily) = state.store.read(move |c| crate::usage::repo::report(c, &org, &f, &t)).await?;
     let totals = json!({
         "calls": items.iter().map(|r| r.calls).sum::<u64>(),
         "input_tokens": items.iter().map(|r| r.input_tokens).sum::<u64>(),
@@ -54,3 +57,30 @@ pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<
     });
     Ok(HttpResponse::Ok().json(json!({"from": from, "to": to, "totals": totals, "items": items, "daily": daily})))
 }
+
+/// GET /v1/audit-log
+#[utoipa::path(get, path = "/v1/audit-log", tag = "usage", params(PageQuery),
+    responses((status = 200, description = "Audit rows, newest first", body = inline(Page<crate::usage::audit::AuditEntry>))),
+    security(("api_key" = [])))]
+pub async fn list_audit_log(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse> {
+    let limit = q.limit()?;
+    let before = q.after()?;
+    let org = caller.0.org_id.clone();
+    let rows = state.store.read(move |c| crate::usage::audit::list(c, &org, before.as_deref(), limit)).await?;
+    let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
+    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+}
+
+/// Usage figures and the audit log.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/usage").route(web::get().to(usage)))
+        .service(web::resource("/v1/audit-log").route(web::get().to(list_audit_log)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(usage, list_audit_log))]
+pub struct Doc;

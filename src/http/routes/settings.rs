@@ -3,17 +3,17 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::keys::OrgSettings;
 use crate::error::{Error, Result};
 use crate::http::auth::{OrgAdmin, OrgMember};
 use crate::http::AppState;
+use crate::judge::keys::OrgSettings;
 use crate::usage::audit;
 
 /// The org's judge settings.
 #[utoipa::path(get, path = "/v1/org/settings", tag = "byok", responses((status = 200, body = OrgSettings)), security(("api_key" = [])))]
 pub async fn get_settings(state: web::Data<AppState>, caller: OrgMember) -> Result<HttpResponse> {
     let org = caller.0.org_id;
-    let s = state.store.read(move |c| super::org_settings(c, &org)).await?;
+    let s = state.store.read(move |c| crate::judge::org_settings(c, &org)).await?;
     Ok(HttpResponse::Ok().json(s))
 }
 
@@ -55,7 +55,7 @@ pub async fn patch_settings(
         .store
         .write(move |conn| {
             let tx = conn.transaction()?;
-            super::save_org_settings(&tx, &c.org_id, &saved)?;
+            crate::judge::save_org_settings(&tx, &c.org_id, &saved)?;
             audit::record(&tx, Some(&c.org_id), &c.actor(), "org.settings", "org", Some(&c.org_id), json!(saved))?;
             tx.commit()?;
             Ok(())
@@ -63,3 +63,14 @@ pub async fn patch_settings(
         .await?;
     Ok(HttpResponse::Ok().json(s))
 }
+
+/// `/v1/org/settings`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/v1/org/settings").route(web::get().to(get_settings)).route(web::patch().to(patch_settings)),
+    );
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(get_settings, patch_settings))]
+pub struct Doc;

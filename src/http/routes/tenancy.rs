@@ -3,13 +3,14 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::model::*;
-use super::{apikey, repo};
+use crate::domain::Page;
 use crate::error::Result;
 use crate::http::auth::{OrgAdmin, OrgMember, ServerAdmin};
 use crate::http::AppState;
 use crate::store::now;
 use crate::store::page::{self, PageQuery};
+use crate::tenancy::model::*;
+use crate::tenancy::{apikey, repo};
 use crate::usage::audit;
 
 const SERVER_ADMIN_ACTOR: &str = "server_admin";
@@ -269,3 +270,36 @@ pub async fn me(state: web::Data<AppState>, caller: OrgMember) -> Result<HttpRes
         "key": {"id": c.key_id, "name": key_name, "role": c.role, "key_prefix": prefix},
     })))
 }
+
+/// Orgs, API keys, projects and `/v1/me`.
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/orgs").route(web::post().to(create_org)).route(web::get().to(list_orgs)))
+        .service(
+            web::resource("/v1/api-keys").route(web::post().to(create_api_key)).route(web::get().to(list_api_keys)),
+        )
+        .service(web::resource("/v1/api-keys/{id}").route(web::delete().to(revoke_api_key)))
+        .service(
+            web::resource("/v1/projects").route(web::post().to(create_project)).route(web::get().to(list_projects)),
+        )
+        .service(
+            web::resource("/v1/projects/{project}")
+                .route(web::get().to(get_project))
+                .route(web::delete().to(delete_project)),
+        )
+        .service(web::resource("/v1/me").route(web::get().to(me)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(
+    create_org,
+    list_orgs,
+    create_api_key,
+    list_api_keys,
+    revoke_api_key,
+    create_project,
+    list_projects,
+    get_project,
+    delete_project,
+    me
+))]
+pub struct Doc;

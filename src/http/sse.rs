@@ -6,8 +6,8 @@ use std::time::Duration;
 use actix_web::web;
 use tokio::sync::mpsc;
 
-use super::repo;
 use crate::http::AppState;
+use crate::runs::repo;
 
 /// Least time between two progress events.
 const THROTTLE: Duration = Duration::from_millis(100);

@@ -1,0 +1,10 @@
+//! One file per feature: its handlers, its `configure()` (the routes it serves) and its OpenAPI fragment (`Doc`),
+//! side by side so a route and its documentation cannot drift apart.
+
+pub mod byok;
+pub mod ops;
+pub mod runs;
+pub mod scorers;
+pub mod settings;
+pub mod tenancy;
+pub mod usage;

@@ -1,0 +1,374 @@
+//! The one run pipeline, used by the server and by `gavel eval --local` alike.
+//!
+//! Items come in batches (from memory for a fresh run, from the sink for a resumed one). Each batch's heuristic
+//! scores are computed on the blocking pool, spread over the cores. Items with model-graded scorers then wait in a
+//! bounded window for their verdicts from the judge scheduler (so memory stays flat and other runs get their turn
+//! in the lanes); the others are finished at once. Finished items go to the sink in batches bounded by time (an
+//! answered judge call is durable within `FLUSH_EVERY`), each write overlapping the scoring of the next batch.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use futures_util::stream::{FuturesUnordered, StreamExt};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use super::repo::ResultRow;
+use super::sink::{Finished, Sink};
+use super::summary::Aggregator;
+use crate::domain::{text_of, Code, Item, Score, ScoreError};
+use crate::error::{Error, Result};
+use crate::judge::{Judge, Prepared, RunCtx};
+use crate::scoring::heuristics::ItemView;
+use crate::scoring::{Compiled, CompiledScorer};
+
+/// Items read and heuristically scored per batch.
+pub const CHUNK: usize = 8192;
+/// Judged items in flight per lane slot: enough to keep a lane at its cap, few enough to stay fair and small.
+const WINDOW_PER_SLOT: usize = 3;
+/// Results are written at the latest this long after they are ready...
+const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// ...or when this many are waiting.
+const FLUSH_AT: usize = 1024;
+/// How long in-flight judge calls may finish after a shutdown begins.
+const DRAIN: Duration = Duration::from_secs(20);
+
+/// The judged half of a run: the scheduler, the run's shared call context and each judge scorer's target.
+pub struct Judging {
+    pub judge: Arc<Judge>,
+    pub ctx: Arc<RunCtx>,
+    pub prepared: Arc<Vec<Prepared>>,
+}
+
+/// Where the items come from.
+pub enum Source {
+    /// A fresh run's items, still in memory.
+    Memory { items: Vec<Item>, next: usize },
+    /// A resumed run: the sink's items without a result.
+    Pending { after: Option<u64> },
+}
+
+impl Source {
+    pub fn new(items: Option<Vec<Item>>) -> Self {
+        match items {
+            Some(items) => Source::Memory { items, next: 0 },
+            None => Source::Pending { after: None },
+        }
+    }
+
+    async fn next(&mut self, sink: &dyn Sink) -> Result<Option<Vec<(u64, Item)>>> {
+        match self {
+            Source::Memory { items, next } => {
+                if *next >= items.len() {
+                    return Ok(None);
+                }
+                let end = (*next + CHUNK).min(items.len());
+                let batch =
+                    (*next..end).map(|i| (i as u64, std::mem::replace(&mut items[i], Item::placeholder()))).collect();
+                *next = end;
+                Ok(Some(batch))
+            }
+            Source::Pending { after } => {
+                let batch = sink.pending(*after, CHUNK as u32).await?;
+                *after = match batch.last() {
+                    Some((i, _)) => Some(*i),
+                    None => return Ok(None),
+                };
+                Ok(Some(batch))
+            }
+        }
+    }
+}
+
+/// How the pipeline ended.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Ended {
+    /// Every item has its result.
+    Done,
+    /// Cancelled by the user: the results so far stay.
+    Cancelled,
+    /// Stopped by a shutdown: the rest resumes at the next start.
+    Paused,
+}
+
+/// What drives one run through the pipeline.
+pub struct Pipeline<'a> {
+    pub scorers: Arc<Vec<CompiledScorer>>,
+    pub judging: Option<Judging>,
+    pub sink: Arc<dyn Sink>,
+    /// The user's cancel (also cancelled by a shutdown).
+    pub cancel: &'a CancellationToken,
+    /// The process is stopping.
+    pub shutdown: &'a CancellationToken,
+    /// Told how many items are done after every write.
+    pub progress: &'a (dyn Fn(u64) + Send + Sync),
+}
+
+impl Pipeline<'_> {
+    /// Run the items of `source` through, adding each finished item to `agg`.
+    pub async fn drive(&self, mut source: Source, agg: &mut Aggregator) -> Result<Ended> {
+        let window = self.judging.as_ref().map(|j| (j.judge.cap() * WINDOW_PER_SLOT).max(32));
+        let mut buffer: VecDeque<(u64, Item)> = VecDeque::new();
+        let mut exhausted = false;
+        let mut inflight = FuturesUnordered::new();
+        let mut ready: Vec<Finished> = Vec::new();
+        let mut writing: Option<tokio::task::JoinHandle<Result<u64>>> = None;
+        let mut last_flush = Instant::now();
+        let mut draining: Option<Instant> = None;
+        let mut ended = Ended::Done;
+        loop {
+            if self.cancel.is_cancelled() && draining.is_none() {
+                if !self.shutdown.is_cancelled() {
+                    ended = Ended::Cancelled;
+                    break;
+                }
+                ended = Ended::Paused;
+                if window.is_none() {
+                    break;
+                }
+                // Let the calls already paid for finish (bounded), start no new item.
+                draining = Some(Instant::now());
+            }
+            // Take in work: a judged run keeps its window full, a heuristic run scores one batch per write.
+            while draining.is_none() {
+                let room = match window {
+                    Some(w) => w.saturating_sub(inflight.len()),
+                    None if ready.is_empty() => CHUNK,
+                    None => 0,
+                };
+                if room == 0 {
+                    break;
+                }
+                if buffer.is_empty() {
+                    if exhausted {
+                        break;
+                    }
+                    match source.next(self.sink.as_ref()).await? {
+                        Some(batch) => buffer.extend(batch),
+                        None => {
+                            exhausted = true;
+                            break;
+                        }
+                    }
+                }
+                let take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
+                let scorers = self.scorers.clone();
+                let scored = crate::telemetry::spawn_blocking_in_span(move || score_batch(&scorers, take))
+                    .await
+                    .map_err(Error::internal)??;
+                for (idx, item, heuristic) in scored {
+                    match &self.judging {
+                        Some(j) => {
+                            let (judge, ctx, prepared, scorers) =
+                                (j.judge.clone(), j.ctx.clone(), j.prepared.clone(), self.scorers.clone());
+                            inflight.push(async move {
+                                let scores = judge_item(&judge, &ctx, &scorers, &prepared, &item, heuristic).await;
+                                (idx, scores)
+                            });
+                        }
+                        None => ready.push(finished(agg, idx, heuristic)?),
+                    }
+                }
+                if window.is_none() {
+                    break;
+                }
+            }
+            if !inflight.is_empty() {
+                let next = tokio::select! {
+                    r = inflight.next() => r,
+                    _ = tokio::time::sleep_until(last_flush + FLUSH_EVERY) => None,
+                    _ = self.cancel.cancelled(), if draining.is_none() => None,
+                };
+                if let Some((idx, scores)) = next {
+                    ready.push(finished(agg, idx, scores)?);
+                }
+            }
+            let due = window.is_none() || ready.len() >= FLUSH_AT || last_flush.elapsed() >= FLUSH_EVERY;
+            if due && (!ready.is_empty() || self.has_usage()) {
+                self.flush(&mut writing, std::mem::take(&mut ready)).await?;
+                last_flush = Instant::now();
+            }
+            let idle = inflight.is_empty() && ready.is_empty();
+            if idle && (draining.is_some() || (buffer.is_empty() && exhausted)) {
+                break;
+            }
+            if draining.is_some_and(|t| t.elapsed() > DRAIN) {
+                break;
+            }
+        }
+        drop(inflight);
+        self.flush(&mut writing, ready).await?;
+        if let Some(w) = writing.take() {
+            (self.progress)(w.await.map_err(Error::internal)??);
+        }
+        Ok(ended)
+    }
+
+    fn has_usage(&self) -> bool {
+        self.judging.as_ref().is_some_and(|j| j.ctx.book.lock().map(|b| b.has_pending()).unwrap_or(false))
+    }
+
+    /// Wait for the previous write, then start this one (so at most one write is outstanding).
+    async fn flush(
+        &self,
+        writing: &mut Option<tokio::task::JoinHandle<Result<u64>>>,
+        batch: Vec<Finished>,
+    ) -> Result<()> {
+        let usage = match &self.judging {
+            Some(j) => j.ctx.book.lock().map(|mut b| b.take_pending()).unwrap_or_default(),
+            None => Vec::new(),
+        };
+        if let Some(w) = writing.take() {
+            (self.progress)(w.await.map_err(Error::internal)??);
+        }
+        if batch.is_empty() && usage.is_empty() {
+            return Ok(());
+        }
+        *writing = Some(tokio::spawn(self.sink.write(batch, usage)));
+        Ok(())
+    }
+}
+
+fn finished(agg: &mut Aggregator, idx: u64, scores: Vec<Score>) -> Result<Finished> {
+    let outcome = agg.add(&scores);
+    let scores_json = serde_json::to_string(&scores).map_err(Error::internal)?;
+    Ok(Finished { row: ResultRow { idx, outcome, scores_json }, scores })
+}
+
+/// Every heuristic score of one item, in scorer order (judge scorers are left out: [`judge_item`] adds them).
+pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
+    let output = text_of(&item.output);
+    let input = text_of(&item.input);
+    let view = ItemView { input: &input, output: &output, expected: item.expected.as_ref(), context: &item.context };
+    scorers
+        .iter()
+        .filter_map(|s| match &s.kind {
+            Compiled::Heuristic(h) => {
+                let o = h.score(&view);
+                Some(Score {
+                    scorer: s.name.clone(),
+                    score: o.score,
+                    pass: o.pass,
+                    reason: o.reason,
+                    error: o
+                        .error
+                        .map(|e| ScoreError::new(Code::parse(&e.code).unwrap_or(Code::ValidationFailed), e.message)),
+                })
+            }
+            Compiled::Judge(_) => None,
+        })
+        .collect()
+}
+
+/// Heuristic scores of a batch across the available cores, in item order.
+fn score_batch(scorers: &[CompiledScorer], batch: Vec<(u64, Item)>) -> Result<Vec<(u64, Item, Vec<Score>)>> {
+    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
+    if threads == 1 || batch.len() < 256 {
+        return Ok(batch
+            .into_iter()
+            .map(|(i, item)| {
+                let s = score_item(scorers, &item);
+                (i, item, s)
+            })
+            .collect());
+    }
+    let per = batch.len().div_ceil(threads).max(1);
+    let mut parts: Vec<Vec<(u64, Item)>> = Vec::with_capacity(threads);
+    let mut rest = batch;
+    while rest.len() > per {
+        let tail = rest.split_off(per);
+        parts.push(rest);
+        rest = tail;
+    }
+    parts.push(rest);
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = parts
+            .into_iter()
+            .map(|part| {
+                scope.spawn(move || {
+                    part.into_iter()
+                        .map(|(i, item)| {
+                            let s = score_item(scorers, &item);
+                            (i, item, s)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        let mut out = Vec::new();
+        for h in handles {
+            out.extend(h.join().map_err(|_| Error::internal(anyhow::anyhow!("a scorer panicked")))?);
+        }
+        Ok(out)
+    })
+}
+
+/// The item's judge scores merged with its heuristic ones, in the run's scorer order.
+async fn judge_item(
+    judge: &Judge,
+    ctx: &RunCtx,
+    scorers: &[CompiledScorer],
+    prepared: &[Prepared],
+    item: &Item,
+    heuristic: Vec<Score>,
+) -> Vec<Score> {
+    let judged = futures_util::future::join_all(
+        scorers
+            .iter()
+            .filter(|s| matches!(s.kind, Compiled::Judge(_)))
+            .zip(prepared)
+            .map(|(s, p)| judge.score(ctx, &s.name, p, item)),
+    )
+    .await;
+    let (mut heuristic, mut judged) = (heuristic.into_iter(), judged.into_iter());
+    scorers
+        .iter()
+        .filter_map(|s| match s.kind {
+            Compiled::Heuristic(_) => heuristic.next(),
+            Compiled::Judge(_) => judged.next(),
+        })
+        .collect()
+}
+
+/// What a run asks of the judge, as its spec records it.
+pub struct JudgeRequest<'a> {
+    pub org_id: &'a str,
+    pub run_id: &'a str,
+    pub model: Option<&'a str>,
+    /// The run came with its own `provider_key` (held in memory only).
+    pub had_request_key: bool,
+    pub use_cache: bool,
+    pub cost_limit_usd: Option<f64>,
+    /// What a resumed run had already spent.
+    pub spent: crate::domain::Usage,
+}
+
+/// The judged half of a run, ready to drive: each judge scorer's key and model resolved once.
+/// `None` when the run has no model-graded scorer.
+pub async fn prepare_judging(
+    judge: &Arc<Judge>,
+    scorers: &[CompiledScorer],
+    r: JudgeRequest<'_>,
+) -> Result<Option<Judging>> {
+    let specs: Vec<_> = scorers
+        .iter()
+        .filter_map(|s| match &s.kind {
+            Compiled::Judge(j) => Some(j.clone()),
+            Compiled::Heuristic(_) => None,
+        })
+        .collect();
+    if specs.is_empty() {
+        return Ok(None);
+    }
+    let (prepared, settings) = judge.prepare(r.org_id, r.run_id, r.model, r.had_request_key, &specs).await?;
+    let ctx = RunCtx {
+        run_id: r.run_id.to_string(),
+        org_id: r.org_id.to_string(),
+        use_cache: r.use_cache,
+        cost_limit: r.cost_limit_usd.or(settings.cost_limit_usd),
+        book: Mutex::new(crate::usage::book::Book::resumed(r.spent)),
+        unreachable: Mutex::new(Default::default()),
+    };
+    Ok(Some(Judging { judge: judge.clone(), ctx: Arc::new(ctx), prepared: Arc::new(prepared) }))
+}
