@@ -12,6 +12,7 @@ mod eval_cli;
 mod judge;
 mod judge_process;
 mod ops;
+mod packaging;
 mod providers;
 mod runs;
 mod secrets;
