@@ -80,6 +80,10 @@ fn spawn_cache_purge(
 impl Application {
     /// Initialise the data directory on a first start, open it, and bind the listener.
     pub async fn build(config: Config, env: MasterKeyEnv) -> anyhow::Result<Application> {
+        // Bind first: a first start whose port is taken must fail before it creates the data directory, or the
+        // admin key it would print is lost and every later start counts as "not first".
+        let listener = TcpListener::bind(&config.server.bind)
+            .with_context(|| format!("binding {} (server.bind)", config.server.bind))?;
         let cfg = config.clone();
         let (first_start, opened) = tokio::task::spawn_blocking(move || -> anyhow::Result<_> {
             let first = if bootstrap::is_initialised(&cfg) { None } else { Some(bootstrap::init(&cfg, &env)?) };
@@ -88,8 +92,6 @@ impl Application {
         })
         .await
         .context("start-up task failed")??;
-        let listener = TcpListener::bind(&config.server.bind)
-            .with_context(|| format!("binding {} (server.bind)", config.server.bind))?;
         let port = listener.local_addr()?.port();
         let cancel = CancellationToken::new();
         let keys = Arc::new(opened.keys);

@@ -9,16 +9,19 @@ use utoipa::ToSchema;
 #[serde(deny_unknown_fields)]
 pub struct Item {
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<String>)]
+    /// Any JSON value; strings and numbers are usual.
+    #[schema(value_type = Option<serde_json::Value>)]
     pub id: Option<Value>,
-    #[schema(value_type = Object)]
+    /// What the model was asked: usually a string, any JSON value is accepted (scorers see it as text).
+    #[schema(value_type = serde_json::Value)]
     pub input: Value,
-    #[schema(value_type = Object)]
+    /// What the model answered: usually a string, any JSON value is accepted.
+    #[schema(value_type = serde_json::Value)]
     pub output: Value,
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "context_list")]
     pub context: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<serde_json::Value>)]
     pub expected: Option<Value>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

@@ -88,9 +88,18 @@ fn scorer_refs(args: &EvalArgs) -> anyhow::Result<Vec<ScorerRef>> {
         .collect()
 }
 
+/// The gate the flags ask for. With no gate flag at all the gate is "no item failed or errored", what a CI user
+/// expects from an exit code; `--min-pass-rate` or `--max-failed` relaxes it.
 fn gate(args: &EvalArgs) -> GateSpec {
-    GateSpec { min_pass_rate: args.min_pass_rate, max_failed: args.max_failed, per_scorer: Default::default() }
+    let max_failed = match (args.min_pass_rate, args.max_failed) {
+        (None, None) => Some(0),
+        (_, m) => m,
+    };
+    GateSpec { min_pass_rate: args.min_pass_rate, max_failed, per_scorer: Default::default() }
 }
+
+/// Failing items the table shows, with their scorers' reasons.
+const SHOWN_FAILURES: usize = 10;
 
 /// Run the command; the exit code follows the contract.
 pub async fn run(args: EvalArgs) -> u8 {
@@ -131,7 +140,7 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
     if args.json {
         println!("{}", serde_json::to_string_pretty(&run)?);
     } else {
-        print_table(&run, &summary);
+        print_table(&run, &summary, &results);
     }
     Ok(summary.gate.passed)
 }
@@ -249,7 +258,19 @@ async fn remote(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow
     let run = follow(&client, &server, key, &id, &mut progress, deadline).await;
     progress.finish();
     let run = run?;
-    let results = if args.junit.is_some() { all_results(&client, &server, key, &id).await? } else { Vec::new() };
+    let results = if args.junit.is_some() {
+        all_results(&client, &server, key, &id).await?
+    } else if run.summary.as_ref().is_some_and(|s| s.failed + s.errored > 0) {
+        // Only the first failing items, for the table.
+        let mut v = first_results(&client, &server, key, &id, "failed").await?;
+        v.extend(first_results(&client, &server, key, &id, "errored").await?);
+        v.sort_by_key(|r| r.index);
+        v.dedup_by_key(|r| r.index);
+        v.truncate(SHOWN_FAILURES);
+        v
+    } else {
+        Vec::new()
+    };
     Ok((run, results))
 }
 
@@ -313,6 +334,25 @@ async fn follow(
     }
 }
 
+async fn first_results(
+    client: &reqwest::Client,
+    server: &str,
+    key: &str,
+    id: &str,
+    status: &str,
+) -> anyhow::Result<Vec<ItemResult>> {
+    let page: Value = client
+        .get(format!("{server}/v1/runs/{id}/results?status={status}&limit={SHOWN_FAILURES}"))
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?
+        .json()
+        .await
+        .map_err(|e| usage(format!("unreadable results: {e}")))?;
+    serde_json::from_value(page["items"].clone()).map_err(|e| usage(format!("unreadable results: {e}")))
+}
+
 async fn all_results(client: &reqwest::Client, server: &str, key: &str, id: &str) -> anyhow::Result<Vec<ItemResult>> {
     let mut out = Vec::new();
     let mut cursor: Option<String> = None;
@@ -340,7 +380,7 @@ async fn all_results(client: &reqwest::Client, server: &str, key: &str, id: &str
     }
 }
 
-fn print_table(run: &Run, s: &Summary) {
+fn print_table(run: &Run, s: &Summary, results: &[ItemResult]) {
     println!(
         "run {} {}: {} items, {} passed, {} failed, {} errored, pass rate {:.2}%",
         run.id,
@@ -364,9 +404,33 @@ fn print_table(run: &Run, s: &Summary) {
             s.usage.calls, s.usage.cache_hits, s.usage.input_tokens, s.usage.output_tokens, s.usage.cost_usd
         );
     }
+    let failing: Vec<&ItemResult> = results.iter().filter(|r| !r.passed).take(SHOWN_FAILURES).collect();
+    if !failing.is_empty() {
+        println!();
+        println!("  first failing items (of {}):", s.failed + s.errored);
+        for r in failing {
+            let id = r.item.id.as_ref().map(|v| crate::domain::text_of(v).into_owned()).unwrap_or_default();
+            let label = if id.is_empty() { format!("#{}", r.index) } else { format!("#{} {id}", r.index) };
+            for sc in r.scores.iter().filter(|sc| !sc.pass || sc.error.is_some()) {
+                let why = match &sc.error {
+                    Some(e) => format!("error {}: {}", e.code, e.message),
+                    None => sc.reason.clone(),
+                };
+                println!("  - {label} {}: {}", sc.scorer, truncate_chars(&why, 160));
+            }
+        }
+    }
     println!();
     println!("gate: {}", if s.gate.passed { "PASSED" } else { "FAILED" });
     for r in &s.gate.reasons {
         println!("  - {r}");
+    }
+}
+
+fn truncate_chars(s: &str, n: usize) -> String {
+    let one_line = s.replace(['\n', '\r'], " ");
+    match one_line.char_indices().nth(n) {
+        Some((i, _)) => format!("{}…", &one_line[..i]),
+        None => one_line,
     }
 }

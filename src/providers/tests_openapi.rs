@@ -7,14 +7,18 @@ use serde_json::{json, Value};
 use super::{openai_body, ChatRequest};
 use crate::domain::Provider;
 
-const SPEC: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/specs/openai-openapi.json");
+/// OpenAI's published OpenAPI document is reference data that lives outside the repository, so these tests are
+/// `#[ignore]`d and run explicitly (`.ci/run` does) with `GAVEL_OPENAI_SPEC` naming the file.
+const SPEC_ENV: &str = "GAVEL_OPENAI_SPEC";
 const TARGET: &str = "#/components/schemas/CreateChatCompletionRequest";
 
 fn spec() -> Value {
-    let text = std::fs::read_to_string(SPEC).unwrap_or_else(|e| {
-        panic!("OpenAI's OpenAPI document is needed to validate request bodies but {SPEC} cannot be read: {e}")
+    let path = std::env::var(SPEC_ENV)
+        .unwrap_or_else(|_| panic!("set {SPEC_ENV} to the path of OpenAI's OpenAPI document (openai-openapi.json)"));
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| {
+        panic!("OpenAI's OpenAPI document is needed to validate request bodies but {path} cannot be read: {e}")
     });
-    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{SPEC} is not JSON: {e}"))
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{path} is not JSON: {e}"))
 }
 
 /// A validator whose root is the spec document itself, pointed at the request schema with a root `$ref`, so every
@@ -60,7 +64,8 @@ fn declared(spec: &Value, schema: &Value, out: &mut Vec<String>) {
 }
 
 #[test]
-fn chat_completion_bodies_validate_against_openais_openapi_spec() {
+#[ignore = "needs GAVEL_OPENAI_SPEC (OpenAI's OpenAPI document); .ci/run runs it"]
+fn openai_spec_chat_completion_bodies_validate_against_openais_openapi_spec() {
     let spec = spec();
     assert!(spec.pointer(TARGET.trim_start_matches('#')).is_some(), "{SPEC} has no {TARGET}");
     let validator = validator(&spec);
@@ -94,7 +99,8 @@ fn chat_completion_bodies_validate_against_openais_openapi_spec() {
 }
 
 #[test]
-fn the_validator_rejects_what_openai_would_reject() {
+#[ignore = "needs GAVEL_OPENAI_SPEC (OpenAI's OpenAPI document); .ci/run runs it"]
+fn openai_spec_the_validator_rejects_what_openai_would_reject() {
     let spec = spec();
     let validator = validator(&spec);
     let good = openai_body(Provider::Openai, &request("gpt-4o-mini", Some(verdict_schema())));

@@ -7,14 +7,14 @@ use crate::error::{Error, Result};
 use crate::http::AppState;
 
 /// GET /healthz: the process is up.
-#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "up")))]
+#[utoipa::path(get, path = "/healthz", tag = "operations", responses((status = 200, description = "up: {status, version}", body = serde_json::Value)))]
 pub async fn healthz() -> HttpResponse {
     HttpResponse::Ok().json(json!({"status": "ok", "version": env!("CARGO_PKG_VERSION")}))
 }
 
 /// GET /readyz: the store answers and the key file is open.
 #[utoipa::path(get, path = "/readyz", tag = "operations",
-    responses((status = 200, description = "ready"), (status = 503, body = crate::error::ErrorBody)))]
+    responses((status = 200, description = "ready", body = serde_json::Value), (status = 503, body = crate::error::ErrorBody)))]
 pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
     state.store.ping().await.map_err(|e| Error::Unavailable(format!("the store is not answering: {e}")))?;
     if !state.keys.path().exists() {
@@ -24,7 +24,7 @@ pub async fn readyz(state: web::Data<AppState>) -> Result<HttpResponse> {
 }
 
 /// GET /metrics: Prometheus text.
-#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format")))]
+#[utoipa::path(get, path = "/metrics", tag = "operations", responses((status = 200, description = "Prometheus text format", body = String, content_type = "text/plain")))]
 pub async fn metrics(state: web::Data<AppState>) -> HttpResponse {
     HttpResponse::Ok().content_type("text/plain; version=0.0.4; charset=utf-8").body(state.metrics.render())
 }

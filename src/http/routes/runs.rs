@@ -216,7 +216,7 @@ fn accepted(run: &Run) -> HttpResponse {
 
 /// Submit a run; 202 at once, or 200 with the finished run when `wait_s` allows.
 #[utoipa::path(post, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path)), request_body = CreateRun,
-    responses((status = 202, description = "accepted: {id, status, status_url}"), (status = 200, body = Run),
+    responses((status = 202, description = "accepted: {id, status, status_url, progress}", body = serde_json::Value), (status = 200, body = Run),
         (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_run(
@@ -440,7 +440,7 @@ pub async fn cancel_run(state: web::Data<AppState>, caller: OrgMember, id: web::
 /// Server-Sent Events: `progress` events while the run goes, then one `summary` event with the finished run.
 /// A client that connects after the end gets the `summary` event at once.
 #[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", params(("id" = String, Path)),
-    responses((status = 200, description = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "`progress` events, then one `summary` event", body = String, content_type = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
     let org = caller.0.org_id;
@@ -464,7 +464,7 @@ pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path
 
 /// Compare two runs of a project.
 #[utoipa::path(get, path = "/v1/projects/{project}/compare", tag = "runs", params(("project" = String, Path), crate::runs::compare::CompareQuery),
-    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor}"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor}", body = serde_json::Value), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn compare(
     state: web::Data<AppState>,

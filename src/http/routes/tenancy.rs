@@ -259,7 +259,7 @@ pub async fn delete_project(
 }
 
 /// Who the key is: its org and role (the dashboard uses it to show what the role allows).
-#[utoipa::path(get, path = "/v1/me", tag = "tenancy", responses((status = 200, description = "{org: {id, name}, key: {id, name, role, key_prefix}}")),
+#[utoipa::path(get, path = "/v1/me", tag = "tenancy", responses((status = 200, description = "{org: {id, name}, key: {id, name, role, key_prefix}}", body = serde_json::Value)),
     security(("api_key" = [])))]
 pub async fn me(state: web::Data<AppState>, caller: OrgMember) -> Result<HttpResponse> {
     let c = caller.0;

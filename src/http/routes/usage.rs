@@ -31,7 +31,7 @@ fn day_of(field: &str, v: &str) -> Result<String> {
 
 /// Calls, tokens and cost per provider, model and key, with a daily series.
 #[utoipa::path(get, path = "/v1/usage", tag = "usage", params(UsageQuery),
-    responses((status = 200, description = "{from, to, totals, items: [UsageRow], daily: [DayRow]}")), security(("api_key" = [])))]
+    responses((status = 200, description = "{from, to, totals, items: [UsageRow], daily: [DayRow]}", body = serde_json::Value)), security(("api_key" = [])))]
 pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<UsageQuery>) -> Result<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     let from = match &q.from {
