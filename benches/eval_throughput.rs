@@ -3,8 +3,11 @@
 //! reports the wall time from sending the request to the completed summary, the server's peak RSS (VmHWM),
 //! and checks that every result row is stored.
 //!
-//! Run: `cargo bench --bench eval_throughput` (env ITEMS=N to change the size, ROUNDS=R for repetitions,
-//! BENCH_LOG=gavel=debug to see where the time goes: read/parse/store on accept, score/write-wait per run).
+//! While each round runs, a second client calls `GET /v1/projects` in a loop and reports the longest wait: a big
+//! run must not stall anyone else.
+//!
+//! Run: `cargo bench --bench eval_throughput` (env ITEMS=N to change the size, e.g. ITEMS=1000000 ROUNDS=1 for the
+//! million-item figure; ROUNDS=R for repetitions; BENCH_LOG=gavel=debug to see where the time goes).
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -68,11 +71,27 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     let body = serde_json::to_vec(&json!({
         "dataset": items,
         "scorers": ["equals", "contains", {"type": "regex_match", "config": {"pattern": "^[A-Z][a-z]+$"}}, {"type": "levenshtein", "config": {"threshold": 0.5}}],
-        "wait_s": 60
+        "wait_s": 600
     }))?;
     println!("eval_throughput: {n} items x 4 scorers, body {:.1} MB", body.len() as f64 / 1e6);
     let mut times = Vec::new();
     for round in 0..rounds {
+        let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let probe = {
+            let (stop, base, key) = (stop.clone(), base.clone(), key.clone());
+            std::thread::spawn(move || -> (f64, u64) {
+                let c = reqwest::blocking::Client::new();
+                let (mut worst, mut calls) = (0f64, 0u64);
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) && calls < 1_000_000 {
+                    let t = Instant::now();
+                    let ok = c.get(format!("{base}/v1/projects")).header("X-API-Key", &key).send().is_ok();
+                    worst = worst.max(t.elapsed().as_secs_f64() * 1e3);
+                    calls += u64::from(ok);
+                    std::thread::sleep(std::time::Duration::from_millis(5));
+                }
+                (worst, calls)
+            })
+        };
         let started = Instant::now();
         let r = client
             .post(format!("{base}/v1/projects/bench/runs"))
@@ -83,6 +102,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         let status = r.status().as_u16();
         let run: Value = r.json()?;
         let elapsed = started.elapsed();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        let (worst_ms, probes) = probe.join().map_err(|_| "probe thread panicked")?;
         if status != 200 || run["status"] != "completed" {
             return Err(format!("round {round}: run did not complete in time: {status} {run}").into());
         }
@@ -101,7 +122,8 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
             return Err("results page is short".into());
         }
         println!(
-            "round {round}: {:.3} s to the completed summary (pass_rate {}), server peak RSS {:.0} MB",
+            "round {round}: {:.3} s to the completed summary (pass_rate {}), server peak RSS {:.0} MB, \
+             longest GET /v1/projects meanwhile {worst_ms:.1} ms over {probes} calls",
             elapsed.as_secs_f64(),
             run["summary"]["pass_rate"],
             vm_hwm_mb(pid)

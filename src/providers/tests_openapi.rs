@@ -67,7 +67,7 @@ fn declared(spec: &Value, schema: &Value, out: &mut Vec<String>) {
 #[ignore = "needs GAVEL_OPENAI_SPEC (OpenAI's OpenAPI document); .ci/run runs it"]
 fn openai_spec_chat_completion_bodies_validate_against_openais_openapi_spec() {
     let spec = spec();
-    assert!(spec.pointer(TARGET.trim_start_matches('#')).is_some(), "{SPEC} has no {TARGET}");
+    assert!(spec.pointer(TARGET.trim_start_matches('#')).is_some(), "the spec has no {TARGET}");
     let validator = validator(&spec);
     let mut known = Vec::new();
     declared(&spec, spec.pointer(TARGET.trim_start_matches('#')).unwrap(), &mut known);

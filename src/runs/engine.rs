@@ -160,6 +160,10 @@ impl RunManager {
 
     /// Resume every run left queued or running by the previous process.
     pub async fn resume_unfinished(self: &Arc<Self>) -> Result<usize> {
+        let dropped = self.store.write(|c| repo::drop_unaccepted(c)).await?;
+        if dropped > 0 {
+            tracing::info!(runs = dropped, "removed runs whose acceptance was interrupted (no client was told of them)");
+        }
         let ids = self.store.read(repo::unfinished_runs).await?;
         for id in &ids {
             let rid = id.clone();

@@ -30,7 +30,8 @@ impl RunStatus {
 
     pub fn parse(s: &str) -> RunStatus {
         match s {
-            "queued" => RunStatus::Queued,
+            // A run whose items are still being stored is waiting, as far as anyone can tell.
+            "queued" | "accepting" => RunStatus::Queued,
             "running" => RunStatus::Running,
             "completed" => RunStatus::Completed,
             "cancelled" => RunStatus::Cancelled,

@@ -93,44 +93,75 @@ pub fn delete_dataset(conn: &Connection, project: &str, id: &str) -> Result<()> 
 
 /// Record an accepted run with its items, in the caller's transaction: after commit, nothing of it can be lost.
 #[allow(clippy::too_many_arguments)]
+/// Items stored per write transaction while a run is accepted, so the single writer is never held for long.
+pub const ACCEPT_BATCH: usize = 10_000;
+
+/// The run's row, in the state `accepting`: invisible to the engine until [`open_run`], and removed at the next
+/// start if the process dies first (its client never had a 202). Returns the run's item count.
+#[allow(clippy::too_many_arguments)]
 pub fn insert_run(
     conn: &Connection,
     id: &str,
     org: &str,
     project: &str,
     spec: &RunSpec,
-    items: &[Item],
+    inline_items: usize,
     dataset_id: Option<&str>,
     now: &str,
 ) -> Result<u64> {
     let total: i64 = match dataset_id {
         Some(ds) => conn.query_row("SELECT items FROM datasets WHERE id = ?1", [ds], |r| r.get(0))?,
-        None => items.len() as i64,
+        None => inline_items as i64,
     };
     conn.execute(
         "INSERT INTO runs (id, org_id, project_id, kind, status, spec, total, dataset_id, created_at)
-         VALUES (?1, ?2, ?3, 'eval', 'queued', ?4, ?5, ?6, ?7)",
+         VALUES (?1, ?2, ?3, 'eval', 'accepting', ?4, ?5, ?6, ?7)",
         params![id, org, project, serde_json::to_string(spec).map_err(Error::internal)?, total, dataset_id, now],
     )?;
-    match dataset_id {
-        Some(ds) => {
-            conn.execute(
-                "INSERT INTO run_items (run_id, idx, item) SELECT ?1, idx, item FROM dataset_items WHERE dataset_id = ?2",
-                params![id, ds],
+    Ok(total as u64)
+}
+
+/// One batch of a run's items, from memory (`items` starting at index `from`) or from its stored dataset.
+pub fn insert_run_items(
+    conn: &mut Connection,
+    id: &str,
+    from: usize,
+    items: &[Item],
+    dataset: Option<(&str, usize)>,
+) -> Result<()> {
+    let tx = conn.transaction()?;
+    match dataset {
+        Some((ds, n)) => {
+            tx.execute(
+                "INSERT INTO run_items (run_id, idx, item) SELECT ?1, idx, item FROM dataset_items
+                 WHERE dataset_id = ?2 AND idx >= ?3 AND idx < ?4",
+                params![id, ds, from as i64, (from + n) as i64],
             )?;
         }
         None => {
-            let mut stmt = conn.prepare_cached("INSERT INTO run_items (run_id, idx, item) VALUES (?1, ?2, ?3)")?;
+            let mut stmt = tx.prepare_cached("INSERT INTO run_items (run_id, idx, item) VALUES (?1, ?2, ?3)")?;
             let mut buf = Vec::with_capacity(512);
             for (i, item) in items.iter().enumerate() {
                 buf.clear();
                 serde_json::to_writer(&mut buf, item).map_err(Error::internal)?;
                 let text = std::str::from_utf8(&buf).map_err(Error::internal)?;
-                stmt.execute(params![id, i as i64, text])?;
+                stmt.execute(params![id, (from + i) as i64, text])?;
             }
         }
     }
-    Ok(total as u64)
+    tx.commit()?;
+    Ok(())
+}
+
+/// Every item is stored: the run is `queued` and the engine may take it.
+pub fn open_run(conn: &Connection, id: &str) -> Result<()> {
+    conn.execute("UPDATE runs SET status = 'queued' WHERE id = ?1 AND status = 'accepting'", [id])?;
+    Ok(())
+}
+
+/// Runs whose acceptance a crash interrupted (no client was told about them): removed at start-up.
+pub fn drop_unaccepted(conn: &Connection) -> Result<usize> {
+    Ok(conn.execute("DELETE FROM runs WHERE status = 'accepting'", [])?)
 }
 
 /// A batch of finished items.

@@ -1,5 +1,6 @@
 //! HTTP handlers for datasets and runs.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -299,10 +300,11 @@ pub async fn create_run(
         cost_limit_usd,
         request_key: provider_key.is_some(),
     };
+    let scorer_names: Vec<String> = spec.scorers.iter().map(|s| s.name.clone()).collect();
     let run_id = new_id("run");
     let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
-    let actor = c.actor();
-    let (items, total) = state
+    let n_inline = items.as_ref().map_or(0, Vec::len);
+    let (total, ds) = state
         .store
         .write(move |conn| {
             let tx = conn.transaction()?;
@@ -310,13 +312,38 @@ pub async fn create_run(
                 Some(d) => Some(repo::find_dataset(&tx, &pid, d)?.id),
                 None => None,
             };
-            let empty = Vec::new();
-            let total = repo::insert_run(&tx, &rid, &org, &pid, &spec, items.as_ref().unwrap_or(&empty), ds.as_deref(), &now())?;
-            audit::record(&tx, Some(&org), &actor, "run.create", "run", Some(&rid), json!({"project": pid, "items": total, "scorers": spec.scorers.iter().map(|s| &s.name).collect::<Vec<_>>()}))?;
+            let total = repo::insert_run(&tx, &rid, &org, &pid, &spec, n_inline, ds.as_deref(), &now())?;
             tx.commit()?;
-            Ok((items, total))
+            Ok((total, ds))
         })
         .await?;
+    // Items go in batches, each its own transaction, so other writers get the writer between them; the run is
+    // opened for the engine (and announced) only once every item is stored.
+    let items = items.map(Arc::new);
+    for from in (0..total as usize).step_by(repo::ACCEPT_BATCH) {
+        let (rid, items, ds) = (run_id.clone(), items.clone(), ds.clone());
+        state
+            .store
+            .write(move |conn| {
+                let n = repo::ACCEPT_BATCH.min(total as usize - from);
+                let slice = items.as_ref().map_or(&[][..], |v| &v[from..from + n]);
+                repo::insert_run_items(conn, &rid, from, slice, ds.as_deref().map(|d| (d, n)))
+            })
+            .await?;
+    }
+    let (rid, org, actor) = (run_id.clone(), c.org_id.clone(), c.actor());
+    let names: Vec<String> = scorer_names;
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            repo::open_run(&tx, &rid)?;
+            audit::record(&tx, Some(&org), &actor, "run.create", "run", Some(&rid), json!({"project": project_id, "items": total, "scorers": names}))?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    let items = items.map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()));
     tracing::debug!(
         run = %run_id,
         items = total,
