@@ -9,6 +9,7 @@ pub mod commands;
 pub mod config;
 pub mod error;
 pub mod evalcli;
+pub mod gateway;
 pub mod http;
 pub mod judge;
 pub mod keystore;
