@@ -10,6 +10,7 @@ pub mod config;
 pub mod domain;
 pub mod error;
 pub mod evalcli;
+pub mod gateway;
 pub mod http;
 pub mod judge;
 pub mod keystore;
