@@ -8,6 +8,13 @@
 //!
 //! Run: `cargo bench --bench eval_throughput` (env ITEMS=N to change the size, e.g. ITEMS=1000000 ROUNDS=1 for the
 //! million-item figure; ROUNDS=R for repetitions; BENCH_LOG=gavel=debug to see where the time goes).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::let_underscore_must_use,
+    unreachable_pub
+)] // A benchmark may stop hard and sleep.
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};
@@ -137,7 +144,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         times[times.len() / 2],
         vm_hwm_mb(pid)
     );
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    let _ = child.wait();
+    Command::new("kill").args(["-TERM", &pid.to_string()]).status().ok();
+    child.wait().ok();
     Ok(())
 }

@@ -4,6 +4,13 @@
 //! 3. the server's CPU time (user + system, from /proc) per judge call (target ≤ 100 µs).
 //!
 //! Run: `cargo bench --bench judge_throughput`.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::let_underscore_must_use,
+    unreachable_pub
+)] // A benchmark may stop hard and sleep.
 
 #[path = "../tests/support/fake_provider.rs"]
 mod fake_provider;

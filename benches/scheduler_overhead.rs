@@ -2,6 +2,13 @@
 //! order between runs, the pace check, the success bookkeeping, the slot released, and the usage booked.
 //!
 //! Run: `cargo bench --bench scheduler_overhead` (target: ≤ 100 µs per call).
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::let_underscore_must_use,
+    unreachable_pub
+)] // A benchmark may stop hard and sleep.
 
 use std::time::Instant;
 

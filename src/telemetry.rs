@@ -10,6 +10,7 @@ use crate::config::LogConfig;
 
 /// Install the global subscriber. Logs go to stderr so that commands which print machine-readable output
 /// (`init --json`) keep stdout clean. Calling it twice is harmless (the second call is ignored).
+#[allow(clippy::disallowed_methods)] // RUST_LOG is the tracing convention operators expect to win.
 pub fn init(cfg: &LogConfig) {
     let filter = std::env::var("RUST_LOG")
         .ok()
@@ -21,7 +22,8 @@ pub fn init(cfg: &LogConfig) {
     } else {
         registry.with(fmt::layer().with_ansi(std::io::stderr().is_terminal()).with_writer(std::io::stderr)).try_init()
     };
-    let _ = result;
+    // A subscriber already installed (tests, a second init) is fine: keep it.
+    result.ok();
 }
 
 /// Run blocking work on the blocking pool inside the caller's span, so its log lines keep the request context.

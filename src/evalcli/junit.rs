@@ -36,27 +36,29 @@ pub fn render(suite: &str, summary: &Summary, results: &[ItemResult], seconds: f
     let mut x = String::new();
     let failures = results.iter().filter(|r| !r.passed && !r.errored).count();
     let errors = results.iter().filter(|r| r.errored).count();
-    let _ = writeln!(x, r#"<?xml version="1.0" encoding="UTF-8"?>"#);
-    let _ = writeln!(
+    writeln!(x, r#"<?xml version="1.0" encoding="UTF-8"?>"#).ok();
+    writeln!(
         x,
         r#"<testsuites name="gavel" tests="{}" failures="{failures}" errors="{errors}" time="{seconds:.3}">"#,
         results.len()
-    );
-    let _ = writeln!(
+    )
+    .ok();
+    writeln!(
         x,
         r#"  <testsuite name="{}" tests="{}" failures="{failures}" errors="{errors}" skipped="0" time="{seconds:.3}">"#,
         escape(suite),
         results.len()
-    );
-    let _ = writeln!(x, "    <properties>");
-    let _ = writeln!(x, r#"      <property name="pass_rate" value="{}"/>"#, summary.pass_rate);
-    let _ = writeln!(x, r#"      <property name="gate_passed" value="{}"/>"#, summary.gate.passed);
+    )
+    .ok();
+    writeln!(x, "    <properties>").ok();
+    writeln!(x, r#"      <property name="pass_rate" value="{}"/>"#, summary.pass_rate).ok();
+    writeln!(x, r#"      <property name="gate_passed" value="{}"/>"#, summary.gate.passed).ok();
     for reason in &summary.gate.reasons {
-        let _ = writeln!(x, r#"      <property name="gate_reason" value="{}"/>"#, escape(reason));
+        writeln!(x, r#"      <property name="gate_reason" value="{}"/>"#, escape(reason)).ok();
     }
-    let _ = writeln!(x, "    </properties>");
+    writeln!(x, "    </properties>").ok();
     for r in results {
-        let _ = write!(x, r#"    <testcase classname="{}" name="{}" time="0">"#, escape(suite), escape(&item_name(r)));
+        write!(x, r#"    <testcase classname="{}" name="{}" time="0">"#, escape(suite), escape(&item_name(r))).ok();
         if r.errored {
             let bad: Vec<_> = r.scores.iter().filter(|s| s.error.is_some()).collect();
             let names: Vec<&str> = bad.iter().map(|s| s.scorer.as_str()).collect();
@@ -65,29 +67,31 @@ pub fn render(suite: &str, summary: &Summary, results: &[ItemResult], seconds: f
                 .iter()
                 .map(|s| format!("{}: {}", s.scorer, s.error.as_ref().map(|e| e.message.as_str()).unwrap_or("")))
                 .collect();
-            let _ = write!(
+            write!(
                 x,
                 "\n      <error message=\"{}\" type=\"{}\">{}</error>\n    ",
                 escape(&format!("could not score: {}", names.join(", "))),
                 escape(code),
                 escape(&body.join("\n"))
-            );
+            )
+            .ok();
         } else if !r.passed {
             let failed: Vec<_> = r.scores.iter().filter(|s| !s.pass).collect();
             let names: Vec<&str> = failed.iter().map(|s| s.scorer.as_str()).collect();
             let body: Vec<String> =
                 failed.iter().map(|s| format!("{} ({:.3}): {}", s.scorer, s.score, s.reason)).collect();
-            let _ = write!(
+            write!(
                 x,
                 "\n      <failure message=\"{}\" type=\"gavel.score\">{}</failure>\n    ",
                 escape(&format!("failed: {}", names.join(", "))),
                 escape(&body.join("\n"))
-            );
+            )
+            .ok();
         }
-        let _ = writeln!(x, "</testcase>");
+        writeln!(x, "</testcase>").ok();
     }
-    let _ = writeln!(x, "  </testsuite>");
-    let _ = writeln!(x, "</testsuites>");
+    writeln!(x, "  </testsuite>").ok();
+    writeln!(x, "</testsuites>").ok();
     x
 }
 

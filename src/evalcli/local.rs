@@ -25,6 +25,7 @@ fn env_names(p: Provider) -> &'static [&'static str] {
     }
 }
 
+#[allow(clippy::disallowed_methods)] // The CLI reads the provider key the user exported: its documented interface.
 fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
@@ -80,7 +81,7 @@ fn request_key(args: &EvalArgs) -> anyhow::Result<RequestKey> {
 
 /// Score `items` in-process through the server's pipeline, judge scorers included: the in-memory judge backend
 /// and result sink write nothing to disk.
-pub async fn run(
+pub(crate) async fn run(
     args: &EvalArgs,
     scorers: Vec<CompiledScorer>,
     items: Vec<Item>,

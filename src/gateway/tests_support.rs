@@ -1,6 +1,6 @@
 //! Helpers shared by the gateway tests: recorded payloads, SSE splitting, and folding OpenAI chunks back into one
 //! message so a stream can be compared with the unstreamed answer.
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, unreachable_pub)]
 
 use std::collections::BTreeMap;
 

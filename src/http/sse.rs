@@ -27,13 +27,13 @@ pub async fn produce(state: web::Data<AppState>, org: String, run_id: String, tx
         let run = match state.store.read(move |c| repo::get_run(c, &o, &r)).await {
             Ok(run) => run,
             Err(e) => {
-                let _ = tx.send(frame("error", &serde_json::json!({"error": e.body().error.message}))).await;
+                tx.send(frame("error", &serde_json::json!({"error": e.body().error.message}))).await.ok();
                 return;
             }
         };
         if run.status.is_final() {
             let data = serde_json::to_value(&run).unwrap_or_default();
-            let _ = tx.send(frame("summary", &data)).await;
+            tx.send(frame("summary", &data)).await.ok();
             return;
         }
         let mut done = run.progress.done;
@@ -58,7 +58,7 @@ pub async fn produce(state: web::Data<AppState>, org: String, run_id: String, tx
         match sub {
             Some(mut rx) => {
                 tokio::time::sleep(THROTTLE).await;
-                let _ = tokio::time::timeout(KEEPALIVE, rx.changed()).await;
+                tokio::time::timeout(KEEPALIVE, rx.changed()).await.ok();
             }
             None => tokio::time::sleep(Duration::from_millis(250)).await,
         }

@@ -141,7 +141,10 @@ impl Lane {
                 s.rate = None;
             }
             let at = s.next_start.max(now);
-            s.next_start = at + s.rate.map(|r| Duration::from_secs_f64(1.0 / r)).unwrap_or(Duration::ZERO);
+            s.next_start = at
+                + s.rate
+                    .map(|r| Duration::try_from_secs_f64(1.0 / r).unwrap_or(Duration::ZERO))
+                    .unwrap_or(Duration::ZERO);
             at
         };
         // No timer when nothing holds the lane back: a timer rounds up to the next millisecond tick.
@@ -295,7 +298,7 @@ mod tests {
         let elapsed = start.elapsed();
         assert!(elapsed >= Duration::from_millis(100), "the pause is honoured: {elapsed:?}");
         assert!(
-            elapsed >= Duration::from_millis(100) + Duration::from_secs_f64(1.0 / 29.0),
+            elapsed >= Duration::from_millis(100) + Duration::from_nanos(1_000_000_000 / 29),
             "the pace spaces starts: {elapsed:?}"
         );
     }

@@ -132,7 +132,7 @@ impl Judge {
             http: providers::http_client(
                 Duration::from_secs(cfg.connect_timeout_s),
                 Duration::from_secs(cfg.request_timeout_s),
-            ),
+            )?,
             backend,
             lanes: Mutex::new(HashMap::new()),
             global: Semaphore::new(cfg.global_max_concurrency),

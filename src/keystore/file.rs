@@ -43,7 +43,7 @@ impl KeyFile {
         // Claim the name exclusively; the real content then lands by rename.
         drop(create_private_new(path)?);
         if let Err(e) = write_file(path, &master, &[]) {
-            let _ = fs::remove_file(path);
+            fs::remove_file(path).ok();
             return Err(e);
         }
         tracing::info!(path = %path.display(), fingerprint = %master.fingerprint(), "created key file");

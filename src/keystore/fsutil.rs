@@ -60,7 +60,7 @@ pub(crate) fn atomic_write(path: &Path, bytes: &[u8]) -> Result<(), KeystoreErro
     drop(file);
     let renamed = written.and_then(|()| fs::rename(&tmp, path).map_err(|e| KeystoreError::io(path, e)));
     if let Err(e) = renamed {
-        let _ = fs::remove_file(&tmp);
+        fs::remove_file(&tmp).ok();
         return Err(e);
     }
     sync_parent_dir(path)

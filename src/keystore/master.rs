@@ -234,7 +234,7 @@ pub fn write_master_key_file(path: &Path, key: &MasterKey) -> Result<(), Keystor
     let written = file.write_all(content.as_bytes()).and_then(|()| file.sync_all());
     drop(file);
     if let Err(e) = written {
-        let _ = fs::remove_file(path);
+        fs::remove_file(path).ok();
         return Err(KeystoreError::io(path, e));
     }
     sync_parent_dir(path)?;

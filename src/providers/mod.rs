@@ -156,9 +156,9 @@ impl std::error::Error for ProviderError {}
 /// Redirects are refused because following one would resend the key to wherever a misconfigured base URL points;
 /// reqwest's own retries are off because the scheduler owns retries.
 ///
-/// # Panics
-/// Only if the TLS backend cannot be initialised, which with the bundled rustls and web PKI roots does not happen.
-pub fn http_client(connect_timeout: Duration, request_timeout: Duration) -> reqwest::Client {
+/// Fails only if the TLS backend cannot be initialised, which with the bundled rustls and web PKI roots does not
+/// happen; the caller reports it at start-up rather than panicking.
+pub fn http_client(connect_timeout: Duration, request_timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .timeout(request_timeout)
@@ -167,7 +167,6 @@ pub fn http_client(connect_timeout: Duration, request_timeout: Duration) -> reqw
         .retry(reqwest::retry::never())
         .use_rustls_tls()
         .build()
-        .expect("static HTTP client configuration with bundled rustls is valid")
 }
 
 /// Lets callers run without naming a model: the cheap, fast model of each provider that judges well enough.

@@ -49,7 +49,7 @@ pub fn retry_after(headers: &HeaderMap) -> Option<Duration> {
 }
 
 fn from_secs(secs: f64) -> Option<Duration> {
-    (secs.is_finite() && secs >= 0.0).then(|| Duration::from_secs_f64(secs.min(MAX_WAIT.as_secs_f64())))
+    Duration::try_from_secs_f64(secs.min(MAX_WAIT.as_secs_f64())).ok()
 }
 
 /// Time from `now` to `then`; an instant already past means "now".
@@ -125,7 +125,7 @@ mod tests {
     #[test]
     fn openai_go_durations() {
         for (text, secs) in [("1s", 1.0), ("6m0s", 360.0), ("20ms", 0.02), ("1.5s", 1.5), ("1m30s", 90.0)] {
-            assert_eq!(go_duration(text), Some(Duration::from_secs_f64(secs)), "{text}");
+            assert_eq!(go_duration(text), Duration::try_from_secs_f64(secs).ok(), "{text}");
         }
         assert_eq!(go_duration("12x"), None);
         assert_eq!(go_duration(""), None);

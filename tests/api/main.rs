@@ -1,5 +1,11 @@
 //! One integration-test binary: the real server on random loopback ports, talked to over HTTP.
-#![allow(clippy::unwrap_used)]
+#![allow(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    clippy::disallowed_methods,
+    clippy::let_underscore_must_use,
+    unreachable_pub
+)]
 
 #[path = "../support/mod.rs"]
 mod support;

@@ -72,7 +72,7 @@ async fn call_with(
 }
 
 async fn call(fake: &FakeProvider, p: Provider) -> Result<ChatResponse, ProviderError> {
-    call_with(&http_client(Duration::from_secs(2), Duration::from_secs(10)), fake, p, KEY).await
+    call_with(&http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap(), fake, p, KEY).await
 }
 
 /// The failure every provider must produce, with the key nowhere in it.
@@ -134,7 +134,7 @@ async fn every_provider_answers_with_text_usage_and_its_own_auth_header() {
 #[tokio::test]
 async fn the_judge_reply_follows_the_user_prompt() {
     let fake = FakeProvider::start(Knobs::default());
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10));
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
     for p in ALL {
         let req = request(p, "Output: WRONG", None);
         let ok = complete(&client, p, &endpoint(&fake, p), &Secret::new(KEY.into()), &req).await.unwrap();
@@ -145,7 +145,7 @@ async fn the_judge_reply_follows_the_user_prompt() {
 #[tokio::test]
 async fn structured_output_is_requested_in_each_providers_own_way() {
     let fake = FakeProvider::start(Knobs::default());
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10));
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
     for p in ALL {
         let req = request(p, "Answer: 4", Some(verdict_schema()));
         let ok = complete(&client, p, &endpoint(&fake, p), &Secret::new(KEY.into()), &req).await.unwrap();
@@ -191,7 +191,7 @@ async fn a_rejected_key_is_auth_failed_for_every_provider() {
     }
     let openai = failure(&fake, Provider::Openai).await;
     assert!(openai.message.contains("Incorrect API key provided: [REDACTED]"), "{}", openai.message);
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10));
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
     let good = call_with(&client, &fake, Provider::Google, "sk-the-only-good-key").await.unwrap();
     assert!(!good.text.is_empty());
 }
@@ -272,7 +272,7 @@ async fn the_rps_limit_answers_429_with_reset_headers() {
 #[tokio::test]
 async fn a_closed_port_is_endpoint_unreachable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10));
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
     let secret = Secret::new(KEY.into());
     for p in ALL {
         let base = Some(format!("http://127.0.0.1:{port}"));
@@ -295,7 +295,7 @@ async fn a_closed_port_is_endpoint_unreachable() {
 #[tokio::test]
 async fn a_hanging_provider_is_a_retryable_timeout() {
     let fake = FakeProvider::start(Knobs { p_timeout: 1.0, ..Knobs::default() });
-    let client = http_client(Duration::from_secs(2), Duration::from_millis(300));
+    let client = http_client(Duration::from_secs(2), Duration::from_millis(300)).unwrap();
     for p in [Provider::Openai, Provider::Anthropic, Provider::Google] {
         let started = Instant::now();
         let err = call_with(&client, &fake, p, KEY).await.unwrap_err();
@@ -312,7 +312,7 @@ async fn a_hanging_provider_is_a_retryable_timeout() {
 #[tokio::test]
 async fn the_fake_counts_concurrent_calls() {
     let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(300), ..Knobs::default() });
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10));
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
     let calls = (0..5).map(|_| call_with(&client, &fake, Provider::Openai, KEY));
     let results = futures_util::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));

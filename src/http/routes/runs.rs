@@ -338,7 +338,15 @@ pub async fn create_run(
         .write(move |conn| {
             let tx = conn.transaction()?;
             repo::open_run(&tx, &rid)?;
-            audit::record(&tx, Some(&org), &actor, "run.create", "run", Some(&rid), json!({"project": project_id, "items": total, "scorers": names}))?;
+            audit::record(
+                &tx,
+                Some(&org),
+                &actor,
+                "run.create",
+                "run",
+                Some(&rid),
+                json!({"project": project_id, "items": total, "scorers": names}),
+            )?;
             tx.commit()?;
             Ok(())
         })
@@ -357,7 +365,9 @@ pub async fn create_run(
     }
     let mut rx = state.runs.start(run_id.clone(), total, items);
     if let Some(w) = wait_s.filter(|w| *w > 0.0) {
-        let _ = tokio::time::timeout(Duration::from_secs_f64(w), rx.wait_for(|s| s.status.is_final())).await;
+        tokio::time::timeout(Duration::try_from_secs_f64(w).unwrap_or_default(), rx.wait_for(|s| s.status.is_final()))
+            .await
+            .ok();
     }
     let (org, rid) = (c.org_id.clone(), run_id.clone());
     let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
@@ -457,7 +467,7 @@ pub async fn cancel_run(state: web::Data<AppState>, caller: OrgMember, id: web::
         .await?;
     state.runs.cancel(&rid);
     if let Some(mut rx) = state.runs.subscribe(&rid) {
-        let _ = tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.status.is_final())).await;
+        tokio::time::timeout(Duration::from_secs(10), rx.wait_for(|s| s.status.is_final())).await.ok();
     }
     let org = c.org_id;
     let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
