@@ -4,8 +4,10 @@
 
 pub mod heuristics;
 pub mod judge;
+mod reply;
 pub mod repo;
 pub mod routes;
+pub mod stats;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
