@@ -44,7 +44,7 @@ fn validator(target: &str) -> jsonschema::Validator {
 }
 
 fn assert_valid(v: &jsonschema::Validator, instance: &Value, what: &str) {
-    let errors: Vec<String> = v.iter_errors(instance).map(|e| format!("{e} at {}", e.instance_path)).collect();
+    let errors: Vec<String> = v.iter_errors(instance).map(|e| format!("{e} at {}", e.instance_path())).collect();
     assert!(errors.is_empty(), "{what} is not valid: {errors:#?}\n{instance:#}");
 }
 

@@ -86,7 +86,7 @@ fn openai_spec_chat_completion_bodies_validate_against_openais_openapi_spec() {
         let with_schema = schema.is_some();
         let body = openai_body(provider, &request(model, schema));
         let errors: Vec<String> =
-            validator.iter_errors(&body).map(|e| format!("{} at {}", e, e.instance_path)).collect();
+            validator.iter_errors(&body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
         assert!(
             errors.is_empty(),
             "{} body (schema: {with_schema}) is invalid: {errors:#?}\n{body:#}",

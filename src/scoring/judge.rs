@@ -1,12 +1,14 @@
 //! Model-graded scorers: `llm_judge` with the user's rubric, and the built-in metrics, each a rubric that asks for
-//! one JSON object. The reply parser accepts what the contract says (bare JSON, fenced, prose around it, scales
-//! normalised) and nothing else.
+//! one JSON object. The reply parser lives in `reply` (re-exported here): it accepts what the contract says (bare
+//! JSON, fenced, prose around it, the final verdict, scales normalised) and nothing else.
 
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use crate::domain::Provider;
 use crate::domain::{text_of, Item};
+
+pub use super::reply::{infer_scale, parse_reply, Verdict};
 
 /// The built-in metrics. Every metric scores 1.0 for the best answer (no hallucination, no toxicity, ...).
 pub const METRICS: &[&str] =
@@ -27,7 +29,8 @@ pub struct JudgeSpec {
     pub key_id: Option<String>,
     /// When set, the score decides the pass; otherwise the judge's own `pass` does (or score ≥ 0.5).
     pub pass_threshold: Option<f64>,
-    /// The scale the rubric scores on (normalised to 0..1).
+    /// The scale the rubric scores on (normalised to 0..1): `config.scale`, else the one the rubric states
+    /// ("on a scale of 1 to 5"), else 0..1 (where a scale the reply states is honoured).
     pub scale: (f64, f64),
 }
 
@@ -89,7 +92,7 @@ pub fn compile(kind: &str, config: &Value) -> Result<JudgeSpec, (String, String)
     let scale = match raw.scale {
         Some([lo, hi]) if lo < hi && lo.is_finite() && hi.is_finite() => (lo, hi),
         Some(_) => return Err(("config.scale".into(), "scale is [min, max] with min < max".into())),
-        None => (0.0, 1.0),
+        None => rubric.as_deref().and_then(infer_scale).unwrap_or((0.0, 1.0)),
     };
     if kind != "llm_judge" && raw.scale.is_some() {
         return Err(("config.scale".into(), "built-in metrics score on 0..1".into()));
@@ -208,179 +211,10 @@ pub fn verdict_schema() -> Value {
     })
 }
 
-/// A parsed verdict, score normalised to 0..1.
-#[derive(Clone, Debug, PartialEq)]
-pub struct Verdict {
-    pub score: f64,
-    pub pass: Option<bool>,
-    pub reason: String,
-    /// The whole object, for callers that read more fields (failure analysis).
-    pub object: serde_json::Map<String, Value>,
-}
-
-/// Find the one JSON object in a judge reply and read the verdict from it.
-pub fn parse_reply(text: &str, scale: (f64, f64)) -> Result<Verdict, String> {
-    let object = find_object(text)
-        .ok_or_else(|| format!("no JSON object with a score in the reply: {}", clip(text.trim(), 200)))?;
-    let raw = object.get("score").ok_or("the reply has no score")?;
-    let score = number_of(raw).ok_or_else(|| format!("score {raw} is not a number"))?;
-    let score = normalise(score, scale, &object)
-        .ok_or_else(|| format!("score {score} is outside the scale {}..{}", scale.0, scale.1))?;
-    let pass = match object.get("pass") {
-        Some(Value::Bool(b)) => Some(*b),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("true") || s.eq_ignore_ascii_case("pass") => Some(true),
-        Some(Value::String(s)) if s.eq_ignore_ascii_case("false") || s.eq_ignore_ascii_case("fail") => Some(false),
-        _ => None,
-    };
-    let reason = match object.get("reason") {
-        Some(Value::String(s)) => s.trim().to_string(),
-        Some(Value::Null) | None => String::new(),
-        Some(other) => other.to_string(),
-    };
-    Ok(Verdict { score, pass, reason, object })
-}
-
-fn number_of(v: &Value) -> Option<f64> {
-    match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => {
-            let s = s.trim();
-            if let Some(p) = s.strip_suffix('%') {
-                return p.trim().parse::<f64>().ok().map(|x| x / 100.0);
-            }
-            if let Some((a, b)) = s.split_once('/') {
-                let (a, b) = (a.trim().parse::<f64>().ok()?, b.trim().parse::<f64>().ok()?);
-                return (b > 0.0).then_some(a / b);
-            }
-            s.parse().ok()
-        }
-        _ => None,
-    }
-    .filter(|x: &f64| x.is_finite())
-}
-
-fn normalise(score: f64, (lo, hi): (f64, f64), object: &serde_json::Map<String, Value>) -> Option<f64> {
-    let eps = 1e-9;
-    if (lo, hi) != (0.0, 1.0) {
-        return (score >= lo - eps && score <= hi + eps).then(|| ((score - lo) / (hi - lo)).clamp(0.0, 1.0));
-    }
-    if (-eps..=1.0 + eps).contains(&score) {
-        return Some(score.clamp(0.0, 1.0));
-    }
-    // The judge used a scale of its own and said so.
-    let stated = ["max_score", "scale_max", "out_of"].iter().find_map(|k| object.get(*k).and_then(number_of));
-    match stated {
-        Some(max) if max > 0.0 && score >= 0.0 && score <= max + eps => Some((score / max).clamp(0.0, 1.0)),
-        _ => None,
-    }
-}
-
-/// The first JSON object that carries a `score`: the whole text, then fenced blocks, then balanced braces in prose.
-fn find_object(text: &str) -> Option<serde_json::Map<String, Value>> {
-    let with_score = |s: &str| match serde_json::from_str::<Value>(s.trim()) {
-        Ok(Value::Object(m)) if m.contains_key("score") => Some(m),
-        _ => None,
-    };
-    if let Some(m) = with_score(text) {
-        return Some(m);
-    }
-    let mut rest = text;
-    while let Some(start) = rest.find("```") {
-        let after = &rest[start + 3..];
-        let body_start = after.find('\n').map(|i| i + 1).unwrap_or(0);
-        let Some(end) = after[body_start..].find("```") else { break };
-        if let Some(m) = with_score(&after[body_start..body_start + end]) {
-            return Some(m);
-        }
-        rest = &after[body_start + end + 3..];
-    }
-    let bytes = text.as_bytes();
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'{' {
-            if let Some(end) = balanced_end(&text[i..]) {
-                if let Some(m) = with_score(&text[i..i + end]) {
-                    return Some(m);
-                }
-            }
-        }
-        i += 1;
-    }
-    None
-}
-
-/// Length of the balanced `{...}` at the start of `s`, minding strings and escapes.
-fn balanced_end(s: &str) -> Option<usize> {
-    let (mut depth, mut in_str, mut escaped) = (0usize, false, false);
-    for (i, c) in s.char_indices() {
-        if in_str {
-            match c {
-                _ if escaped => escaped = false,
-                '\\' => escaped = true,
-                '"' => in_str = false,
-                _ => {}
-            }
-            continue;
-        }
-        match c {
-            '"' => in_str = true,
-            '{' => depth += 1,
-            '}' => {
-                depth = depth.checked_sub(1)?;
-                if depth == 0 {
-                    return Some(i + 1);
-                }
-            }
-            _ => {}
-        }
-    }
-    None
-}
-
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
-    use proptest::prelude::*;
-
-    const UNIT: (f64, f64) = (0.0, 1.0);
-
-    #[test]
-    fn a_corpus_of_realistic_replies() {
-        let ok: &[(&str, f64, Option<bool>)] = &[
-            (r#"{"score": 0.8, "pass": true, "reason": "mostly right"}"#, 0.8, Some(true)),
-            ("```json\n{\"score\": 1, \"reason\": \"exact\"}\n```", 1.0, None),
-            ("```\n{\"score\": 0.25, \"pass\": false, \"reason\": \"misses the point\"}\n```\nHope this helps!", 0.25, Some(false)),
-            ("Let me think step by step. The output cites a source {1} that does not exist.\n\nFinal verdict: {\"score\": 0.1, \"pass\": false, \"reason\": \"invented source\"}", 0.1, Some(false)),
-            (r#"Here is my evaluation: {"reason": "braces } inside \" strings", "score": "0.6", "pass": "true"}"#, 0.6, Some(true)),
-            (r#"{"score": "85%", "reason": "good"}"#, 0.85, None),
-            (r#"{"score": "4/5", "reason": "good"}"#, 0.8, None),
-            (r#"{"score": 7, "max_score": 10, "reason": "ok"}"#, 0.7, None),
-            ("{\n  \"score\": 0.0,\n  \"pass\": false,\n  \"reason\": \"toxic\",\n  \"categories\": [\"insult\"]\n}", 0.0, Some(false)),
-            (r#"{"analysis": {"claims": 3}, "score": 0.66, "reason": "one claim unsupported"}"#, 0.66, None),
-        ];
-        for (text, score, pass) in ok {
-            let v = parse_reply(text, UNIT).unwrap_or_else(|e| panic!("{text}: {e}"));
-            assert!((v.score - score).abs() < 1e-9, "{text}: {}", v.score);
-            assert_eq!(v.pass, *pass, "{text}");
-        }
-        let v = parse_reply(r#"{"score": 4, "reason": "good"}"#, (1.0, 5.0)).unwrap();
-        assert_eq!(v.score, 0.75);
-        let bad = [
-            "I think it's fine.",
-            "",
-            r#"{"pass": true, "reason": "no score"}"#,
-            r#"{"score": "high", "reason": "x"}"#,
-            r#"{"score": 7, "reason": "no scale stated"}"#,
-            r#"{"score": -0.5}"#,
-            "```json\n{\"score\": \n```",
-            "[0.5]",
-        ];
-        for text in bad {
-            assert!(parse_reply(text, UNIT).is_err(), "{text:?} must be unparseable");
-        }
-        assert!(parse_reply(r#"{"score": 6, "reason": "x"}"#, (1.0, 5.0)).is_err());
-    }
 
     #[test]
     fn configs_are_validated() {
@@ -405,30 +239,19 @@ mod tests {
         assert!(user.contains("<CONTEXT>") && user.contains("[1] ctx") && user.contains("<OUTPUT>\na\n"));
     }
 
-    proptest! {
-        #[test]
-        fn verdicts_in_prose_or_fences_are_found(score in 0.0f64..=1.0, pass in any::<bool>(), reason in "[a-zA-Z0-9 ,.!?{}\\[\\]\"'-]{0,60}", prefix in "[a-zA-Z ,.:]{0,40}", fenced in any::<bool>()) {
-            let obj = json!({"score": score, "pass": pass, "reason": reason}).to_string();
-            let text = if fenced { format!("{prefix}\n```json\n{obj}\n```\n") } else { format!("{prefix} {obj} thanks") };
-            let v = parse_reply(&text, UNIT).unwrap();
-            prop_assert!((v.score - score).abs() < 1e-9);
-            prop_assert_eq!(v.pass, Some(pass));
-            prop_assert_eq!(v.reason, reason.trim());
-        }
+    #[test]
+    fn the_scale_comes_from_config_else_the_rubric() {
+        let spec = compile("llm_judge", &json!({"rubric": "Rate the answer on a scale of 1 to 5."})).unwrap();
+        assert_eq!(spec.scale, (1.0, 5.0));
+        let spec = compile("llm_judge", &json!({"rubric": "Rate it 1-5.", "scale": [0, 10]})).unwrap();
+        assert_eq!(spec.scale, (0.0, 10.0));
+        let spec = compile("llm_judge", &json!({"rubric": "Is the answer polite?"})).unwrap();
+        assert_eq!(spec.scale, (0.0, 1.0));
+        let v = parse_reply(r#"{"score": 1, "reason": "worst"}"#, spec_scale("Score from 1 to 5.")).unwrap();
+        assert_eq!(v.score, 0.0);
+    }
 
-        #[test]
-        fn arbitrary_text_never_panics(text in "\\PC{0,300}") {
-            if let Ok(v) = parse_reply(&text, UNIT) {
-                prop_assert!((0.0..=1.0).contains(&v.score));
-            }
-        }
-
-        #[test]
-        fn scales_normalise_into_unit(lo in -10.0f64..10.0, width in 0.5f64..100.0, t in 0.0f64..=1.0) {
-            let hi = lo + width;
-            let raw = lo + t * width;
-            let v = parse_reply(&json!({"score": raw, "reason": "r"}).to_string(), (lo, hi)).unwrap();
-            prop_assert!((v.score - t).abs() < 1e-6);
-        }
+    fn spec_scale(rubric: &str) -> (f64, f64) {
+        compile("llm_judge", &json!({"rubric": rubric})).unwrap().scale
     }
 }

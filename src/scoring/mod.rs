@@ -4,7 +4,9 @@
 
 pub mod heuristics;
 pub mod judge;
+mod reply;
 pub mod repo;
+pub mod stats;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;

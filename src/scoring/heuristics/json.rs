@@ -1,47 +1,67 @@
 //! `json_valid` and `json_schema`.
 //!
+//! Both read the output with the same RFC 8259 reader (`json_read`), so they never disagree on what is JSON.
+//!
 //! gavel runs air-gapped, so schemas are compiled with a retriever that refuses every external resource: a remote
-//! `$ref` fails at compile time with a message saying so, instead of hanging on a network call mid-run. Patterns
-//! inside schemas run on fancy-regex (ECMA-262 features such as look-around are common in schemas) with a
-//! backtracking limit and size limits, so a hostile `pattern` cannot stall or bloat a run.
+//! `$ref` fails at compile time with a message saying so, instead of hanging on a network call mid-run. `pattern`
+//! runs on gavel's bounded regex engine (`schema_pattern`); `patternProperties` on the validator's fancy-regex
+//! with a backtracking limit and size limits.
+//!
+//! The validator recurses once per level of the output (times the schema's longest in-place chain), so deep outputs
+//! are validated on a thread whose stack is sized for them: no depth up to [`MAX_JSON_DEPTH`] can overflow a
+//! worker's stack, and a deeper one is a `SCORER_LIMIT_EXCEEDED` error naming the limit.
 
 use std::borrow::Cow;
 
+use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, PatternOptions, Retrieve, Uri, Validator};
-use serde::de::IgnoredAny;
 use serde_json::Value;
 
 use super::config::{type_name, Config};
-use super::{quote, schema_guard, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
+use super::json_read::{self, ReadError, MAX_JSON_DEPTH};
+use super::regex_engine::{take_schema_limit, BACKTRACK_LIMIT, REGEX_SIZE_LIMIT};
+use super::{quote, schema_guard, schema_pattern, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
 
 /// How many validation errors a failing reason lists.
 const REPORTED_ERRORS: usize = 3;
-/// Backtracking steps one `pattern` evaluation may take before the instance is reported as failing.
-const BACKTRACK_LIMIT: usize = 1_000_000;
-/// Compiled-size and DFA-cache limit for each schema regex.
-const SCHEMA_REGEX_SIZE_LIMIT: usize = 1 << 20;
-/// The validator recurses once per schema applied in place and once per level of the instance, so stack use grows
-/// with (instance depth + 1) × (longest in-place chain + 1). Measured on a debug build, a 2 MiB thread (tokio's
-/// blocking-pool default) overflows at about 2,900 such units; this keeps a wide margin.
-const STACK_BUDGET: usize = 1000;
+/// Outputs up to this nesting are validated on the calling thread: measured on a debug build, the validator needs
+/// about 3 KiB of stack per level and schema step, and worker threads have 2 MiB.
+const INLINE_DEPTH: usize = 24;
+/// Stack reserved per (level + 1) × (in-place chain + 1) when validating on a dedicated thread: twice the measured
+/// need. Only touched pages are committed, so the reservation costs address space, not memory.
+const STACK_PER_UNIT: usize = 8 << 10;
+/// The largest stack a dedicated validation thread may reserve; bounds the depth × chain product.
+const MAX_VALIDATION_STACK: usize = 1 << 30;
 
-/// `json_valid`: passes when the output parses as JSON. Parsing into [`IgnoredAny`] checks the full grammar without
-/// building a tree.
+/// `json_valid`: passes when the output is JSON by RFC 8259.
 pub(super) fn score_json_valid(item: &ItemView<'_>) -> Outcome {
-    match serde_json::from_str::<IgnoredAny>(item.output) {
+    match json_read::read(item.output) {
         Ok(_) => Outcome::verdict(true, "output is valid JSON"),
-        Err(error) => Outcome::verdict(false, format!("output is not valid JSON: {error}")),
+        Err(ReadError::Invalid(error)) => Outcome::verdict(false, format!("output is not valid JSON: {error}")),
+        Err(ReadError::TooDeep) => too_deep(),
     }
+}
+
+fn too_deep() -> Outcome {
+    Outcome::limit_exceeded(
+        "output nests too deeply to be read",
+        format!("the output nests arrays/objects more than {MAX_JSON_DEPTH} levels deep (MAX_JSON_DEPTH)"),
+    )
 }
 
 pub(super) struct JsonSchema {
     validator: Validator,
-    /// Deepest output nesting this schema may be validated against without risking the worker's stack.
-    max_depth: usize,
+    /// The schema's longest chain of schemas applied in place to one value; sizes the validation stack.
+    chain: usize,
 }
 
 impl JsonSchema {
     pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
+        Self::compile_with(config, Offline)
+    }
+
+    /// [`JsonSchema::compile`] with another retriever: the conformance suite serves its remote schemas this way.
+    pub(super) fn compile_with(config: &Value, retriever: impl Retrieve + 'static) -> Result<Self, ConfigError> {
         let config = Config::new("json_schema", config, &["schema"])?;
         let schema = config.get("schema").ok_or_else(|| ConfigError::new("config.schema", "is required"))?;
         if !matches!(schema, Value::Object(_) | Value::Bool(_)) {
@@ -53,70 +73,98 @@ impl JsonSchema {
         let (draft, schema) = detect_draft(schema)?;
         let patterns = PatternOptions::fancy_regex()
             .backtrack_limit(BACKTRACK_LIMIT)
-            .size_limit(SCHEMA_REGEX_SIZE_LIMIT)
-            .dfa_size_limit(SCHEMA_REGEX_SIZE_LIMIT);
+            .size_limit(REGEX_SIZE_LIMIT)
+            .dfa_size_limit(REGEX_SIZE_LIMIT);
         let validator = jsonschema::options()
             .with_draft(draft)
-            .with_retriever(Offline)
+            .with_retriever(retriever)
             .with_pattern_options(patterns)
+            .with_keyword("pattern", schema_pattern::factory)
             .build(&schema)
             .map_err(|error| {
-                let path = error.instance_path.as_str();
+                let path = error.instance_path().as_str();
                 let at = if path.is_empty() { String::new() } else { format!(" at {path}") };
                 ConfigError::new("config.schema", format!("invalid schema{at}: {error}"))
             })?;
-        let chain = schema_guard::in_place_chain(&schema, draft)
-            .map_err(|problem| ConfigError::new("config.schema", problem))?;
-        Ok(Self { validator, max_depth: (STACK_BUDGET / (chain + 1)).saturating_sub(1) })
+        let chain = schema_guard::in_place_chain(&schema, draft);
+        Ok(Self { validator, chain })
     }
 
     pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
-        let instance = match serde_json::from_str::<Value>(item.output) {
-            Ok(instance) => instance,
-            Err(error) => return Outcome::verdict(false, format!("output is not valid JSON: {error}")),
+        let document = match json_read::read(item.output) {
+            Ok(document) => document,
+            Err(ReadError::Invalid(error)) => {
+                return Outcome::verdict(false, format!("output is not valid JSON: {error}"));
+            }
+            Err(ReadError::TooDeep) => return too_deep(),
         };
-        let depth = nesting_depth(&instance);
-        if depth > self.max_depth {
-            return Outcome::verdict(
-                false,
+        let units = (document.depth + 1).saturating_mul(self.chain + 1);
+        let stack = units.saturating_mul(STACK_PER_UNIT).saturating_add(1 << 20);
+        if stack > MAX_VALIDATION_STACK {
+            return Outcome::limit_exceeded(
+                "output nests too deeply for this schema",
                 format!(
-                    "output nests {depth} levels deep; with this schema gavel validates at most {} levels",
-                    self.max_depth
+                    "validating {} levels against a schema that applies up to {} schemas in place to one value needs                      more than the {} MiB validation stack (MAX_VALIDATION_STACK); flatten the schema or the output",
+                    document.depth,
+                    self.chain,
+                    MAX_VALIDATION_STACK >> 20
                 ),
             );
         }
-        let mut errors = self.validator.iter_errors(&instance);
-        let listed: Vec<String> = errors
-            .by_ref()
-            .take(REPORTED_ERRORS)
-            .map(|error| {
-                let path = error.instance_path.as_str();
-                let path = if path.is_empty() { "(root)" } else { path };
-                format!("{}: {}", truncate(path, QUOTE_LIMIT), truncate(&error.to_string(), QUOTE_LIMIT))
-            })
-            .collect();
+        let instance = json_read::to_value(&document.root);
+        drop(document);
+        let validate = || {
+            let outcome = self.validate(&instance);
+            json_read::dismantle(instance);
+            outcome
+        };
+        if units <= INLINE_DEPTH {
+            return validate();
+        }
+        std::thread::scope(|scope| {
+            match std::thread::Builder::new()
+                .name("gavel-deep-json".into())
+                .stack_size(stack)
+                .spawn_scoped(scope, validate)
+            {
+                Ok(handle) => handle.join().unwrap_or_else(|_| {
+                    Outcome::limit_exceeded("validation failed", "the schema validator stopped unexpectedly")
+                }),
+                Err(error) => Outcome::limit_exceeded(
+                    "output nests too deeply to validate now",
+                    format!(
+                        "no thread with a {} MiB stack could be started for this deep output: {error}",
+                        stack >> 20
+                    ),
+                ),
+            }
+        })
+    }
+
+    fn validate(&self, instance: &Value) -> Outcome {
+        take_schema_limit();
+        let mut errors = self.validator.iter_errors(instance);
+        let mut listed: Vec<String> = Vec::new();
+        let mut backtrack_limit = None;
+        for error in errors.by_ref().take(REPORTED_ERRORS) {
+            if matches!(error.kind(), ValidationErrorKind::BacktrackLimitExceeded { .. }) {
+                backtrack_limit = Some(error.to_string());
+            }
+            let path = error.instance_path().as_str();
+            let path = if path.is_empty() { "(root)" } else { path };
+            listed.push(format!("{}: {}", truncate(path, QUOTE_LIMIT), truncate(&error.to_string(), QUOTE_LIMIT)));
+        }
+        let more = errors.next().is_some();
+        drop(errors);
+        if let Some(limit) = take_schema_limit().or(backtrack_limit) {
+            return Outcome::limit_exceeded("cannot decide whether the output matches the schema", limit);
+        }
         if listed.is_empty() {
             return Outcome::verdict(true, "output matches the schema");
         }
-        let more = if errors.next().is_some() { "; …" } else { "" };
+        let more = if more { "; …" } else { "" };
         Outcome::verdict(false, format!("output does not match the schema: {}{more}", listed.join("; ")))
     }
-}
-
-/// Container nesting of a JSON value (`1` → 0, `[1]` → 1), computed without recursion.
-fn nesting_depth(value: &Value) -> usize {
-    let mut deepest = 0;
-    let mut pending = vec![(value, 0)];
-    while let Some((value, depth)) = pending.pop() {
-        let children: Box<dyn Iterator<Item = &Value>> = match value {
-            Value::Array(items) => Box::new(items.iter()),
-            Value::Object(map) => Box::new(map.values()),
-            _ => continue,
-        };
-        deepest = deepest.max(depth + 1);
-        pending.extend(children.map(|child| (child, depth + 1)));
-    }
-    deepest
 }
 
 /// The draft named by `$schema` (2020-12 when absent) and the schema with that `$schema` spelled canonically. Done

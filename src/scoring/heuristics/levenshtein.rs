@@ -10,6 +10,7 @@ use std::cell::RefCell;
 use serde_json::Value;
 
 use super::config::Config;
+use super::fold::TextForm;
 use super::{expected_text, ConfigError, ItemView, Outcome};
 
 const DEFAULT_THRESHOLD: f64 = 0.8;
@@ -102,35 +103,36 @@ fn distance<T: PartialEq>(a: &[T], b: &[T], row: &mut Vec<usize>) -> usize {
 }
 
 pub(super) struct Levenshtein {
-    /// The configured reference, lowercased once here when `ignore_case` is set.
+    /// The configured reference, already in the compared form.
     value: Option<String>,
     threshold: f64,
-    ignore_case: bool,
+    form: TextForm,
 }
 
 impl Levenshtein {
     pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
-        let config = Config::new("levenshtein", config, &["value", "threshold", "ignore_case"])?;
+        let config = Config::new("levenshtein", config, &["value", "threshold", "ignore_case", "normalize"])?;
         let threshold = config.number("threshold")?.unwrap_or(DEFAULT_THRESHOLD);
         if !(0.0..=1.0).contains(&threshold) {
             return Err(ConfigError::new("config.threshold", format!("must be between 0 and 1, got {threshold}")));
         }
-        let ignore_case = config.bool("ignore_case", false)?;
-        let value =
-            config.string("value")?.map(|value| if ignore_case { value.to_lowercase() } else { value.to_owned() });
-        Ok(Self { value, threshold, ignore_case })
+        let form =
+            TextForm { normalize: config.bool("normalize", true)?, ignore_case: config.bool("ignore_case", false)? };
+        let value = config.string("value")?.map(|value| form.apply(value).into_owned());
+        Ok(Self { value, threshold, form })
     }
 
+    /// Both texts are compared in NFC (unless `normalize` is false) so that canonically equivalent spellings, such
+    /// as "é" and "e\u{301}", have similarity 1 instead of counting as edits.
     pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
         let reference: Cow<'_, str> = match &self.value {
             Some(value) => Cow::Borrowed(value.as_str()),
             None => match expected_text("levenshtein", item.expected) {
-                Ok(text) if self.ignore_case => Cow::Owned(text.to_lowercase()),
-                Ok(text) => text,
+                Ok(text) => Cow::Owned(self.form.apply(&text).into_owned()),
                 Err(outcome) => return outcome,
             },
         };
-        let output = if self.ignore_case { Cow::Owned(item.output.to_lowercase()) } else { Cow::Borrowed(item.output) };
+        let output = self.form.apply(item.output);
         let similarity = levenshtein_similarity(&output, &reference);
         let pass = similarity >= self.threshold - THRESHOLD_TOLERANCE;
         Outcome { score: similarity, pass, reason: similarity_reason(similarity, self.threshold, pass), error: None }

@@ -12,10 +12,14 @@
 //! - text quoted in reasons is cut to [`QUOTE_LIMIT`] characters so a long model output cannot bloat a result row.
 
 mod config;
+mod fold;
 mod json;
+mod json_read;
 mod levenshtein;
 mod pattern;
+mod regex_engine;
 mod schema_guard;
+mod schema_pattern;
 mod text;
 
 #[cfg(test)]
@@ -26,6 +30,8 @@ mod tests_props;
 mod tests_scorers;
 #[cfg(test)]
 mod tests_suite;
+#[cfg(test)]
+mod tests_unicode;
 
 use std::borrow::Cow;
 use std::fmt;
@@ -97,6 +103,10 @@ pub fn is_heuristic(kind: &str) -> bool {
 
 /// Error code carried by item-level problems (no `expected`, `expected` of an unusable type).
 pub const VALIDATION_FAILED: &str = "VALIDATION_FAILED";
+
+/// Error code of an item gavel could not score within one of its documented limits (regex backtracking, JSON
+/// nesting): the outcome is an error rather than a silent fail, and the message names the limit.
+pub const SCORER_LIMIT_EXCEEDED: &str = "SCORER_LIMIT_EXCEEDED";
 
 /// How many characters of any quoted text a reason keeps, so reasons stay readable in a table cell.
 pub const QUOTE_LIMIT: usize = 80;
@@ -190,6 +200,16 @@ impl Outcome {
             pass: false,
             reason: reason.into(),
             error: Some(ScoreError { code: VALIDATION_FAILED.to_owned(), message: message.into() }),
+        }
+    }
+
+    /// A limit stopped the scorer: neither pass nor a real fail.
+    fn limit_exceeded(reason: impl Into<String>, message: impl Into<String>) -> Self {
+        Outcome {
+            score: 0.0,
+            pass: false,
+            reason: reason.into(),
+            error: Some(ScoreError { code: SCORER_LIMIT_EXCEEDED.to_owned(), message: message.into() }),
         }
     }
 

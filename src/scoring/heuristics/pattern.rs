@@ -1,21 +1,22 @@
 //! `regex_match`: the output must match a pattern from the scorer config.
 //!
-//! Patterns come from API clients, so they are compiled with the `regex` crate (linear-time matching, no
-//! backtracking) under explicit size limits: a hostile pattern is refused at compile time instead of eating memory.
+//! Patterns come from API clients, so they run on [`Bounded`]: the `regex` crate (linear time) wherever the pattern
+//! allows, a bounded backtracking engine otherwise (look-around, back-references), under the limits named in
+//! `regex_engine`. A match that cannot be decided within them is a `SCORER_LIMIT_EXCEEDED` error, never a fail.
+//! The output is compared in NFC unless `normalize` is false (the pattern is used as written).
 
-use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 use super::config::Config;
+use super::fold::nfc;
+use super::regex_engine::Bounded;
 use super::{quote, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
 
-/// Upper bound for the compiled program and for the lazy DFA cache, per regex.
-const REGEX_SIZE_LIMIT: usize = 1 << 20;
-
 pub(super) struct RegexMatch {
-    regex: Regex,
+    regex: Bounded,
     pattern: String,
     full_match: bool,
+    normalize: bool,
 }
 
 #[derive(Default)]
@@ -46,32 +47,50 @@ impl Flags {
         Ok(parsed)
     }
 
-    fn build(&self, pattern: &str) -> Result<Regex, regex::Error> {
-        RegexBuilder::new(pattern)
-            .case_insensitive(self.case_insensitive)
-            .multi_line(self.multi_line)
-            .dot_matches_new_line(self.dot_all)
-            .ignore_whitespace(self.extended)
-            .size_limit(REGEX_SIZE_LIMIT)
-            .dfa_size_limit(REGEX_SIZE_LIMIT)
-            .build()
+    /// The flags as an inline group, understood the same way by both engines.
+    fn inline(&self) -> String {
+        let set: String =
+            [(self.case_insensitive, 'i'), (self.multi_line, 'm'), (self.dot_all, 's'), (self.extended, 'x')]
+                .iter()
+                .filter_map(|(on, flag)| on.then_some(*flag))
+                .collect();
+        if set.is_empty() {
+            set
+        } else {
+            format!("(?{set})")
+        }
+    }
+
+    fn build(&self, pattern: &str) -> Result<Bounded, ConfigError> {
+        Bounded::compile(&format!("{}{pattern}", self.inline()))
+            .map_err(|message| ConfigError::new("config.pattern", message))
     }
 }
 
 impl RegexMatch {
     pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
-        let config = Config::new("regex_match", config, &["pattern", "flags", "full_match"])?;
+        let config = Config::new("regex_match", config, &["pattern", "flags", "full_match", "normalize"])?;
         let pattern = config.required_string("pattern")?;
         let flags = Flags::parse(config.string("flags")?.unwrap_or(""))?;
         let full_match = config.bool("full_match", false)?;
-        let regex = flags.build(pattern).map_err(pattern_error)?;
+        let normalize = config.bool("normalize", true)?;
+        let regex = flags.build(pattern)?;
         let regex = if full_match { anchored(&flags, pattern)? } else { regex };
-        Ok(Self { regex, pattern: pattern.to_owned(), full_match })
+        Ok(Self { regex, pattern: pattern.to_owned(), full_match, normalize })
     }
 
     pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
-        let matched = self.regex.is_match(item.output);
+        let output = if self.normalize { nfc(item.output) } else { item.output.into() };
         let pattern = truncate(&self.pattern, QUOTE_LIMIT);
+        let matched = match self.regex.is_match(&output) {
+            Ok(matched) => matched,
+            Err(limit) => {
+                return Outcome::limit_exceeded(
+                    format!("cannot decide whether the output matches /{pattern}/"),
+                    limit.0,
+                )
+            }
+        };
         let reason = match (matched, self.full_match) {
             (true, false) => format!("output matches /{pattern}/"),
             (true, true) => format!("output fully matches /{pattern}/"),
@@ -86,19 +105,8 @@ impl RegexMatch {
 /// by itself (`a|ab` finds "a" in "ab"), hence the anchors. If the pattern ends inside an `x`-mode comment, the
 /// comment would swallow the closing `)`; only then does the plain wrap fail, and a newline ending the comment
 /// (insignificant whitespace in `x` mode) fixes it.
-fn anchored(flags: &Flags, pattern: &str) -> Result<Regex, ConfigError> {
+fn anchored(flags: &Flags, pattern: &str) -> Result<Bounded, ConfigError> {
     flags
         .build(&format!(r"\A(?:{pattern})\z"))
         .or_else(|first| flags.build(&format!("\\A(?:{pattern}\n)\\z")).map_err(|_| first))
-        .map_err(pattern_error)
-}
-
-fn pattern_error(error: regex::Error) -> ConfigError {
-    let message = match error {
-        regex::Error::CompiledTooBig(limit) => {
-            format!("pattern is too large: once compiled it would exceed the {limit}-byte limit")
-        }
-        other => format!("invalid regular expression: {other}"),
-    };
-    ConfigError::new("config.pattern", message)
 }

@@ -1,11 +1,12 @@
-//! Refuses schemas that would crash or stall the validator at scoring time.
+//! Measures how much stack validating with a schema needs per level of the output.
 //!
-//! The `jsonschema` crate compiles schemas such as `{"allOf": [{"$ref": "#"}]}` without complaint and then recurses
-//! until the stack overflows when validating, which aborts the whole server process. A cycle of keywords that apply
-//! a schema to the *same* value (`$ref`, `allOf`, `not`, …) never terminates, whatever the instance; a cycle that
-//! passes through `properties`, `items`, … always does, because every step consumes one level of a finite instance.
-//! So the check follows in-place edges (resolving references with the crate's own resolver) and rejects a cycle,
-//! or an in-place chain so long that it would exhaust a worker thread's stack.
+//! The validator recurses once per level of the instance and, within one level, once per schema applied in place
+//! to the same value (`$ref`, `allOf`, `not`, …). So the stack a validation needs grows with (output depth + 1) ×
+//! (longest in-place chain + 1), and the scorer sizes the validation thread's stack from that product.
+//!
+//! jsonschema 0.33 overflowed the stack on in-place cycles such as `{"allOf": [{"$ref": "#"}]}`; 0.61 detects them
+//! itself (a cycle applies no further constraint), so they are no longer refused here: a cycle counts as the
+//! longest chain [`CYCLE_CHAIN`] for sizing.
 
 use std::collections::HashMap;
 
@@ -15,8 +16,9 @@ use serde_json::Value;
 use super::json::Offline;
 use super::quote;
 
-/// Longest allowed chain of in-place applications; real schemas stay in single digits.
-const MAX_IN_PLACE_CHAIN: usize = 64;
+/// The chain length assumed for a schema with an in-place cycle (or one the analysis cannot read); real schemas
+/// stay in single digits.
+const CYCLE_CHAIN: usize = 64;
 /// jsonschema's base URI for a root schema without `$id`; the registry must be keyed the same way.
 const DEFAULT_BASE_URI: &str = "json-schema:///";
 
@@ -45,22 +47,21 @@ struct Node {
     recursive_anchor: bool,
 }
 
-/// Returns the longest chain of schemas applied in place to one value (1 for a plain schema), or why `schema` must be
-/// refused. A schema the analysis cannot set up for (which would mean the crate itself failed to compile it) gets
-/// the worst allowed chain length, so instances are still depth-limited: compiling already succeeded by then.
-pub(super) fn in_place_chain(schema: &Value, draft: Draft) -> Result<usize, String> {
-    analyse(schema, draft).unwrap_or(Ok(MAX_IN_PLACE_CHAIN))
+/// Returns the longest chain of schemas applied in place to one value (1 for a plain schema); [`CYCLE_CHAIN`] when
+/// the schema has an in-place cycle or the analysis cannot be set up.
+pub(super) fn in_place_chain(schema: &Value, draft: Draft) -> usize {
+    match analyse(schema, draft) {
+        Some(Ok(chain)) => chain,
+        Some(Err(_)) | None => CYCLE_CHAIN,
+    }
 }
 
 /// `None` when the analysis could not be set up; `Some` with the verdict otherwise.
 fn analyse(schema: &Value, draft: Draft) -> Option<Result<usize, String>> {
     let base = draft.create_resource_ref(schema).id().unwrap_or(DEFAULT_BASE_URI).to_owned();
-    let registry = Registry::options()
-        .draft(draft)
-        .retriever(Offline)
-        .build([(base.as_str(), draft.create_resource(schema.clone()))])
-        .ok()?;
-    let root_resolver = registry.try_resolver(&base).ok()?;
+    // The registry borrows `schema` itself, so resolved references point into it and can be recognised by address.
+    let registry = Registry::new().draft(draft).retriever(Offline).add(base.as_str(), schema).ok()?.prepare().ok()?;
+    let root_resolver = registry.resolver(jsonschema::uri::from_str(base.trim_end_matches('#')).ok()?);
 
     let mut index: HashMap<*const Value, usize> = HashMap::from([(std::ptr::from_ref(schema), 0)]);
     let mut nodes = vec![Node::default()];
@@ -198,12 +199,6 @@ fn check_graph(nodes: &[Node]) -> Result<usize, String> {
                     })
                     .max()
                     .unwrap_or(0);
-                if depth > MAX_IN_PLACE_CHAIN {
-                    return Err(format!(
-                        "the schema nests more than {MAX_IN_PLACE_CHAIN} references/combinators applied to the same \
-                         value; flatten it"
-                    ));
-                }
                 longest = longest.max(depth);
                 state[*node] = State::Done(depth);
                 path.pop();

@@ -59,7 +59,7 @@ fn messages_explain_the_problem() {
     let error = Heuristic::compile("levenshtein", &json!({"threshold": 1.5})).unwrap_err();
     assert_eq!(error.to_string(), "config.threshold: must be between 0 and 1, got 1.5");
     let error = Heuristic::compile("equals", &json!({"valeu": "x"})).unwrap_err();
-    assert_eq!(error.message, "unknown key for equals; allowed keys: value, trim, ignore_case");
+    assert_eq!(error.message, "unknown key for equals; allowed keys: value, trim, ignore_case, normalize");
     let error = Heuristic::compile("fuzzy", &Value::Null).unwrap_err();
     assert!(error.message.contains("levenshtein"), "lists the known types: {}", error.message);
     let error = Heuristic::compile("json_schema", &json!({"schema": {"type": 12}})).unwrap_err();

@@ -1,27 +1,34 @@
-//! Exact text checks: `equals`, the `contains` family and `starts_with`.
+//! Exact text checks: `equals`, the `contains` family and `starts_with`. Text is compared in NFC unless the
+//! config says `"normalize": false`; ignoring case means full Unicode case folding (see `fold`).
 
 use std::borrow::Cow;
 
 use serde_json::Value;
 
 use super::config::Config;
+use super::fold::TextForm;
+use super::json_read::{self, Node};
 use super::{expected_text, expected_texts, quote, ConfigError, ItemView, Outcome};
 
-/// `equals`: a string reference is compared as text; any other JSON reference is compared with the output parsed as
-/// JSON, so `{"a": 1}` matches `{ "a" : 1.0 }` however the model spaced or formatted it.
+/// `equals`: a string reference is compared as text; any other JSON reference is compared with the output read as
+/// JSON, so `{"a": 1}` matches `{ "a" : 1.0 }` however the model spaced or formatted it. Numbers compare by exact
+/// decimal value (never as floats), so two different 23-digit integers are never equal.
 pub(super) struct Equals {
     value: Option<Value>,
     trim: bool,
-    ignore_case: bool,
+    form: TextForm,
 }
 
 impl Equals {
     pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
-        let config = Config::new("equals", config, &["value", "trim", "ignore_case"])?;
+        let config = Config::new("equals", config, &["value", "trim", "ignore_case", "normalize"])?;
         Ok(Self {
             value: config.get("value").cloned(),
             trim: config.bool("trim", false)?,
-            ignore_case: config.bool("ignore_case", false)?,
+            form: TextForm {
+                normalize: config.bool("normalize", true)?,
+                ignore_case: config.bool("ignore_case", false)?,
+            },
         })
     }
 
@@ -34,19 +41,17 @@ impl Equals {
         if let Value::String(text) = target {
             return self.text_verdict(item.output, text);
         }
-        let structurally_equal = serde_json::from_str::<Value>(item.output)
-            .is_ok_and(|parsed| json_equal(&parsed, target, self.ignore_case));
+        let structurally_equal =
+            json_read::read(item.output).is_ok_and(|document| node_equal(&document.root, target, self.form));
         if structurally_equal {
             return Outcome::verdict(true, format!("output equals {} as JSON", quote(&target.to_string())));
         }
-        // Compact JSON text as a last resort: covers values serde_json cannot round-trip, such as 1e400.
         self.text_verdict(item.output, &target.to_string())
     }
 
     fn text_verdict(&self, output: &str, target: &str) -> Outcome {
         let (left, right) = if self.trim { (output.trim(), target.trim()) } else { (output, target) };
-        let equal = if self.ignore_case { left.to_lowercase() == right.to_lowercase() } else { left == right };
-        if equal {
+        if self.form.apply(left) == self.form.apply(right) {
             Outcome::verdict(true, format!("output equals {}", quote(right)))
         } else {
             Outcome::verdict(false, format!("output {} does not equal {}", quote(left), quote(right)))
@@ -54,27 +59,30 @@ impl Equals {
     }
 }
 
-/// JSON equality where numbers compare by value (`1` equals `1.0`) and, with `ignore_case`, strings by their
-/// lowercase form. Object keys always compare exactly: they are identifiers, not prose.
-fn json_equal(left: &Value, right: &Value, ignore_case: bool) -> bool {
-    match (left, right) {
-        (Value::Number(a), Value::Number(b)) => {
-            if let (Some(a), Some(b)) = (a.as_i64(), b.as_i64()) {
-                a == b
-            } else if let (Some(a), Some(b)) = (a.as_u64(), b.as_u64()) {
-                a == b
-            } else {
-                a.as_f64() == b.as_f64()
-            }
+/// JSON equality: numbers by exact value (`1` equals `1.0`), strings in the scorer's text form. Object keys always
+/// compare exactly: they are identifiers, not prose. A key the output repeats counts with its last value, as
+/// JSON readers do. Recursion follows the reference, whose depth serde_json already bounded.
+fn node_equal(node: &Node, value: &Value, form: TextForm) -> bool {
+    match (node, value) {
+        (Node::Null, Value::Null) => true,
+        (Node::Bool(a), Value::Bool(b)) => a == b,
+        (Node::Number(text), Value::Number(number)) => json_read::numbers_equal(text, &number.to_string()),
+        (Node::String(a), Value::String(b)) => form.apply(a) == form.apply(b),
+        (Node::Array(a), Value::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| node_equal(a, b, form)),
+        (Node::Object(members), Value::Object(map)) => {
+            let mut keys: Vec<&str> = members.iter().map(|(key, _)| key.as_str()).collect();
+            keys.sort_unstable();
+            keys.dedup();
+            keys.len() == map.len()
+                && map.iter().all(|(key, expected)| {
+                    members
+                        .iter()
+                        .rev()
+                        .find(|(name, _)| name == key)
+                        .is_some_and(|(_, node)| node_equal(node, expected, form))
+                })
         }
-        (Value::String(a), Value::String(b)) if ignore_case => a.to_lowercase() == b.to_lowercase(),
-        (Value::Array(a), Value::Array(b)) => {
-            a.len() == b.len() && a.iter().zip(b).all(|(a, b)| json_equal(a, b, ignore_case))
-        }
-        (Value::Object(a), Value::Object(b)) => {
-            a.len() == b.len() && a.iter().all(|(key, a)| b.get(key).is_some_and(|b| json_equal(a, b, ignore_case)))
-        }
-        (a, b) => a == b,
+        _ => false,
     }
 }
 
@@ -101,14 +109,17 @@ impl ContainsKind {
 /// means none may appear. The score is binary: partial credit would hide which value failed.
 pub(super) struct Contains {
     kind: ContainsKind,
-    /// Configured values as written (for reasons) and, for `icontains`, lowercased once here rather than per item.
+    /// Configured values as written (for reasons) and in the compared form, prepared once here rather than per item.
     values: Option<Vec<(String, String)>>,
     any: bool,
+    form: TextForm,
 }
 
 impl Contains {
     pub(super) fn compile(kind: ContainsKind, config: &Value) -> Result<Self, ConfigError> {
-        let config = Config::new(kind.name(), config, &["value", "values", "mode"])?;
+        let config = Config::new(kind.name(), config, &["value", "values", "mode", "normalize"])?;
+        let form =
+            TextForm { normalize: config.bool("normalize", true)?, ignore_case: kind == ContainsKind::IContains };
         let single = config.string("value")?;
         let several = config.string_list("values")?;
         let values = match (single, several) {
@@ -132,12 +143,12 @@ impl Contains {
             values
                 .into_iter()
                 .map(|value| {
-                    let needle = if kind == ContainsKind::IContains { value.to_lowercase() } else { value.clone() };
+                    let needle = form.apply(&value).into_owned();
                     (value, needle)
                 })
                 .collect()
         });
-        Ok(Self { kind, values, any })
+        Ok(Self { kind, values, any, form })
     }
 
     pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
@@ -150,7 +161,7 @@ impl Contains {
                     Ok(texts) => texts
                         .into_iter()
                         .map(|text| {
-                            let needle = if ignore_case { Cow::Owned(text.to_lowercase()) } else { text.clone() };
+                            let needle = Cow::Owned(self.form.apply(&text).into_owned());
                             (text, needle)
                         })
                         .collect(),
@@ -159,7 +170,7 @@ impl Contains {
                 from_expected.iter().map(|(shown, needle)| (shown.as_ref(), needle.as_ref())).collect()
             }
         };
-        let haystack = if ignore_case { Cow::Owned(item.output.to_lowercase()) } else { Cow::Borrowed(item.output) };
+        let haystack = self.form.apply(item.output);
         let present = |needle: &str| haystack.contains(needle);
         let first_present = values.iter().find(|(_, needle)| present(needle)).map(|(shown, _)| *shown);
         let first_absent = values.iter().find(|(_, needle)| !present(needle)).map(|(shown, _)| *shown);
@@ -197,17 +208,22 @@ impl Contains {
     }
 }
 
-/// `starts_with`: case-sensitive prefix check; `trim` ignores the output's leading whitespace, which models often
-/// emit before the answer.
+/// `starts_with`: case-sensitive prefix check (in NFC unless `normalize` is false); `trim` ignores the output's
+/// leading whitespace, which models often emit before the answer.
 pub(super) struct StartsWith {
     value: Option<String>,
     trim: bool,
+    form: TextForm,
 }
 
 impl StartsWith {
     pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
-        let config = Config::new("starts_with", config, &["value", "trim"])?;
-        Ok(Self { value: config.string("value")?.map(str::to_owned), trim: config.bool("trim", false)? })
+        let config = Config::new("starts_with", config, &["value", "trim", "normalize"])?;
+        Ok(Self {
+            value: config.string("value")?.map(str::to_owned),
+            trim: config.bool("trim", false)?,
+            form: TextForm { normalize: config.bool("normalize", true)?, ignore_case: false },
+        })
     }
 
     pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
@@ -218,8 +234,9 @@ impl StartsWith {
                 Err(outcome) => return outcome,
             },
         };
-        let output = if self.trim { item.output.trim_start() } else { item.output };
-        if output.starts_with(prefix.as_ref()) {
+        let output = self.form.apply(if self.trim { item.output.trim_start() } else { item.output });
+        let output = output.as_ref();
+        if output.starts_with(self.form.apply(&prefix).as_ref()) {
             return Outcome::verdict(true, format!("output starts with {}", quote(&prefix)));
         }
         // Show as much of the output's start as the expected prefix is long, so the mismatch is visible.
