@@ -1,6 +1,7 @@
 //! gavel: a self-hosted LLM-evaluation appliance. The library holds everything; `main.rs` only dispatches,
 //! so integration tests build the very same application.
 
+pub mod analysis;
 pub mod app;
 pub mod bootstrap;
 pub mod byok;
