@@ -15,19 +15,19 @@ use regex::{Regex, RegexBuilder};
 use serde_json::Value;
 
 /// Deepest JSON nesting of a tool schema.
-pub const MAX_SCHEMA_DEPTH: usize = 64;
+pub(super) const MAX_SCHEMA_DEPTH: usize = 64;
 /// Most JSON values in a tool schema.
-pub const MAX_SCHEMA_NODES: usize = 20_000;
+pub(super) const MAX_SCHEMA_NODES: usize = 20_000;
 /// Most `$ref`s in a tool schema.
-pub const MAX_SCHEMA_REFS: usize = 64;
+pub(super) const MAX_SCHEMA_REFS: usize = 64;
 /// Bound on schema depth × (longest reference chain + 1): how deep validation can recurse.
-pub const MAX_UNFOLDED_DEPTH: usize = 512;
+pub(super) const MAX_UNFOLDED_DEPTH: usize = 512;
 /// Deepest nesting of a call's arguments that gets validated.
-pub const MAX_ARGUMENT_DEPTH: usize = 64;
+pub(super) const MAX_ARGUMENT_DEPTH: usize = 64;
 /// Validation errors listed as evidence.
 const REPORTED_ERRORS: usize = 3;
 /// Compiled-size limit of a `constraints.pattern` regex.
-pub const PATTERN_SIZE_LIMIT: usize = 1 << 20;
+pub(super) const PATTERN_SIZE_LIMIT: usize = 1 << 20;
 /// Backtracking steps one schema `pattern` may take.
 const BACKTRACK_LIMIT: usize = 1_000_000;
 
@@ -42,7 +42,7 @@ impl Retrieve for Offline {
 
 /// Compiled schemas kept per analyzer; a dataset's items usually share their tool definitions, and compiling is by
 /// far the costliest step of the deterministic stage.
-pub const MAX_CACHED_SCHEMAS: usize = 256;
+pub(super) const MAX_CACHED_SCHEMAS: usize = 256;
 
 /// Compiled schemas by their JSON text, shared by every item of a run (and by threads: the lock is held only to
 /// look up and insert, never while compiling).
@@ -136,7 +136,7 @@ impl ToolSchema {
             .iter_errors(arguments)
             .take(REPORTED_ERRORS)
             .map(|e| {
-                let path = e.instance_path.as_str();
+                let path = e.instance_path().as_str();
                 let path = if path.is_empty() { "(root)" } else { path };
                 format!("{path}: {e}")
             })

@@ -6,7 +6,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 /// Most context numbers combined pairwise when looking for a derived number (60² pairs at most per output number).
-pub const MAX_NUMBERS_FOR_DERIVATION: usize = 60;
+pub(super) const MAX_NUMBERS_FOR_DERIVATION: usize = 60;
 /// Relative tolerance for a derived number to match (rounding to a few digits in prose).
 const DERIVED_TOLERANCE: f64 = 0.005;
 
@@ -25,7 +25,7 @@ static QUOTE: LazyLock<Regex> = LazyLock::new(|| re(r#""([^"\n]{20,300})"|“([^
 static PROPER: LazyLock<Regex> = LazyLock::new(|| re(r"\b[A-Z][a-z]{2,}\b"));
 
 /// Lower-cased, every run of non-alphanumerics one space, padded with spaces so ` word ` finds whole words.
-pub fn normalize(s: &str) -> String {
+pub(super) fn normalize(s: &str) -> String {
     let mut out = String::with_capacity(s.len() + 2);
     out.push(' ');
     let mut space = true;
@@ -45,7 +45,7 @@ pub fn normalize(s: &str) -> String {
 }
 
 /// `needle` (already normalised) occurs as whole words in `hay` (already normalised).
-pub fn contains_words(hay: &str, needle: &str) -> bool {
+pub(super) fn contains_words(hay: &str, needle: &str) -> bool {
     needle.trim().is_empty() || hay.contains(needle)
 }
 
@@ -55,12 +55,12 @@ const STOP: &[&str] = &[
 ];
 
 /// The content words of a text (normalised, stop words dropped).
-pub fn content_words(s: &str) -> Vec<String> {
+pub(super) fn content_words(s: &str) -> Vec<String> {
     normalize(s).split_whitespace().filter(|w| !STOP.contains(w)).map(str::to_owned).collect()
 }
 
 /// Share of `needle`'s content words that occur in `hay` (normalised); 1.0 for an empty needle.
-pub fn coverage(needle: &[String], hay: &str) -> f64 {
+pub(super) fn coverage(needle: &[String], hay: &str) -> f64 {
     if needle.is_empty() {
         return 1.0;
     }
@@ -69,7 +69,7 @@ pub fn coverage(needle: &[String], hay: &str) -> f64 {
 }
 
 /// Text with citation markers blanked, so `[doc1]` is not read as the number 1.
-pub fn without_citations(s: &str) -> String {
+pub(super) fn without_citations(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     let mut last = 0;
     for m in bracket_refs(s).filter_map(|c| c.get(0)) {
@@ -88,7 +88,7 @@ fn bracket_refs(s: &str) -> impl Iterator<Item = regex::Captures<'_>> + '_ {
 
 /// Numbers written in a text (`1,234.5` → 1234.5); single digits are skipped: they count list items and steps far
 /// more often than they state facts.
-pub fn numbers(s: &str) -> Vec<(f64, String)> {
+pub(super) fn numbers(s: &str) -> Vec<(f64, String)> {
     NUMBER
         .captures_iter(s)
         .filter_map(|c| c.get(1))
@@ -105,7 +105,7 @@ fn close(a: f64, b: f64, tolerance: f64) -> bool {
 }
 
 /// `n` is one of `known`, or a sum, difference, product, ratio or percentage of two of them.
-pub fn number_supported(n: f64, known: &[f64]) -> bool {
+pub(super) fn number_supported(n: f64, known: &[f64]) -> bool {
     if known.iter().any(|k| close(n, *k, 1e-9)) {
         return true;
     }
@@ -124,7 +124,7 @@ pub fn number_supported(n: f64, known: &[f64]) -> bool {
 
 /// A citation an output makes.
 #[derive(Debug, Clone, PartialEq)]
-pub enum Citation {
+pub(super) enum Citation {
     /// `[3]`: the third context chunk.
     Index(usize),
     /// `[doc2]`, `[source: kb-17]`.
@@ -134,7 +134,7 @@ pub enum Citation {
 }
 
 impl Citation {
-    pub fn describe(&self) -> String {
+    pub(super) fn describe(&self) -> String {
         match self {
             Citation::Index(n) => format!("[{n}]"),
             Citation::Id(id) => format!("[{id}]"),
@@ -144,7 +144,7 @@ impl Citation {
     }
 }
 
-pub fn citations(s: &str) -> Vec<Citation> {
+pub(super) fn citations(s: &str) -> Vec<Citation> {
     let mut out = Vec::new();
     for c in bracket_refs(s) {
         if let Some(m) = c.get(1) {
@@ -169,7 +169,7 @@ pub fn citations(s: &str) -> Vec<Citation> {
 }
 
 /// Capitalised words that do not open a sentence: a cheap stand-in for named entities.
-pub fn proper_nouns(s: &str) -> Vec<String> {
+pub(super) fn proper_nouns(s: &str) -> Vec<String> {
     let mut out = Vec::new();
     for m in PROPER.find_iter(s) {
         let before = s[..m.start()].trim_end();
@@ -206,7 +206,7 @@ const REFUSALS: &[&str] = &[
 ];
 
 /// The refusal phrase the text contains, if any (typographic apostrophes folded).
-pub fn refusal(s: &str) -> Option<&'static str> {
+pub(super) fn refusal(s: &str) -> Option<&'static str> {
     let lower = s.to_lowercase().replace('\u{2019}', "'");
     REFUSALS.iter().copied().find(|p| lower.contains(p))
 }
@@ -237,12 +237,12 @@ const LANGUAGES: &[(&str, &[&str])] = &[
 /// Fewest stop-word hits before a language is named.
 const MIN_LANGUAGE_HITS: usize = 2;
 
-pub fn supported_language(code: &str) -> bool {
+pub(super) fn supported_language(code: &str) -> bool {
     LANGUAGES.iter().any(|(c, _)| *c == code)
 }
 
 /// The best-scoring language, or `None` when the text is too short or two languages tie.
-pub fn guess_language(s: &str) -> Option<&'static str> {
+pub(super) fn guess_language(s: &str) -> Option<&'static str> {
     let words: Vec<String> =
         s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect();
     let mut scores: Vec<(&'static str, usize)> = LANGUAGES
@@ -257,7 +257,7 @@ pub fn guess_language(s: &str) -> Option<&'static str> {
 }
 
 /// At most `max` characters of `s`, marking a cut with `…`.
-pub fn clip(s: &str, max: usize) -> String {
+pub(super) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         Some((at, _)) => format!("{}…", &s[..at]),
         None => s.to_owned(),

@@ -18,7 +18,7 @@ use super::text::clip;
 use super::AnalysisItem;
 
 /// Longest evidence text kept per check, in characters.
-pub const MAX_EVIDENCE_CHARS: usize = 500;
+pub(super) const MAX_EVIDENCE_CHARS: usize = 500;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]

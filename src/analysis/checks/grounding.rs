@@ -46,7 +46,7 @@ fn equations(s: &str) -> Vec<(String, f64, f64)> {
         .collect()
 }
 
-pub fn arithmetic_error(p: &Prepared<'_>) -> Precheck {
+pub(super) fn arithmetic_error(p: &Prepared<'_>) -> Precheck {
     let output = &p.item.output;
     if !output.chars().any(|c| c.is_ascii_digit()) {
         return Precheck::na("the output has no numbers");
@@ -63,7 +63,7 @@ pub fn arithmetic_error(p: &Prepared<'_>) -> Precheck {
     }
 }
 
-pub fn numeric_error(p: &Prepared<'_>) -> Precheck {
+pub(super) fn numeric_error(p: &Prepared<'_>) -> Precheck {
     if !p.has_context {
         return Precheck::na("no context given");
     }
@@ -92,7 +92,7 @@ pub fn numeric_error(p: &Prepared<'_>) -> Precheck {
     }
 }
 
-pub fn unsupported_claim(p: &Prepared<'_>) -> Precheck {
+pub(super) fn unsupported_claim(p: &Prepared<'_>) -> Precheck {
     if !p.has_context {
         return Precheck::na("no context given");
     }
@@ -115,7 +115,7 @@ pub fn unsupported_claim(p: &Prepared<'_>) -> Precheck {
     }
 }
 
-pub fn fabricated_citation(p: &Prepared<'_>) -> Precheck {
+pub(super) fn fabricated_citation(p: &Prepared<'_>) -> Precheck {
     if !p.has_context {
         return Precheck::na("no context given");
     }
@@ -169,7 +169,7 @@ fn presence(expected: &[String], hay: &str) -> f64 {
         .fold(0.0, f64::max)
 }
 
-pub fn missing_context(p: &Prepared<'_>) -> Precheck {
+pub(super) fn missing_context(p: &Prepared<'_>) -> Precheck {
     if !p.has_context {
         return Precheck::na("no context given");
     }
@@ -198,7 +198,7 @@ pub fn missing_context(p: &Prepared<'_>) -> Precheck {
     }
 }
 
-pub fn not_extracted(p: &Prepared<'_>) -> Precheck {
+pub(super) fn not_extracted(p: &Prepared<'_>) -> Precheck {
     if !p.has_context || p.expected.is_empty() {
         return Precheck::na("needs both context and an expected answer");
     }

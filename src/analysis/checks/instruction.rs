@@ -9,13 +9,13 @@ use super::super::verdict::Decision;
 use super::{Precheck, Prepared};
 
 /// Longest `constraints.pattern`, in characters.
-pub const MAX_CONSTRAINT_PATTERN_CHARS: usize = 1_000;
+pub(super) const MAX_CONSTRAINT_PATTERN_CHARS: usize = 1_000;
 
 fn constraints<'a>(p: &'a Prepared<'_>) -> Option<&'a Map<String, Value>> {
     p.item.metadata.get("constraints").and_then(Value::as_object)
 }
 
-pub fn format_violation(p: &Prepared<'_>) -> Precheck {
+pub(super) fn format_violation(p: &Prepared<'_>) -> Precheck {
     let Some(c) = constraints(p) else { return Precheck::na("no metadata.constraints") };
     let format = c.get("format").and_then(Value::as_str);
     let pattern = c.get("pattern");
@@ -98,7 +98,7 @@ fn terms(v: Option<&Value>) -> Option<Vec<String>> {
     }
 }
 
-pub fn constraint_violation(p: &Prepared<'_>) -> Precheck {
+pub(super) fn constraint_violation(p: &Prepared<'_>) -> Precheck {
     let Some(c) = constraints(p) else { return Precheck::na("no metadata.constraints") };
     let output = &p.item.output;
     let mut failures: Vec<String> = Vec::new();
@@ -162,7 +162,7 @@ pub fn constraint_violation(p: &Prepared<'_>) -> Precheck {
     Precheck::pass(1.0, "output meets every constraint")
 }
 
-pub fn over_refusal(p: &Prepared<'_>) -> Precheck {
+pub(super) fn over_refusal(p: &Prepared<'_>) -> Precheck {
     match text::refusal(&p.item.output) {
         Some(phrase) => Precheck::tentative(Decision::Fail, 0.6, format!("output refuses (\"{phrase}\")")),
         None => Precheck::pass(0.9, "no refusal phrase in the output"),

@@ -14,11 +14,11 @@ use super::super::verdict::Decision;
 use super::{Precheck, Prepared};
 
 /// Most tool calls of one item that are checked; the rest are ignored.
-pub const MAX_TOOL_CALLS: usize = 500;
+pub(super) const MAX_TOOL_CALLS: usize = 500;
 /// Most tool definitions read from one item.
-pub const MAX_TOOLS: usize = 256;
+pub(super) const MAX_TOOLS: usize = 256;
 /// Identical calls that make `redundant_calls` fail.
-pub const REDUNDANT_REPEATS: usize = 3;
+pub(super) const REDUNDANT_REPEATS: usize = 3;
 
 /// Leading verbs of tool names that change the world; a wrong call to such a tool is a side effect.
 const SIDE_EFFECT_VERBS: &[&str] = &[
@@ -132,7 +132,7 @@ fn with_side_effect(check: Precheck, yes: bool) -> Precheck {
     }
 }
 
-pub fn wrong_tool(p: &Prepared<'_>) -> Precheck {
+pub(super) fn wrong_tool(p: &Prepared<'_>) -> Precheck {
     let calls = &p.calls;
     if calls.is_empty() {
         return Precheck::na("no tool calls");
@@ -164,7 +164,7 @@ pub fn wrong_tool(p: &Prepared<'_>) -> Precheck {
     Precheck::Open { hint: Some("every called tool is defined; does each fit the request?".into()) }
 }
 
-pub fn invalid_arguments(p: &Prepared<'_>) -> Precheck {
+pub(super) fn invalid_arguments(p: &Prepared<'_>) -> Precheck {
     let calls = &p.calls;
     let defs = &p.tools;
     let mut checked = 0;
@@ -206,7 +206,7 @@ pub fn invalid_arguments(p: &Prepared<'_>) -> Precheck {
     with_side_effect(Precheck::fail(1.0, format!("invalid arguments{effect}: {}", problems.join(" | "))), effects)
 }
 
-pub fn missing_required_call(p: &Prepared<'_>) -> Precheck {
+pub(super) fn missing_required_call(p: &Prepared<'_>) -> Precheck {
     let Some(expected) = expected(&p.item.metadata) else { return Precheck::na("no expected_tools") };
     if expected.is_empty() {
         return Precheck::na("expected_tools is empty: no call is required");
@@ -249,7 +249,7 @@ const ACKNOWLEDGES: &[&str] = &[
     "timeout",
 ];
 
-pub fn tool_error_ignored(p: &Prepared<'_>) -> Precheck {
+pub(super) fn tool_error_ignored(p: &Prepared<'_>) -> Precheck {
     let errors: Vec<String> = p
         .calls
         .iter()
@@ -309,7 +309,7 @@ fn call_key(call: &ToolCall) -> String {
     key
 }
 
-pub fn redundant_calls(p: &Prepared<'_>) -> Precheck {
+pub(super) fn redundant_calls(p: &Prepared<'_>) -> Precheck {
     let calls = &p.calls;
     if calls.is_empty() {
         return Precheck::na("no tool calls");
