@@ -14,13 +14,14 @@
 use std::borrow::Cow;
 
 use jsonschema::error::ValidationErrorKind;
-use jsonschema::{Draft, PatternOptions, Retrieve, Uri, Validator};
+use jsonschema::{Draft, PatternOptions, Retrieve, Validator};
 use serde_json::Value;
 
 use super::config::{type_name, Config};
 use super::json_read::{self, ReadError, MAX_JSON_DEPTH};
 use super::regex_engine::{take_schema_limit, BACKTRACK_LIMIT, REGEX_SIZE_LIMIT};
-use super::{quote, schema_guard, schema_pattern, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
+use super::schema_guard::{self, Offline};
+use super::{quote, schema_pattern, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
 
 /// How many validation errors a failing reason lists.
 const REPORTED_ERRORS: usize = 3;
@@ -213,17 +214,4 @@ fn detect_draft(schema: &Value) -> Result<(Draft, Cow<'_, Value>), ConfigError> 
     Ok((draft, Cow::Owned(schema)))
 }
 
-/// Refuses every external resource: the appliance has no network access by design, so a remote `$ref` must be
-/// inlined (under `$defs`) rather than fetched.
-pub(super) struct Offline;
 
-impl Retrieve for Offline {
-    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
-        Err(format!(
-            "remote references are not fetched (gavel runs without network access): {}; inline the referenced \
-             schema under `$defs` instead",
-            uri.as_str()
-        )
-        .into())
-    }
-}

@@ -10,10 +10,9 @@
 
 use std::collections::HashMap;
 
-use jsonschema::{Draft, Registry};
+use jsonschema::{Draft, Registry, Retrieve, Uri};
 use serde_json::Value;
 
-use super::json::Offline;
 use super::quote;
 
 /// The chain length assumed for a schema with an in-place cycle (or one the analysis cannot read); real schemas
@@ -206,4 +205,19 @@ fn check_graph(nodes: &[Node]) -> Result<usize, String> {
         }
     }
     Ok(longest)
+}
+
+/// Refuses every external resource: the appliance has no network access by design, so a remote `$ref` must be
+/// inlined (under `$defs`) rather than fetched.
+pub(super) struct Offline;
+
+impl Retrieve for Offline {
+    fn retrieve(&self, uri: &Uri<String>) -> Result<Value, Box<dyn std::error::Error + Send + Sync>> {
+        Err(format!(
+            "remote references are not fetched (gavel runs without network access): {}; inline the referenced \
+             schema under `$defs` instead",
+            uri.as_str()
+        )
+        .into())
+    }
 }
