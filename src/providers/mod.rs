@@ -77,6 +77,9 @@ pub enum ErrorKind {
     Server,
     Timeout,
     BadResponse,
+    /// A well-formed 2xx answer with nothing to read: a refusal, an empty reply, a safety block. Asking again
+    /// pays for the same refusal, so it is not retried; for a judge it is an unparseable verdict.
+    NoAnswer,
     InvalidRequest,
 }
 
@@ -93,6 +96,7 @@ impl ErrorKind {
             ErrorKind::Server => "server",
             ErrorKind::Timeout => "timeout",
             ErrorKind::BadResponse => "bad_response",
+            ErrorKind::NoAnswer => "no_answer",
             ErrorKind::InvalidRequest => "invalid_request",
         }
     }
@@ -121,6 +125,7 @@ impl ProviderError {
             ErrorKind::ModelNotFound => Code::ByokModelNotFound,
             ErrorKind::Unreachable => Code::ByokEndpointUnreachable,
             ErrorKind::RateLimited => Code::ByokRateLimited,
+            ErrorKind::NoAnswer => Code::JudgeUnparseable,
             ErrorKind::Overloaded
             | ErrorKind::Server
             | ErrorKind::Timeout
@@ -242,7 +247,7 @@ pub async fn complete(
     };
     parsed.map_err(|msg| {
         let msg = format!("{} answered {} but {}", provider.as_str(), status.as_u16(), scrub_secret(&msg, key));
-        ProviderError::new(ErrorKind::BadResponse, Some(status.as_u16()), classify::cap(&msg))
+        ProviderError::new(ErrorKind::NoAnswer, Some(status.as_u16()), classify::cap(&msg))
     })
 }
 

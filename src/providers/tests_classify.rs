@@ -93,6 +93,7 @@ fn codes_and_retry_decisions_follow_the_contract() {
         (Server, "BYOK_PROVIDER_ERROR", true),
         (Timeout, "BYOK_PROVIDER_ERROR", true),
         (BadResponse, "BYOK_PROVIDER_ERROR", true),
+        (NoAnswer, "JUDGE_UNPARSEABLE", false),
         (InvalidRequest, "BYOK_PROVIDER_ERROR", false),
     ];
     for (kind, code, retry) in table {
