@@ -19,7 +19,7 @@ pub fn luhn(digits: &[u8]) -> bool {
         }
         sum += v;
     }
-    sum % 10 == 0
+    sum.is_multiple_of(10)
 }
 
 const VERHOEFF_D: [[u8; 10]; 10] = [

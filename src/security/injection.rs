@@ -89,7 +89,7 @@ static RULES: &[Rule] = &[
     },
     Rule {
         id: "new_instructions",
-        keywords: &["instruction", "task", "purpose"],
+        keywords: &["instruction", "your new", "your real", "your true", "your actual"],
         pattern: r"(?i)(?-u:\b)(?:new|updated|real|actual|true|revised)\s+instructions?\s*:|(?i)your\s+(?:new|real|true|actual)\s+(?:task|instructions?|purpose|goal|objective)\s+(?:is|are)",
         severity: Severity::High,
         confidence: 0.8,
@@ -112,7 +112,18 @@ static RULES: &[Rule] = &[
     },
     Rule {
         id: "role_switch_line",
-        keywords: &["system", "developer", "###"],
+        keywords: &[
+            "system:",
+            "system :",
+            "developer:",
+            "system message",
+            "system prompt",
+            "system override",
+            "developer message",
+            "## system",
+            "## new instruction",
+            "##system",
+        ],
         pattern: r"(?im)^[ \t>*#]*(?:system|developer)(?:\s+(?:message|prompt|override))?\s*:\s*\S|(?im)^\s*#{2,}\s*(?:system|new\s+instructions?)(?-u:\b)",
         severity: Severity::Medium,
         confidence: 0.75,
@@ -142,7 +153,17 @@ static RULES: &[Rule] = &[
     },
     Rule {
         id: "prompt_extraction",
-        keywords: &["reveal", "print", "show", "repeat", "output", "display", "leak", "tell me", "dump"],
+        keywords: &[
+            "system prompt",
+            "system message",
+            "initial prompt",
+            "hidden prompt",
+            "instructions above",
+            "developer message",
+            "words above",
+            "text above",
+            "everything above",
+        ],
         pattern: concat!(
             r"(?i)(?:reveal|print|show|repeat|output|display|leak|dump|tell\s+me)\s+(?:me\s+)?(?:your|the)\s+",
             r"(?:(?:full|entire|original|hidden|initial|secret|exact)\s+)*(?:system\s+prompt|system\s+message|initial\s+prompt|hidden\s+prompt|instructions\s+above|developer\s+message)",

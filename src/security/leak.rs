@@ -128,7 +128,7 @@ fn decoded_canary(output: &str, needle: &[char]) -> Option<((usize, usize), &'st
             continue;
         }
         let body = run.trim_end_matches('=');
-        let hex = body.len() % 2 == 0 && body.bytes().all(|c| c.is_ascii_hexdigit());
+        let hex = body.len().is_multiple_of(2) && body.bytes().all(|c| c.is_ascii_hexdigit());
         let bytes = if hex {
             (0..body.len() / 2)
                 .map(|k| u8::from_str_radix(&body[2 * k..2 * k + 2], 16).ok())

@@ -20,6 +20,9 @@ struct Rule {
 
 /// Window either side of a keyword for the short payload shapes.
 const WINDOW: usize = 200;
+/// Window before a `](` / `<img` keyword (the link text) and after it (the URL).
+const URL_BACK: usize = 240;
+const URL_FWD: usize = 2100;
 /// Query strings at least this long on a link to a foreign host are treated as carrying data.
 pub const EXFIL_MIN_QUERY: usize = 32;
 
@@ -27,7 +30,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "script_tag",
         keywords: &["<script"],
-        pattern: r"(?i)<script(?:\s[^>]{0,200})?>",
+        pattern: r"(?i)<script(?:\s[^>]*)?>",
         severity: Severity::High,
         confidence: 0.95,
     },
@@ -51,7 +54,7 @@ static RULES: &[Rule] = &[
             "oninput",
             "onchange",
         ],
-        pattern: r#"(?i)<[a-z][a-z0-9-]*(?:\s[^>]{0,200}?)?[\s/"']on[a-z]{4,20}\s*=\s*["']?[^\s>"']"#,
+        pattern: r#"(?i)<[a-z][a-z0-9-]*(?:\s[^>]*?)?[\s/"']on[a-z]{4,20}\s*=\s*["']?[^\s>"']"#,
         severity: Severity::High,
         confidence: 0.9,
     },
@@ -65,21 +68,21 @@ static RULES: &[Rule] = &[
     Rule {
         id: "markdown_image",
         keywords: &["]("],
-        pattern: r"!\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]{1,2000})",
+        pattern: r"!\[[^\]\n]*\]\(\s*<?(https?://[^)\s>]+)",
         severity: Severity::High,
         confidence: 0.85,
     },
     Rule {
         id: "markdown_link",
         keywords: &["]("],
-        pattern: r"(?:^|[^!])\[[^\]\n]{0,200}\]\(\s*<?(https?://[^)\s>]{1,2000})",
+        pattern: r"(?:^|[^!])\[[^\]\n]*\]\(\s*<?(https?://[^)\s>]+)",
         severity: Severity::Medium,
         confidence: 0.75,
     },
     Rule {
         id: "html_image",
         keywords: &["<img"],
-        pattern: r#"(?i)<img\s[^>]{0,400}?src\s*=\s*["']?(https?://[^"'\s>]{1,2000})"#,
+        pattern: r#"(?i)<img\s[^>]*?src\s*=\s*["']?(https?://[^"'\s>]+)"#,
         severity: Severity::High,
         confidence: 0.85,
     },
@@ -98,10 +101,10 @@ static RULES: &[Rule] = &[
             "--",
         ],
         pattern: concat!(
-            r#"(?i)['"]\s*or\s+['"]?\w{1,10}['"]?\s*=\s*['"]?\w{1,10}"#,
+            r#"(?i)['"]\s*or\s+['"]?[A-Za-z0-9_]{1,10}['"]?\s*=\s*['"]?[A-Za-z0-9_]{1,10}"#,
             r#"|(?i)['"]\s*;\s*(?:drop|delete|insert|update|truncate|shutdown|exec)\s"#,
             r"|(?i)union\s+(?:all\s+)?select\s+(?:null|[0-9]|@@version|user\(\)|version\(\)|password|concat\()",
-            r"|(?i)xp_cmdshell|(?i)waitfor\s+delay\s+'|(?i)(?:pg_sleep|sleep|benchmark)\s*\(\s*[0-9]+\s*[,)][^\n]{0,40}--",
+            r"|(?i)xp_cmdshell|(?i)waitfor\s+delay\s+'|(?i)(?:pg_sleep|sleep|benchmark)\s*\(\s*[0-9]+\s*[,)][^\n]*?--",
             r#"|(?i)admin['"]\s*--"#,
         ),
         severity: Severity::Medium,
@@ -128,15 +131,15 @@ static RULES: &[Rule] = &[
         ],
         pattern: concat!(
             r"(?i)rm\s+-(?:rf|fr)\s+(?:/|~|\*|\$HOME)(?:\s|$|;)",
-            r"|(?i)(?:curl|wget)\s[^\n|;]{1,300}\|\s*(?:sudo\s+)?(?:ba|z|da)?sh(?-u:\b)",
+            r"|(?i)(?:curl|wget)\s[^\n|;]+\|\s*(?:sudo\s+)?(?:ba|z|da)?sh(?-u:\b)",
             r"|(?i)bash\s+-i\s+>&?\s*/dev/tcp/|/dev/tcp/[0-9a-z.\-]+/[0-9]+",
             r"|(?i)(?:nc|ncat|netcat)\s+(?:-[a-z]+\s+)*-e\s+/bin/(?:ba)?sh",
             r"|:\(\)\s*\{\s*:\|:&\s*\};:",
             r"|(?i)mkfifo\s+/tmp/[^\s;]+\s*;",
-            r"|(?i)base64\s+-d[^\n|]{0,100}\|\s*(?:ba)?sh",
+            r"|(?i)base64\s+-d[^\n|]*\|\s*(?:ba)?sh",
             r"|(?i)powershell(?:\.exe)?\s+(?:-[a-z]+\s+)*-e(?:nc(?:odedcommand)?)?\s+[A-Za-z0-9+/=]{16,}",
             r"|(?i)certutil(?:\.exe)?\s+-urlcache\s",
-            r"|(?i)(?:curl|wget)\s[^\n;]{1,300}(?:&&|;)\s*chmod\s+\+x",
+            r"|(?i)(?:curl|wget)\s[^\n;]+(?:&&|;)\s*chmod\s+\+x",
         ),
         severity: Severity::High,
         confidence: 0.85,
@@ -145,11 +148,11 @@ static RULES: &[Rule] = &[
         id: "template_injection",
         keywords: &["{{", "${", "<%", "#{", "{%"],
         pattern: concat!(
-            r"\{\{[^{}\n]{0,200}?(?:__|\(|\)|\bconfig\b|\bself\b|\brequest\b|lipsum|cycler|joiner|namespace|[0-9]\s*[*+]\s*[0-9])[^{}\n]{0,200}?\}\}",
-            r"|\{%[^%\n]{0,200}?(?:import|include|__|\()[^%\n]{0,200}?%\}",
-            r"|\$\{[^{}\n]{0,200}?(?:jndi:|T\(java|Runtime|getClass|exec\(|env:|[0-9]\s*[*+]\s*[0-9])[^{}\n]{0,200}?\}",
-            r"|<%[=\-]?[^%\n]{0,200}?(?:system|exec|eval|Runtime|\bpopen|`|[0-9]\s*[*+]\s*[0-9])[^%\n]{0,200}?%>",
-            r"|#\{[^{}\n]{0,200}?(?:T\(|getClass|exec|system|`|[0-9]\s*[*+]\s*[0-9])[^{}\n]{0,200}?\}",
+            r"\{\{[^{}\n]*?(?:__|\(|\)|(?-u:\b)config(?-u:\b)|(?-u:\b)self(?-u:\b)|(?-u:\b)request(?-u:\b)|lipsum|cycler|joiner|namespace|[0-9]\s*[*+]\s*[0-9])[^{}\n]*?\}\}",
+            r"|\{%[^%\n]*?(?:import|include|__|\()[^%\n]*?%\}",
+            r"|\$\{[^{}\n]*?(?:jndi:|T\(java|Runtime|getClass|exec\(|env:|[0-9]\s*[*+]\s*[0-9])[^{}\n]*?\}",
+            r"|<%[=\-]?[^%\n]*?(?:system|exec|eval|Runtime|(?-u:\b)popen|`|[0-9]\s*[*+]\s*[0-9])[^%\n]*?%>",
+            r"|#\{[^{}\n]*?(?:T\(|getClass|exec|system|`|[0-9]\s*[*+]\s*[0-9])[^{}\n]*?\}",
         ),
         severity: Severity::Medium,
         confidence: 0.8,
@@ -157,7 +160,7 @@ static RULES: &[Rule] = &[
     Rule {
         id: "ansi_escape",
         keywords: &["\x1b[", "\x1b]", "\u{9b}"],
-        pattern: r"\x1b\[[0-9;?]{0,32}[ -/]{0,4}[@-~]|\x1b\][0-9]{1,4};[^\x07\x1b]{0,2000}(?:\x07|\x1b\\)?|\u{9b}[0-9;?]{0,32}[@-~]",
+        pattern: r"\x1b\[[0-9;?]{0,32}[ -/]{0,4}[@-~]|\x1b\][0-9]{1,4};[^\x07\x1b]*(?:\x07|\x1b\\)?|\u{9b}[0-9;?]{0,32}[@-~]",
         severity: Severity::Medium,
         confidence: 0.9,
     },
@@ -167,12 +170,15 @@ static ENGINE: LazyLock<Result<Engine, String>> = LazyLock::new(|| {
     let specs: Vec<RuleSpec<'_>> = RULES
         .iter()
         .map(|r| {
-            let window = if r.id.starts_with("markdown") || r.id == "html_image" || r.id == "ansi_escape" {
-                2200
+            // URLs and OSC strings run long after their keyword; the rest are short phrases.
+            let anchor = if r.id.starts_with("markdown") || r.id == "html_image" {
+                Anchor::Range(URL_BACK, URL_FWD)
+            } else if r.id == "ansi_escape" {
+                Anchor::Range(0, URL_FWD)
             } else {
-                WINDOW
+                Anchor::Around(WINDOW)
             };
-            RuleSpec { keywords: r.keywords, pattern: r.pattern, anchor: Anchor::Around(window), charset: Charset::Any }
+            RuleSpec { keywords: r.keywords, pattern: r.pattern, anchor, charset: Charset::Any }
         })
         .collect();
     Engine::build(&specs)

@@ -3,10 +3,7 @@
 //! or secrets past a plain-text filter. Hidden and encoded content is decoded and scanned again by the
 //! injection, secret and PII detectors, within the bounds below.
 
-use std::sync::LazyLock;
-
 use base64::Engine as _;
-use regex::Regex;
 
 use super::text::{preview, rot13};
 use super::{injection, pii, secrets, Check, Finding, Severity};
@@ -25,8 +22,40 @@ pub const MAX_HIDDEN_FINDINGS: usize = 32;
 /// Share of printable characters a decoding needs to count as text.
 const PRINTABLE_SHARE: f64 = 0.95;
 
-/// Runs of at least 24 base64/hex characters are possible payloads (shorter ones are words and ids).
-static RUN: LazyLock<Option<Regex>> = LazyLock::new(|| Regex::new(r"[A-Za-z0-9+/_\-]{24,}={0,2}").ok());
+/// Runs of at least this many base64/hex characters are possible payloads (shorter ones are words and ids).
+const MIN_RUN: usize = 24;
+
+fn run_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'+' | b'/' | b'_' | b'-')
+}
+
+/// Byte spans of base64/hex-looking runs of at least [`MIN_RUN`] characters (with up to two `=` of
+/// padding). A byte loop, not a regex: it runs over every text.
+fn runs(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
+    let b = text.as_bytes();
+    let mut i = 0;
+    std::iter::from_fn(move || {
+        while i < b.len() {
+            if !run_byte(b[i]) {
+                i += 1;
+                continue;
+            }
+            let s = i;
+            while i < b.len() && run_byte(b[i]) {
+                i += 1;
+            }
+            let mut e = i;
+            while e < b.len() && e - i < 2 && b[e] == b'=' {
+                e += 1;
+            }
+            i = e;
+            if e - s >= MIN_RUN {
+                return Some((s, e));
+            }
+        }
+        None
+    })
+}
 
 /// Hidden-text findings and findings inside decoded payloads of `text` (up to [`super::MAX_SCAN_BYTES`]).
 pub fn scan(text: &str) -> Vec<Finding> {
@@ -205,19 +234,18 @@ fn hidden_evidence(n: usize, decoded: &str, inner: &[Finding]) -> String {
 }
 
 fn encoded_runs(text: &str, depth: usize, budget: &mut usize, out: &mut Vec<Finding>) {
-    let Some(run) = RUN.as_ref() else { return };
-    for m in run.find_iter(text).take(MAX_ENCODED_RUNS) {
+    for (start, end) in runs(text).take(MAX_ENCODED_RUNS) {
         if *budget == 0 {
             return;
         }
-        let s = m.as_str();
-        let hex = s.len() % 2 == 0 && s.bytes().all(|b| b.is_ascii_hexdigit());
+        let s = &text[start..end];
+        let hex = s.len().is_multiple_of(2) && s.bytes().all(|b| b.is_ascii_hexdigit());
         let limit = MAX_RUN_DECODE_BYTES.min(*budget * 2);
         let decoded = if hex { decode_hex(&s[..s.len().min(limit) & !1]) } else { decode_b64(s, limit) };
         let Some(decoded) = decoded else { continue };
         *budget = budget.saturating_sub(decoded.len());
         let via = if hex { "hex" } else { "base64" };
-        out.extend(rescan(&decoded, (m.start(), m.end()), via, depth, budget));
+        out.extend(rescan(&decoded, (start, end), via, depth, budget));
     }
 }
 
@@ -254,9 +282,7 @@ fn decode_b64(s: &str, limit: usize) -> Option<String> {
     let engine = if url { &URL_SAFE_NO_PAD } else { &STANDARD_NO_PAD };
     // Probe the first 32 characters (24 bytes) before decoding more.
     let probe = &body[..body.len().min(32) & !3];
-    if printable(&engine.decode(probe).ok()?).is_none() {
-        return None;
-    }
+    printable(&engine.decode(probe).ok()?)?;
     let mut take = body.len().min(limit);
     take -= take % 4;
     if body.len() <= limit {

@@ -116,11 +116,14 @@ pub(crate) fn context_before(s: &str, at: usize, n: usize) -> String {
 
 /// ROT13 of the ASCII letters of `s`; everything else unchanged.
 pub(crate) fn rot13(s: &str) -> String {
-    s.chars()
+    // Byte-wise: only ASCII letters change, so multi-byte sequences stay intact and the result is UTF-8.
+    let bytes: Vec<u8> = s
+        .bytes()
         .map(|c| match c {
-            'a'..='z' => (((c as u8 - b'a') + 13) % 26 + b'a') as char,
-            'A'..='Z' => (((c as u8 - b'A') + 13) % 26 + b'A') as char,
+            b'a'..=b'z' => (c - b'a' + 13) % 26 + b'a',
+            b'A'..=b'Z' => (c - b'A' + 13) % 26 + b'A',
             _ => c,
         })
-        .collect()
+        .collect();
+    String::from_utf8(bytes).unwrap_or_default()
 }

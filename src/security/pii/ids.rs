@@ -204,7 +204,7 @@ fn fr_nir(c: &Chunk<'_>, ctx: &mut Ctx) -> Option<(&'static str, Severity, f64)>
         return None;
     }
     let shaped = c.shape(&[1, 2, 2, 2, 3, 3, 2]) && c.seps_all(b' ');
-    if !shaped && !(c.n_groups == 1 && ctx.kw(c, &kw)) {
+    if !(shaped || (c.n_groups == 1 && ctx.kw(c, &kw))) {
         return None;
     }
     let m = num2(&t, 3);
@@ -426,7 +426,7 @@ fn au_tfn(c: &Chunk<'_>, ctx: &mut Ctx) -> Option<(&'static str, Severity, f64)>
     let kw = ["tfn", "tax file"];
     numeric_form(c, ctx, 9, &[&[3, 3, 3]], b" ", &kw)?;
     let d = c.digits();
-    let ok = ctx.kw(c, &kw) && weighted_sum(d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]) % 11 == 0;
+    let ok = ctx.kw(c, &kw) && weighted_sum(d, &[1, 4, 3, 7, 5, 8, 6, 9, 10]).is_multiple_of(11);
     ok.then_some(("au_tfn", High, 0.9))
 }
 
@@ -459,7 +459,7 @@ fn us_aba_routing(c: &Chunk<'_>, ctx: &mut Ctx) -> Option<(&'static str, Severit
     let d = c.digits();
     let p = num2(d, 0);
     let prefix_ok = p <= 12 || (21..=32).contains(&p) || (61..=72).contains(&p) || p == 80;
-    let ok = prefix_ok && weighted_sum(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]) % 10 == 0;
+    let ok = prefix_ok && weighted_sum(d, &[3, 7, 1, 3, 7, 1, 3, 7, 1]).is_multiple_of(10);
     ok.then_some(("us_aba_routing", Medium, 0.85))
 }
 

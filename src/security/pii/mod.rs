@@ -120,7 +120,7 @@ pub(crate) fn valid_date(y: u32, m: u32, d: u32) -> bool {
     if !(1800..=2199).contains(&y) || !(1..=12).contains(&m) || d == 0 {
         return false;
     }
-    let leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+    let leap = (y.is_multiple_of(4) && !y.is_multiple_of(100)) || y.is_multiple_of(400);
     let days = match m {
         2 if leap => 29,
         2 => 28,

@@ -10,11 +10,12 @@ use super::super::text::context_before;
 use super::{has_keyword, Allow, Raw};
 use crate::security::Severity;
 
+/// Regexes run over the whole text (e-mail: the engine seeks the `@` literal) or anchored at candidate
+/// starts found by a byte loop (phone, IBAN, NINO): a full regex pass per entity would cost more than all
+/// the validation together.
 struct Patterns {
     email: Regex,
     phone: Regex,
-    ipv6: Regex,
-    mac: Regex,
     iban: Regex,
     nino: Regex,
 }
@@ -24,17 +25,15 @@ static PATTERNS: LazyLock<Option<Patterns>> = LazyLock::new(|| {
         email: Regex::new(r"[A-Za-z0-9._%+\-]{1,64}@[A-Za-z0-9\-]{1,63}(?:\.[A-Za-z0-9\-]{1,63}){0,8}\.[A-Za-z]{2,24}")
             .ok()?,
         phone: Regex::new(concat!(
-            r"\+[1-9][0-9]{0,2}[ .\-]?(?:\([0-9]{1,4}\)[ .\-]?)?[0-9]{1,4}(?:[ .\-]?[0-9]{1,5}){1,5}",
+            r"^(?:\+[1-9][0-9]{0,2}[ .\-]?(?:\([0-9]{1,4}\)[ .\-]?)?[0-9]{1,4}(?:[ .\-]?[0-9]{1,5}){1,5}",
             r"|\([2-9][0-9]{2}\) ?[2-9][0-9]{2}[ .\-][0-9]{4}",
             r"|[2-9][0-9]{2}[.\-][2-9][0-9]{2}[.\-][0-9]{4}",
             r"|0[1-9](?:[ .][0-9]{2}){4}",
-            r"|0[1-9][0-9]{2,3} [0-9]{3} ?[0-9]{3,4}",
+            r"|0[1-9][0-9]{2,3} [0-9]{3} ?[0-9]{3,4})",
         ))
         .ok()?,
-        ipv6: Regex::new(r"[0-9A-Fa-f]{0,4}(?::[0-9A-Fa-f]{0,4}){2,7}").ok()?,
-        mac: Regex::new(r"(?:[0-9A-Fa-f]{2}:){5}[0-9A-Fa-f]{2}|(?:[0-9A-Fa-f]{2}-){5}[0-9A-Fa-f]{2}").ok()?,
-        iban: Regex::new(r"[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}").ok()?,
-        nino: Regex::new(r"[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]").ok()?,
+        iban: Regex::new(r"^[A-Z]{2}[0-9]{2}(?: ?[A-Z0-9]){11,32}").ok()?,
+        nino: Regex::new(r"^[A-Z]{2} ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]").ok()?,
     })
 });
 
@@ -53,8 +52,7 @@ fn boundary_ok(text: &str, s: usize, e: usize, cont: impl Fn(u8) -> bool) -> boo
 
 pub(super) fn scan(text: &str, allow: &Allow<'_>, out: &mut Vec<Raw>) {
     let Some(p) = PATTERNS.as_ref() else { return };
-    let bytes = text.as_bytes();
-    if memchr_byte(bytes, b'@') {
+    if text.contains('@') {
         for m in p.email.find_iter(text) {
             let (s, e) = (m.start(), m.end());
             let v = m.as_str();
@@ -75,69 +73,129 @@ pub(super) fn scan(text: &str, allow: &Allow<'_>, out: &mut Vec<Raw>) {
             out.push(Raw { entity: "email", span: (s, e), severity: Severity::Medium, confidence: 0.95 });
         }
     }
-    for m in p.phone.find_iter(text) {
-        let (s, e) = (m.start(), m.end());
-        let digits = m.as_str().bytes().filter(u8::is_ascii_digit).count();
-        if !(7..=15).contains(&digits) || !boundary_ok(text, s, e, |b| b.is_ascii_alphanumeric() || b == b'+') {
+    candidates(text, p, out);
+    colon_runs(text, out);
+}
+
+/// Longest phone number candidate looked at from one start (E.164 with separators fits).
+const PHONE_MAX: usize = 32;
+/// Longest IBAN with spaces.
+const IBAN_MAX: usize = 48;
+
+/// One byte loop finds where a phone number (`+`, `(` or a digit at a token start) or an IBAN / NINO (two
+/// upper-case letters at a token start, then a digit) may begin; the anchored regexes run only there.
+fn candidates(text: &str, p: &Patterns, out: &mut Vec<Raw>) {
+    let b = text.as_bytes();
+    let n = b.len();
+    let mut i = 0;
+    while i < n {
+        let c = b[i];
+        let token_start = i == 0 || !b[i - 1].is_ascii_alphanumeric();
+        if !token_start || !(c.is_ascii_digit() || c == b'+' || c == b'(' || c.is_ascii_uppercase()) {
+            i += 1;
             continue;
         }
-        let e164 = m.as_str().starts_with('+');
-        if e164 && digits < 8 {
+        if c.is_ascii_uppercase() {
+            let two = i + 3 < n && b[i + 1].is_ascii_uppercase();
+            if two && (b[i + 2].is_ascii_digit() || (b[i + 2] == b' ' && b[i + 3].is_ascii_digit())) {
+                if let Some(span) = anchored(&p.iban, text, i, IBAN_MAX).and_then(|(s, e)| iban_at(text, s, e)) {
+                    out.push(Raw { entity: "iban", span, severity: Severity::High, confidence: 0.97 });
+                    i = span.1;
+                    continue;
+                }
+                if let Some((s, e)) = anchored(&p.nino, text, i, 14) {
+                    let compact: Vec<u8> = text[s..e].bytes().filter(|b| *b != b' ').collect();
+                    if nino_ok(&compact) && boundary_ok(text, s, e, |b| b.is_ascii_alphanumeric()) {
+                        out.push(Raw { entity: "uk_nino", span: (s, e), severity: Severity::High, confidence: 0.9 });
+                        i = e;
+                        continue;
+                    }
+                }
+            }
+            i += 1;
             continue;
         }
-        let kw = has_keyword(&context_before(text, s, 40), PHONE_KEYWORDS);
-        let confidence = if e164 { 0.85 } else { 0.7 } + if kw { 0.1 } else { 0.0 };
-        out.push(Raw { entity: "phone", span: (s, e), severity: Severity::Medium, confidence });
-    }
-    if text.contains(':') {
-        for m in p.ipv6.find_iter(text) {
-            let (s, e) = (m.start(), m.end());
-            let v = m.as_str();
-            let groups = v.split(':').filter(|g| !g.is_empty()).count();
-            let hex = v.bytes().filter(u8::is_ascii_hexdigit).count();
-            if groups < 2 || hex < 4 || !v.bytes().any(|b| b.is_ascii_digit()) {
-                continue;
-            }
-            if !boundary_ok(text, s, e, |b| b.is_ascii_alphanumeric() || b == b':' || b == b'.') {
-                continue;
-            }
-            let Ok(addr) = v.parse::<Ipv6Addr>() else { continue };
-            if addr.is_loopback() || addr.is_unspecified() {
-                continue;
-            }
-            let local = (addr.segments()[0] & 0xffc0) == 0xfe80 || (addr.segments()[0] & 0xfe00) == 0xfc00;
-            let severity = if local { Severity::Low } else { Severity::Medium };
-            out.push(Raw { entity: "ipv6", span: (s, e), severity, confidence: 0.9 });
-        }
-        for m in p.mac.find_iter(text) {
-            let (s, e) = (m.start(), m.end());
-            let v = m.as_str().to_ascii_lowercase();
-            if v.bytes().all(|b| b == b'0' || b == b':' || b == b'-')
-                || v.bytes().all(|b| b == b'f' || b == b':' || b == b'-')
-            {
-                continue;
-            }
-            if boundary_ok(text, s, e, |b| b.is_ascii_alphanumeric() || b == b':' || b == b'-') {
-                out.push(Raw { entity: "mac_address", span: (s, e), severity: Severity::Low, confidence: 0.8 });
+        if c == b'(' || c == b'+' || (i == 0 || !matches!(b[i - 1], b'+' | b'(')) {
+            if let Some((s, e)) = anchored(&p.phone, text, i, PHONE_MAX) {
+                if let Some(raw) = phone(text, s, e) {
+                    out.push(raw);
+                    i = e;
+                    continue;
+                }
             }
         }
-    }
-    for m in p.iban.find_iter(text) {
-        if let Some(span) = iban_at(text, m.start(), m.end()) {
-            out.push(Raw { entity: "iban", span, severity: Severity::High, confidence: 0.97 });
-        }
-    }
-    for m in p.nino.find_iter(text) {
-        let (s, e) = (m.start(), m.end());
-        let compact: Vec<u8> = m.as_str().bytes().filter(|b| *b != b' ').collect();
-        if nino_ok(&compact) && boundary_ok(text, s, e, |b| b.is_ascii_alphanumeric()) {
-            out.push(Raw { entity: "uk_nino", span: (s, e), severity: Severity::High, confidence: 0.9 });
+        // Skip the rest of this token: a phone number starts at a token start.
+        i += 1;
+        while i < n && b[i].is_ascii_alphanumeric() {
+            i += 1;
         }
     }
 }
 
-fn memchr_byte(b: &[u8], c: u8) -> bool {
-    b.contains(&c)
+/// The match of an `^`-anchored regex at `at`, looking at most `max` bytes ahead.
+fn anchored(re: &Regex, text: &str, at: usize, max: usize) -> Option<(usize, usize)> {
+    let end = super::super::text::floor_char_boundary(text, at + max);
+    re.find(&text[at..end]).map(|m| (at + m.start(), at + m.end()))
+}
+
+fn phone(text: &str, s: usize, e: usize) -> Option<Raw> {
+    let v = &text[s..e];
+    let digits = v.bytes().filter(u8::is_ascii_digit).count();
+    if !(7..=15).contains(&digits) || !boundary_ok(text, s, e, |b| b.is_ascii_alphanumeric() || b == b'+') {
+        return None;
+    }
+    let e164 = v.starts_with('+');
+    if e164 && digits < 8 {
+        return None;
+    }
+    let kw = has_keyword(&context_before(text, s, 40), PHONE_KEYWORDS);
+    let confidence = if e164 { 0.85 } else { 0.7 } + if kw { 0.1 } else { 0.0 };
+    Some(Raw { entity: "phone", span: (s, e), severity: Severity::Medium, confidence })
+}
+
+/// Longest run of hex digits and colons considered (a full IPv6 address is 39 characters).
+const COLON_RUN_MAX: usize = 45;
+
+/// IPv6 and colon-separated MAC addresses: every `:` (found with the SIMD `find`) is grown into its run of
+/// hex digits and colons, and the run is parsed.
+fn colon_runs(text: &str, out: &mut Vec<Raw>) {
+    let b = text.as_bytes();
+    let run_byte = |c: u8| c.is_ascii_hexdigit() || c == b':';
+    let mut from = 0;
+    while let Some(k) = text[from..].find(':').map(|k| k + from) {
+        let mut s = k;
+        while s > 0 && run_byte(b[s - 1]) && k - s < COLON_RUN_MAX {
+            s -= 1;
+        }
+        let mut e = k + 1;
+        while e < b.len() && run_byte(b[e]) && e - s < COLON_RUN_MAX {
+            e += 1;
+        }
+        from = e;
+        let v = &text[s..e];
+        if v.len() < 3 || !boundary_ok(text, s, e, |c| c.is_ascii_alphanumeric() || c == b':' || c == b'.') {
+            continue;
+        }
+        if v.len() == 17 && v.split(':').count() == 6 && v.split(':').all(|g| g.len() == 2) {
+            let l = v.to_ascii_lowercase();
+            if !l.bytes().all(|c| c == b'0' || c == b':') && !l.bytes().all(|c| c == b'f' || c == b':') {
+                out.push(Raw { entity: "mac_address", span: (s, e), severity: Severity::Low, confidence: 0.8 });
+            }
+            continue;
+        }
+        let groups = v.split(':').filter(|g| !g.is_empty()).count();
+        let hex = v.bytes().filter(u8::is_ascii_hexdigit).count();
+        if groups < 2 || hex < 4 || !v.bytes().any(|c| c.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(addr) = v.parse::<Ipv6Addr>() else { continue };
+        if addr.is_loopback() || addr.is_unspecified() {
+            continue;
+        }
+        let local = (addr.segments()[0] & 0xffc0) == 0xfe80 || (addr.segments()[0] & 0xfe00) == 0xfc00;
+        let severity = if local { Severity::Low } else { Severity::Medium };
+        out.push(Raw { entity: "ipv6", span: (s, e), severity, confidence: 0.9 });
+    }
 }
 
 /// IBAN lengths per country (ISO 13616 registry).
