@@ -18,6 +18,7 @@ pub mod keystore;
 pub mod providers;
 pub mod runs;
 pub mod scoring;
+pub mod security;
 pub mod store;
 pub mod telemetry;
 pub mod tenancy;
