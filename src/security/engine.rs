@@ -65,10 +65,10 @@ pub(crate) struct Hit<'t> {
 }
 
 impl<'t> Hit<'t> {
-    pub fn value_str(&self) -> &'t str {
+    pub(super) fn value_str(&self) -> &'t str {
         &self.text[self.value.0..self.value.1]
     }
-    pub fn whole_str(&self) -> &'t str {
+    pub(super) fn whole_str(&self) -> &'t str {
         &self.text[self.whole.0..self.whole.1]
     }
 }
@@ -84,7 +84,7 @@ pub(crate) struct RuleSpec<'a> {
 impl Engine {
     /// Compiles the rules. Patterns are our own constants, so a bad one is a programming error caught by the
     /// tests (`every_rule_compiles`); here it is reported as an `Err` naming the rule index.
-    pub fn build(rules: &[RuleSpec<'_>]) -> Result<Engine, String> {
+    pub(super) fn build(rules: &[RuleSpec<'_>]) -> Result<Engine, String> {
         // Unique keywords (ASCII case folded); each triggers every rule naming it or a keyword it contains,
         // so the non-overlapping search below loses no rule when keywords nest ("ignore" ⊃ "ignor").
         let mut keywords: Vec<String> = Vec::new();
@@ -124,7 +124,7 @@ impl Engine {
     }
 
     /// Every match of every rule whose keyword occurs in `text`, boundary-checked, deduplicated per rule.
-    pub fn hits<'t>(&self, text: &'t str) -> Vec<Hit<'t>> {
+    pub(super) fn hits<'t>(&self, text: &'t str) -> Vec<Hit<'t>> {
         let mut windows: Vec<Vec<(usize, usize)>> = vec![Vec::new(); self.regexes.len()];
         for m in self.ac.find_iter(text) {
             for &rule in &self.owner[m.pattern().as_usize()] {

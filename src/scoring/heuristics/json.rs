@@ -213,5 +213,3 @@ fn detect_draft(schema: &Value) -> Result<(Draft, Cow<'_, Value>), ConfigError> 
     }
     Ok((draft, Cow::Owned(schema)))
 }
-
-

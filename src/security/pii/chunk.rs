@@ -29,28 +29,28 @@ pub(crate) struct Chunk<'t> {
 }
 
 impl Chunk<'_> {
-    pub fn digits(&self) -> &[u8] {
+    pub(super) fn digits(&self) -> &[u8] {
         &self.digits[..self.n_digits]
     }
-    pub fn groups(&self) -> &[u8] {
+    pub(super) fn groups(&self) -> &[u8] {
         &self.groups[..self.n_groups]
     }
-    pub fn seps(&self) -> &[u8] {
+    pub(super) fn seps(&self) -> &[u8] {
         &self.seps[..self.n_groups.saturating_sub(1)]
     }
     /// Whether all separators are `sep` (true for a single group).
-    pub fn seps_all(&self, sep: u8) -> bool {
+    pub(super) fn seps_all(&self, sep: u8) -> bool {
         self.seps().iter().all(|&s| s == sep)
     }
     /// Group lengths equal `shape` exactly.
-    pub fn shape(&self, shape: &[u8]) -> bool {
+    pub(super) fn shape(&self, shape: &[u8]) -> bool {
         self.groups() == shape
     }
-    pub fn numeric(&self) -> bool {
+    pub(super) fn numeric(&self) -> bool {
         self.letters == 0
     }
     /// Chunk bytes without separators (upper-cased letters).
-    pub fn compact(&self) -> Vec<u8> {
+    pub(super) fn compact(&self) -> Vec<u8> {
         self.text.bytes().filter(u8::is_ascii_alphanumeric).map(|b| b.to_ascii_uppercase()).collect()
     }
 }
