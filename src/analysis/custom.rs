@@ -5,12 +5,12 @@
 //! a bucket with a rubric (or with no rules at all) is judged, with its definition and examples in the prompt.
 //! Unknown fields are ignored (stored buckets may carry ids and timestamps); every error names the field.
 
-use regex::{Regex, RegexBuilder};
-use serde::{Deserialize, Serialize};
+use regex::RegexBuilder;
 use serde_json::Value;
 
-use super::severity::Severity;
 use super::taxonomy::{Bucket, Method, Subcategory};
+use super::types::Severity;
+pub use super::types::{CompiledRule, Example, PathStep};
 use super::AnalysisItem;
 
 /// Most custom buckets one analysis may carry.
@@ -51,28 +51,6 @@ impl SpecError {
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
         SpecError { field: field.into(), message: message.into() }
     }
-}
-
-/// A labelled example shown to the judge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Example {
-    pub input: String,
-    pub output: String,
-    /// `fail` or `pass`.
-    pub verdict: String,
-}
-
-#[derive(Debug, Clone)]
-pub enum CompiledRule {
-    Keywords { keywords: Vec<String>, field: String },
-    Regex { regex: Regex, field: String },
-    JsonPath { path: String, steps: Vec<PathStep>, equals: Value },
-}
-
-#[derive(Debug, Clone, PartialEq)]
-pub enum PathStep {
-    Key(String),
-    Index(usize),
 }
 
 /// Parses and validates the `buckets` array of a request (or the stored buckets of a project).

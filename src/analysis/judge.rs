@@ -5,9 +5,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
 use super::checks::Precheck;
-use super::severity::Severity;
+use super::taxonomy::Subcategory;
 use super::text::clip;
-use super::verdict::{Analyzer, Decision, ItemPrecheck};
+use super::types::{Decision, Severity};
 use super::AnalysisItem;
 
 /// Longest input, output or system prompt shown to the judge, in characters.
@@ -89,83 +89,82 @@ fn section(out: &mut String, tag: &str, body: &str) {
     out.push_str(&format!("<{tag}>\n{}\n</{tag}>\n", defuse(body)));
 }
 
-impl Analyzer {
-    /// The judge prompt for an item, or `None` when the rules decided everything.
-    pub fn judge_prompt(&self, item: &AnalysisItem, pre: &ItemPrecheck) -> Option<JudgePrompt> {
-        let subs = self.subcategories();
-        let open: Vec<(usize, &Precheck)> = pre.results.iter().enumerate().filter(|(_, r)| r.is_open()).collect();
-        if open.is_empty() {
-            return None;
+/// The judge prompt for an item, or `None` when the rules decided everything. `subs` and `pre` are aligned (the
+/// analyzer's subcategories and their pre-check results); taking them as arguments keeps this module below the
+/// analyzer ([`crate::analysis::Analyzer::judge_prompt`] calls it), so the module graph stays one-way.
+pub(super) fn build_prompt(item: &AnalysisItem, subs: &[&Subcategory], pre: &[Precheck]) -> Option<JudgePrompt> {
+    let open: Vec<(usize, &Precheck)> = pre.iter().enumerate().filter(|(_, r)| r.is_open()).collect();
+    if open.is_empty() {
+        return None;
+    }
+    let mut user = String::from("## Interaction\n");
+    section(&mut user, "input", &clip(&item.input, MAX_PROMPT_FIELD_CHARS));
+    if let Some(sp) = item.metadata.get("system_prompt").and_then(Value::as_str) {
+        section(&mut user, "system_prompt", &clip(sp, MAX_PROMPT_FIELD_CHARS));
+    }
+    if !item.context.is_empty() {
+        let mut ctx = String::new();
+        for (i, chunk) in item.context.iter().enumerate() {
+            ctx.push_str(&format!("[{}] {}\n", i + 1, clip(chunk, MAX_PROMPT_CHUNK_CHARS)));
         }
-        let mut user = String::from("## Interaction\n");
-        section(&mut user, "input", &clip(&item.input, MAX_PROMPT_FIELD_CHARS));
-        if let Some(sp) = item.metadata.get("system_prompt").and_then(Value::as_str) {
-            section(&mut user, "system_prompt", &clip(sp, MAX_PROMPT_FIELD_CHARS));
-        }
-        if !item.context.is_empty() {
-            let mut ctx = String::new();
-            for (i, chunk) in item.context.iter().enumerate() {
-                ctx.push_str(&format!("[{}] {}\n", i + 1, clip(chunk, MAX_PROMPT_CHUNK_CHARS)));
+        section(&mut user, "context", clip(&ctx, MAX_PROMPT_CONTEXT_CHARS).trim_end());
+    }
+    if let Some(calls) = item.metadata.get("tool_calls") {
+        section(&mut user, "tool_calls", &clip(&calls.to_string(), MAX_PROMPT_TOOLS_CHARS));
+    }
+    if let Some(expected) = &item.expected {
+        let e = expected.as_str().map(str::to_owned).unwrap_or_else(|| expected.to_string());
+        section(&mut user, "expected", &clip(&e, MAX_PROMPT_FIELD_CHARS));
+    }
+    section(&mut user, "output", &clip(&item.output, MAX_PROMPT_FIELD_CHARS));
+    if !item.evidence_scores.is_empty() {
+        let lines: Vec<String> = item
+            .evidence_scores
+            .iter()
+            .map(|s| {
+                let verdict = match s.pass {
+                    Some(true) => "pass",
+                    Some(false) => "fail",
+                    None => "unsure",
+                };
+                format!("{}: {verdict} (score {:.2}) {}", s.scorer, s.score, clip(&s.reason, 200))
+            })
+            .collect();
+        section(&mut user, "prior_scores", &lines.join("\n"));
+    }
+    user.push_str("\n## Checks\n");
+    let mut listed = Vec::with_capacity(open.len());
+    for (i, result) in &open {
+        let Some(sub) = subs.get(*i) else { continue };
+        user.push_str(&format!(
+            "\n### {}.{}\nDefinition: {}\nRubric: {}\n",
+            sub.bucket, sub.name, sub.definition, sub.rubric
+        ));
+        match result {
+            Precheck::Tentative { decision, evidence, .. } => {
+                user.push_str(&format!("Pre-check (rule says {}): {evidence}\n", decision.as_str()));
             }
-            section(&mut user, "context", clip(&ctx, MAX_PROMPT_CONTEXT_CHARS).trim_end());
+            Precheck::Open { hint: Some(h) } => user.push_str(&format!("Note: {h}\n")),
+            _ => {}
         }
-        if let Some(calls) = item.metadata.get("tool_calls") {
-            section(&mut user, "tool_calls", &clip(&calls.to_string(), MAX_PROMPT_TOOLS_CHARS));
-        }
-        if let Some(expected) = &item.expected {
-            let e = expected.as_str().map(str::to_owned).unwrap_or_else(|| expected.to_string());
-            section(&mut user, "expected", &clip(&e, MAX_PROMPT_FIELD_CHARS));
-        }
-        section(&mut user, "output", &clip(&item.output, MAX_PROMPT_FIELD_CHARS));
-        if !item.evidence_scores.is_empty() {
-            let lines: Vec<String> = item
-                .evidence_scores
-                .iter()
-                .map(|s| {
-                    let verdict = match s.pass {
-                        Some(true) => "pass",
-                        Some(false) => "fail",
-                        None => "unsure",
-                    };
-                    format!("{}: {verdict} (score {:.2}) {}", s.scorer, s.score, clip(&s.reason, 200))
-                })
-                .collect();
-            section(&mut user, "prior_scores", &lines.join("\n"));
-        }
-        user.push_str("\n## Checks\n");
-        let mut listed = Vec::with_capacity(open.len());
-        for (i, result) in &open {
-            let Some(sub) = subs.get(*i) else { continue };
+        for ex in &sub.examples {
             user.push_str(&format!(
-                "\n### {}.{}\nDefinition: {}\nRubric: {}\n",
-                sub.bucket, sub.name, sub.definition, sub.rubric
+                "Example ({}): input {:?} → output {:?}\n",
+                ex.verdict,
+                clip(&ex.input, 300),
+                clip(&ex.output, 300)
             ));
-            match result {
-                Precheck::Tentative { decision, evidence, .. } => {
-                    user.push_str(&format!("Pre-check (rule says {}): {evidence}\n", decision.as_str()));
-                }
-                Precheck::Open { hint: Some(h) } => user.push_str(&format!("Note: {h}\n")),
-                _ => {}
-            }
-            for ex in &sub.examples {
-                user.push_str(&format!(
-                    "Example ({}): input {:?} → output {:?}\n",
-                    ex.verdict,
-                    clip(&ex.input, 300),
-                    clip(&ex.output, 300)
-                ));
-            }
-            listed.push(OpenCheck { bucket: sub.bucket.clone(), subcategory: sub.name.clone() });
         }
-        user.push_str(
+        listed.push(OpenCheck { bucket: sub.bucket.clone(), subcategory: sub.name.clone() });
+    }
+    user.push_str(
             "\n## Reply\nOne JSON object: {\"decisions\": [{\"bucket\", \"subcategory\", \"decision\": \"fail\"|\"pass\"|\"unsure\", \
              \"confidence\": 0..1, \"evidence\"}], one per check above in the same order; \"failed\": true when any check \
              fails; \"bucket\", \"subcategory\" and \"severity\" (low|medium|high|critical) of the most serious failure, \
              or null; \"reason\": one sentence}.\n",
         );
-        let schema = reply_schema(&listed);
-        Some(JudgePrompt { system: SYSTEM.to_owned(), user, schema, open: listed })
-    }
+    let schema = reply_schema(&listed);
+    Some(JudgePrompt { system: SYSTEM.to_owned(), user, schema, open: listed })
 }
 
 /// JSON schema of a reply about `open`.
@@ -404,8 +403,9 @@ fn find_verdict(text: &str) -> Option<Map<String, Value>> {
 pub const FAKE_FAIL_MARKER: &str = "FAKE-FAIL:";
 
 /// A deterministic fake judge for plumbing tests (the lead's fake provider answers with this). Given the user
-/// prompt [`Analyzer::judge_prompt`] built, it confirms every pre-check that says `fail`, fails any check the output
-/// names with [`FAKE_FAIL_MARKER`], passes the rest, and wraps the JSON in prose and a fence like a real model.
+/// prompt [`crate::analysis::Analyzer::judge_prompt`] built, it confirms every pre-check that says `fail`, fails
+/// any check the output names with [`FAKE_FAIL_MARKER`], passes the rest, and wraps the JSON in prose and a fence
+/// like a real model.
 pub fn scripted_reply(user_prompt: &str) -> String {
     let output =
         user_prompt.split("<output>\n").nth(1).and_then(|rest| rest.split("\n</output>").next()).unwrap_or_default();

@@ -3,7 +3,9 @@
 //! The pure core, with no I/O: a versioned taxonomy ([`taxonomy`]), custom buckets ([`custom`]), deterministic
 //! checks run first ([`checks`]), one judge prompt per item holding only the rubrics still open ([`judge`]),
 //! severity policy ([`severity`]), the run summary and its gate ([`summary`]), and a fault-injected labelled set that
-//! measures the deterministic checks ([`faults`], [`selftest`]). The run engine drives it per item:
+//! measures the deterministic checks ([`faults`], [`selftest`]). Layers, one-way: shared data types at the bottom
+//! (`types.rs`), rules, taxonomy, checks and the judge stage above them, and the [`Analyzer`] (`analyzer.rs`) on
+//! top; no module imports the analyzer. The run engine drives it per item:
 //!
 //! ```text
 //! let analyzer = Analyzer::new(&AnalysisSpec { .. })?;           // once per run; validation errors name the field
@@ -16,6 +18,7 @@
 //! let summary = summary::summarize(&verdicts, &systemic, &gate, baseline.as_ref());
 //! ```
 
+mod analyzer;
 pub mod checks;
 pub mod custom;
 pub mod faults;
@@ -27,7 +30,7 @@ pub mod severity;
 pub mod summary;
 pub mod taxonomy;
 mod text;
-mod verdict;
+mod types;
 
 #[cfg(test)]
 mod tests_checks;
@@ -39,12 +42,12 @@ mod tests_summary;
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
+pub use analyzer::{AnalysisSpec, Analyzer, ItemPrecheck, JudgeOutcome};
 pub use checks::Precheck;
 pub use custom::SpecError;
 pub use safety::{BuiltinSafety, SafetyDetector, SafetyFinding};
-pub use severity::Severity;
 pub use taxonomy::{Method, Taxonomy, TAXONOMY_VERSION};
-pub use verdict::{AnalysisSpec, Analyzer, Check, DecidedBy, Decision, ItemPrecheck, ItemVerdict, JudgeOutcome};
+pub use types::{Check, DecidedBy, Decision, ItemVerdict, Severity};
 
 /// One item to analyse. Our own shape (not the run engine's) so this module survives restructuring; the engine
 /// copies an item and its scores into it.

@@ -10,58 +10,20 @@
 //!
 //! Only `fail` decisions are raised: an `unsure` check keeps its base severity, whatever the rules above say.
 
+use std::cmp::Reverse;
 use std::collections::BTreeMap;
-use std::fmt;
 
 use serde::{Deserialize, Serialize};
 
-use super::verdict::{Decision, ItemVerdict};
+use super::taxonomy::causal_rank;
+use super::text::clip;
+pub use super::types::Severity;
+use super::types::{Decision, ItemVerdict};
 
 /// Share of applicable items at which a failing subcategory counts as systemic.
 pub const SYSTEMIC_SHARE: f64 = 0.20;
 /// Fewest failing items for a subcategory to count as systemic (so 1 failure in 2 items is not "systemic").
 pub const SYSTEMIC_MIN_ITEMS: usize = 3;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Severity {
-    Low,
-    Medium,
-    High,
-    Critical,
-}
-
-impl Severity {
-    pub const ALL: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Severity::Low => "low",
-            Severity::Medium => "medium",
-            Severity::High => "high",
-            Severity::Critical => "critical",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Severity> {
-        Severity::ALL.into_iter().find(|v| v.as_str().eq_ignore_ascii_case(s.trim()))
-    }
-
-    /// One step up, saturating at `critical`.
-    pub fn step_up(self) -> Severity {
-        match self {
-            Severity::Low => Severity::Medium,
-            Severity::Medium => Severity::High,
-            Severity::High | Severity::Critical => Severity::Critical,
-        }
-    }
-}
-
-impl fmt::Display for Severity {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(self.as_str())
-    }
-}
 
 /// Per-project severity overrides: `"bucket.subcategory"` or `"subcategory"` → severity. The qualified key wins.
 pub type SeverityOverrides = BTreeMap<String, Severity>;
@@ -156,4 +118,64 @@ pub fn apply_systemic(verdicts: &mut [ItemVerdict]) -> Vec<Systemic> {
         }
     }
     systemic
+}
+
+// The primary-failure choice sits with the severity policy, not next to `ItemVerdict` in `types.rs`: it ranks by
+// severity and by the taxonomy's causal order, and `types.rs` must stay free of sibling imports.
+impl ItemVerdict {
+    /// Picks the primary failure: the worst severity; at equal severity the earliest cause in the pipeline
+    /// ([`causal_rank`]), then taxonomy order. Recomputes the reason and confidence.
+    pub fn reselect(&mut self) {
+        let primary = self
+            .checks
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| c.decision == Decision::Fail)
+            .max_by_key(|(i, c)| (c.severity, Reverse(causal_rank(&c.bucket)), Reverse(*i)));
+        match primary {
+            Some((_, c)) => {
+                let others: Vec<String> = self
+                    .checks
+                    .iter()
+                    .filter(|o| {
+                        o.decision == Decision::Fail && !(o.bucket == c.bucket && o.subcategory == c.subcategory)
+                    })
+                    .map(|o| format!("{}.{}", o.bucket, o.subcategory))
+                    .collect();
+                let also =
+                    if others.is_empty() { String::new() } else { format!("; also failed: {}", others.join(", ")) };
+                self.failed = true;
+                self.bucket = Some(c.bucket.clone());
+                self.subcategory = Some(c.subcategory.clone());
+                self.severity = Some(c.severity);
+                self.confidence = c.confidence;
+                self.reason =
+                    format!("{}.{} ({}): {}{also}", c.bucket, c.subcategory, c.severity, clip(&c.evidence, 200));
+                self.evidence = c.evidence.clone();
+            }
+            None => {
+                let count = |d: Decision| self.checks.iter().filter(|c| c.decision == d).count();
+                let unsure = count(Decision::Unsure);
+                self.failed = false;
+                self.bucket = None;
+                self.subcategory = None;
+                self.severity = None;
+                self.confidence = if unsure > 0 {
+                    0.5
+                } else {
+                    self.checks
+                        .iter()
+                        .filter(|c| c.decision == Decision::Pass)
+                        .map(|c| c.confidence)
+                        .fold(1.0, f64::min)
+                };
+                self.reason = format!(
+                    "no check failed ({} passed, {unsure} unsure, {} not applicable)",
+                    count(Decision::Pass),
+                    count(Decision::NotApplicable)
+                );
+                self.evidence = String::new();
+            }
+        }
+    }
 }

@@ -6,9 +6,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::custom::SpecError;
-use super::severity::{Severity, Systemic};
+use super::severity::Systemic;
 use super::taxonomy::Taxonomy;
-use super::verdict::{Decision, ItemVerdict};
+use super::types::{Decision, ItemVerdict, Severity};
 
 /// Examples kept per bucket in the summary.
 pub const EXAMPLES_PER_BUCKET: usize = 3;

@@ -4,8 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::custom::{CompiledRule, Example};
-use super::severity::Severity;
+use super::types::{CompiledRule, Example, Severity};
 
 /// Version of the built-in taxonomy (date of the change, then a counter for that day).
 pub const TAXONOMY_VERSION: &str = "2026-12-01.1";

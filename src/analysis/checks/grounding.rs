@@ -5,7 +5,7 @@ use std::sync::LazyLock;
 use regex::Regex;
 
 use super::super::text::{self, Citation};
-use super::super::verdict::Decision;
+use super::super::types::Decision;
 use super::{Precheck, Prepared};
 
 /// Share of the expected answer's content words that must be present for it to count as present.

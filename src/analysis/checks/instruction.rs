@@ -5,7 +5,7 @@
 use serde_json::{Map, Value};
 
 use super::super::text;
-use super::super::verdict::Decision;
+use super::super::types::Decision;
 use super::{Precheck, Prepared};
 
 /// Longest `constraints.pattern`, in characters.

@@ -14,7 +14,7 @@ use serde_json::Value;
 use super::safety::{InjectionSignal, SafetyDetector, SafetyFinding};
 use super::schema::SchemaCache;
 use super::text;
-use super::verdict::Decision;
+use super::types::Decision;
 use super::AnalysisItem;
 
 pub use tools::{parse_tool_calls, parse_tools, ToolCall, ToolDef};
@@ -77,7 +77,7 @@ impl Precheck {
 pub struct Prepared<'a> {
     pub item: &'a AnalysisItem,
     pub has_context: bool,
-    /// Normalised (see [`text::normalize`]) joined context, input and output.
+    /// Normalised (see `text::normalize`) joined context, input and output.
     pub context_norm: String,
     pub input_norm: String,
     pub output_norm: String,

@@ -10,7 +10,7 @@ use serde_json::{Map, Value};
 
 use super::super::schema::MAX_ARGUMENT_DEPTH;
 use super::super::text::clip;
-use super::super::verdict::Decision;
+use super::super::types::Decision;
 use super::{Precheck, Prepared};
 
 /// Most tool calls of one item that are checked; the rest are ignored.

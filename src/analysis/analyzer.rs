@@ -1,140 +1,23 @@
 //! The analyzer: taxonomy + policy compiled once per run, then per item the deterministic stage ([`Analyzer::precheck`])
 //! and the merge of rules and judge into the item verdict ([`Analyzer::finish`]).
 
-use std::cmp::Reverse;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::checks::{self, Precheck};
 use super::custom::{self, SpecError};
-use super::judge::JudgeReply;
+use super::judge::{self, JudgePrompt, JudgeReply};
 use super::safety::{BuiltinSafety, SafetyDetector};
 use super::schema::SchemaCache;
-use super::severity::{self, Severity, SeverityOverrides};
-use super::taxonomy::{causal_rank, Method, Subcategory, Taxonomy};
+use super::severity::{self, SeverityOverrides};
+use super::taxonomy::{Method, Subcategory, Taxonomy};
 use super::text::clip;
+use super::types::{Check, DecidedBy, Decision, ItemVerdict};
 use super::AnalysisItem;
 
 /// Longest evidence text kept per check, in characters.
 pub(super) const MAX_EVIDENCE_CHARS: usize = 500;
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Decision {
-    Fail,
-    Pass,
-    Unsure,
-    NotApplicable,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Decision::Fail => "fail",
-            Decision::Pass => "pass",
-            Decision::Unsure => "unsure",
-            Decision::NotApplicable => "not_applicable",
-        }
-    }
-}
-
-/// Who settled a check.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum DecidedBy {
-    Rule,
-    Judge,
-    RuleAndJudge,
-}
-
-/// One subcategory's decision for one item (API.md: `checks[]`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Check {
-    pub bucket: String,
-    pub subcategory: String,
-    pub decision: Decision,
-    pub severity: Severity,
-    pub confidence: f64,
-    pub evidence: String,
-    pub decided_by: DecidedBy,
-    /// Why the severity is above the subcategory's base (high stakes, confirmed evidence, systemic).
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub severity_notes: Vec<String>,
-}
-
-/// The item verdict (API.md: a result row's `analysis`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct ItemVerdict {
-    pub failed: bool,
-    pub bucket: Option<String>,
-    pub subcategory: Option<String>,
-    pub severity: Option<Severity>,
-    pub confidence: f64,
-    pub reason: String,
-    pub evidence: String,
-    pub checks: Vec<Check>,
-    pub taxonomy_version: String,
-}
-
-impl ItemVerdict {
-    /// Picks the primary failure: the worst severity; at equal severity the earliest cause in the pipeline
-    /// ([`causal_rank`]), then taxonomy order. Recomputes the reason and confidence.
-    pub fn reselect(&mut self) {
-        let primary = self
-            .checks
-            .iter()
-            .enumerate()
-            .filter(|(_, c)| c.decision == Decision::Fail)
-            .max_by_key(|(i, c)| (c.severity, Reverse(causal_rank(&c.bucket)), Reverse(*i)));
-        match primary {
-            Some((_, c)) => {
-                let others: Vec<String> = self
-                    .checks
-                    .iter()
-                    .filter(|o| {
-                        o.decision == Decision::Fail && !(o.bucket == c.bucket && o.subcategory == c.subcategory)
-                    })
-                    .map(|o| format!("{}.{}", o.bucket, o.subcategory))
-                    .collect();
-                let also =
-                    if others.is_empty() { String::new() } else { format!("; also failed: {}", others.join(", ")) };
-                self.failed = true;
-                self.bucket = Some(c.bucket.clone());
-                self.subcategory = Some(c.subcategory.clone());
-                self.severity = Some(c.severity);
-                self.confidence = c.confidence;
-                self.reason =
-                    format!("{}.{} ({}): {}{also}", c.bucket, c.subcategory, c.severity, clip(&c.evidence, 200));
-                self.evidence = c.evidence.clone();
-            }
-            None => {
-                let count = |d: Decision| self.checks.iter().filter(|c| c.decision == d).count();
-                let unsure = count(Decision::Unsure);
-                self.failed = false;
-                self.bucket = None;
-                self.subcategory = None;
-                self.severity = None;
-                self.confidence = if unsure > 0 {
-                    0.5
-                } else {
-                    self.checks
-                        .iter()
-                        .filter(|c| c.decision == Decision::Pass)
-                        .map(|c| c.confidence)
-                        .fold(1.0, f64::min)
-                };
-                self.reason = format!(
-                    "no check failed ({} passed, {unsure} unsure, {} not applicable)",
-                    count(Decision::Pass),
-                    count(Decision::NotApplicable)
-                );
-                self.evidence = String::new();
-            }
-        }
-    }
-}
 
 /// What the judge stage produced for an item.
 #[derive(Debug, Clone)]
@@ -232,6 +115,11 @@ impl Analyzer {
 
     pub(crate) fn subcategories(&self) -> Vec<&Subcategory> {
         self.taxonomy.subcategories().collect()
+    }
+
+    /// The judge prompt for an item, or `None` when the rules decided everything.
+    pub fn judge_prompt(&self, item: &AnalysisItem, pre: &ItemPrecheck) -> Option<JudgePrompt> {
+        judge::build_prompt(item, &self.subcategories(), &pre.results)
     }
 
     /// Runs every subcategory's deterministic stage.
