@@ -2,7 +2,13 @@
 //! a few real findings), single-threaded. Reports MB/s (10^6 bytes per second) for one core.
 //!
 //! Run: `cargo bench --bench detectors` (env ROUNDS=N to change the repetitions, default 20).
-#![allow(clippy::expect_used, clippy::unwrap_used, clippy::disallowed_methods, clippy::let_underscore_must_use, unreachable_pub)] // A benchmark may stop hard and read its knobs from the environment.
+#![allow(
+    clippy::expect_used,
+    clippy::unwrap_used,
+    clippy::disallowed_methods,
+    clippy::let_underscore_must_use,
+    unreachable_pub
+)] // A benchmark may stop hard and read its knobs from the environment.
 
 use std::time::Instant;
 

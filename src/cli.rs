@@ -67,12 +67,28 @@ pub enum Command {
     /// Evaluate a dataset: submit it to a server (or score it locally), show progress, print the summary.
     /// Exit 0 when the gate passed, 1 when it failed, 2 on a usage or connection error.
     Eval(crate::evalcli::EvalArgs),
+    /// Run the shipped detector and classifier fixtures and print precision and recall per detector or
+    /// subcategory. Exit 0 when every fixture behaved, 1 otherwise.
+    Selftest {
+        /// Which fixtures: `analysis`, `security`, or both when omitted.
+        #[arg(value_enum)]
+        which: Option<SelftestKind>,
+    },
     /// Exit 0 when the server's /readyz answers 200 (for container health checks).
     Healthcheck {
         /// Address to check (default: server.bind).
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
     },
+}
+
+/// The fixture sets `gavel selftest` can run.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SelftestKind {
+    /// Failure analysis: the deterministic checks against the fault-injected labelled set.
+    Analysis,
+    /// Security: every secret, PII, injection, smuggling, output and leak detector against its corpora.
+    Security,
 }
 
 impl Command {
@@ -89,6 +105,7 @@ impl Command {
                 Overrides { data_dir: data.data_dir.clone(), ..Default::default() }
             }
             Command::Healthcheck { bind } => Overrides { bind: bind.clone(), ..Default::default() },
+            Command::Selftest { .. } => Overrides { log_level: Some("warn".into()), ..Default::default() },
             Command::Eval(_) => Overrides { log_level: Some("warn".into()), ..Default::default() },
         }
     }

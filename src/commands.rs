@@ -13,6 +13,9 @@ pub async fn run(cli: Cli) -> ExitCode {
         crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
         return ExitCode::from(crate::evalcli::run(args).await);
     }
+    if let Command::Selftest { which } = cli.command {
+        return ExitCode::from(selftest(which));
+    }
     let overrides = cli.command.overrides();
     let Loaded { config, file, warnings } = match Config::load(cli.config.as_deref(), &overrides) {
         Ok(l) => l,
@@ -41,7 +44,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("the master key is not in the backup: keep it separately");
         }),
         Command::Healthcheck { .. } => healthcheck(&config.server.bind),
-        Command::Eval(_) => Ok(()),
+        Command::Eval(_) | Command::Selftest { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -118,5 +121,35 @@ fn healthcheck(bind: &str) -> anyhow::Result<()> {
         Ok(())
     } else {
         anyhow::bail!("not ready: {}", buf.lines().last().unwrap_or(status))
+    }
+}
+
+/// `gavel selftest [analysis|security]`: the fixtures shipped in the binary, so a customer can re-measure them.
+fn selftest(which: Option<crate::cli::SelftestKind>) -> u8 {
+    use crate::cli::SelftestKind;
+    let mut ok = true;
+    if which.is_none_or(|w| w == SelftestKind::Analysis) {
+        match crate::analysis::selftest::run() {
+            Ok(report) => {
+                println!("failure analysis: deterministic checks on the fault-injected labelled set");
+                println!("{report}");
+                ok &= report.perfect();
+            }
+            Err(e) => {
+                eprintln!("gavel selftest analysis: {e}");
+                ok = false;
+            }
+        }
+    }
+    if which.is_none_or(|w| w == SelftestKind::Security) {
+        let report = crate::security::selftest::run();
+        println!("security: detectors on their positive and near-miss negative corpora");
+        println!("{report}");
+        ok &= report.all_passed();
+    }
+    if ok {
+        0
+    } else {
+        1
     }
 }

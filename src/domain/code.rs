@@ -4,12 +4,11 @@
 //! score's `error`, in a key test, or in a gateway answer. The OpenAPI document lists the codes from here.
 
 use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 macro_rules! codes {
     ($( $(#[$doc:meta])* $variant:ident = $name:literal, $status:literal; )*) => {
         /// A contract code (`UPPER_SNAKE` on the wire).
-        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
         pub enum Code {
             $( $(#[$doc])* #[serde(rename = $name)] $variant, )*
         }
@@ -82,6 +81,21 @@ codes! {
     /// A scorer hit one of its bounds (regex backtracking, schema cost, input size) on this item.
     ScorerLimitExceeded = "SCORER_LIMIT_EXCEEDED", 422;
 }
+
+/// Written by hand so the document lists the wire spellings (`BYOK_NO_KEY`), the same table the code uses.
+impl utoipa::PartialSchema for Code {
+    fn schema() -> utoipa::openapi::RefOr<utoipa::openapi::schema::Schema> {
+        utoipa::openapi::ObjectBuilder::new()
+            .schema_type(utoipa::openapi::schema::Type::String)
+            .enum_values(Some(Code::ALL.iter().map(|c| c.as_str())))
+            .description(Some(
+                "A contract code; the HTTP status of an answer carrying it is fixed per code (see docs/api.md).",
+            ))
+            .into()
+    }
+}
+
+impl utoipa::ToSchema for Code {}
 
 impl std::fmt::Display for Code {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

@@ -194,5 +194,23 @@ fn a_first_start_on_a_taken_port_creates_nothing_and_the_next_start_prints_the_k
     )
     .unwrap();
     assert!(admin_key_from(&bin.stdout_lines).starts_with("gv_"), "the real first start prints the key");
+    let ready = reqwest::blocking::get(format!("{}/readyz", bin.base)).unwrap();
+    assert_eq!(ready.status(), 200);
     assert_eq!(bin.terminate(), 0);
+}
+
+#[test]
+fn selftest_prints_precision_and_recall_for_both_fixture_sets() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, out, err) = run_gavel(tmp.path(), &["selftest"], &[]);
+    assert_eq!(code, 0, "{out}\n{err}");
+    for needle in ["failure analysis", "precision", "recall", "tool_use.redundant_calls", "security", "secrets", "pii"]
+    {
+        assert!(out.contains(needle), "{needle} missing from:\n{out}");
+    }
+    let (code, out, _) = run_gavel(tmp.path(), &["selftest", "security"], &[]);
+    assert_eq!(code, 0);
+    assert!(!out.contains("failure analysis"), "only the security fixtures: {out}");
+    let (code, _, err) = run_gavel(tmp.path(), &["selftest", "nonsense"], &[]);
+    assert_eq!(code, 2, "{err}");
 }

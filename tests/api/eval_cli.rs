@@ -81,7 +81,26 @@ fn eval_exit_codes_json_and_junit() {
         &["eval", "--server", &bin.base, "--project", "web", "--dataset", ds.to_str().unwrap(), "--scorer", "equals"],
         &[("GAVEL_API_KEY", key.as_str())],
     );
-    assert_eq!(code, 0, "{err}");
+    assert_eq!(code, 1, "with no gate flag the gate is 'no item failed or errored': {err}");
+    let (code, out, err) = run_gavel(
+        tmp.path(),
+        &[
+            "eval",
+            "--server",
+            &bin.base,
+            "--project",
+            "web",
+            "--dataset",
+            ds.to_str().unwrap(),
+            "--scorer",
+            "equals",
+            "--min-pass-rate",
+            "0.5",
+        ],
+        &[("GAVEL_API_KEY", key.as_str())],
+    );
+    assert_eq!(code, 0, "--min-pass-rate relaxes the default gate: {err}");
+    assert!(out.contains("first failing items"), "the table says which items failed and why: {out}");
     let bad = tmp.path().join("bad.jsonl");
     std::fs::write(&bad, "{\"input\":\"q\",\"output\":\"a\"}\nnot json\n").unwrap();
     let (code, _, err) =
@@ -238,6 +257,8 @@ fn eval_local_runs_judge_scorers_with_a_key_from_the_environment() {
         base_url.as_str(),
         "--model",
         "fake-model",
+        "--min-pass-rate",
+        "0",
         "--json",
     ];
     let (code, out, err) = run_gavel(tmp.path(), &args, &[("GAVEL_PROVIDER_KEY", "sk-local-env-0001")]);

@@ -1,7 +1,6 @@
 //! The linear chunk pass: cuts the text into alphanumeric runs joined by `-` `.` `/` (and by single spaces
 //! between digits), and hands each chunk with enough digits to the shape classifiers in [`super::ids`].
 
-use super::ids::classify;
 use super::Raw;
 
 /// Chunks longer than this are hashes, base64 or tables, not one identifier; they are skipped whole.
@@ -59,7 +58,7 @@ fn is_sep(b: u8) -> bool {
     matches!(b, b'-' | b'.' | b'/' | b' ')
 }
 
-pub(super) fn scan(text: &str, out: &mut Vec<Raw>) {
+pub(super) fn scan(text: &str, out: &mut Vec<Raw>, classify: impl Fn(&Chunk<'_>) -> Option<Raw>) {
     let b = text.as_bytes();
     let n = b.len();
     let mut i = 0;

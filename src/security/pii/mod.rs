@@ -84,7 +84,8 @@ pub(crate) struct Raw {
 pub fn scan(text: &str, allow: &Allow<'_>) -> Vec<Finding> {
     let text = super::scanned_prefix(text);
     let mut raw = Vec::new();
-    chunk::scan(text, &mut raw);
+    // The shape classifiers are handed in, so chunking does not depend on them (nor they on it but for `Chunk`).
+    chunk::scan(text, &mut raw, ids::classify);
     net::scan(text, allow, &mut raw);
     let out = raw
         .into_iter()
