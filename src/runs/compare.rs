@@ -51,6 +51,10 @@ pub struct ScorerDelta {
     pub delta: Option<f64>,
     pub base_mean: Option<f64>,
     pub head_mean: Option<f64>,
+    /// Two-sided p-value of a two-proportion z-test between the pass rates (when both runs have the scorer).
+    pub p_value: Option<f64>,
+    /// Whether the pass rate moved beyond noise (p < 0.05): a regression or a fix worth believing.
+    pub beyond_noise: Option<bool>,
 }
 
 /// Did any scorer present in both runs change its verdict? (A scorer only one run has is no change.)
@@ -119,11 +123,16 @@ pub fn deltas(base: &Run, head: &Run) -> BTreeMap<String, ScorerDelta> {
     let empty = BTreeMap::new();
     let b = base.summary.as_ref().map(|s| &s.per_scorer).unwrap_or(&empty);
     let h = head.summary.as_ref().map(|s| &s.per_scorer).unwrap_or(&empty);
+    let (bn, hn) = (base.summary.as_ref().map_or(0, |s| s.items), head.summary.as_ref().map_or(0, |s| s.items));
+    let passes = |rate: f64, n: u64| (rate * n as f64).round() as u64;
     b.keys()
         .chain(h.keys())
         .map(|name| {
             let (bs, hs) = (b.get(name), h.get(name));
             let delta = bs.zip(hs).map(|(x, y)| ((y.pass_rate - x.pass_rate) * 1e6).round() / 1e6);
+            let test = bs.zip(hs).map(|(x, y)| {
+                crate::scoring::stats::two_proportion_z(passes(y.pass_rate, hn), hn, passes(x.pass_rate, bn), bn)
+            });
             (
                 name.clone(),
                 ScorerDelta {
@@ -132,8 +141,21 @@ pub fn deltas(base: &Run, head: &Run) -> BTreeMap<String, ScorerDelta> {
                     delta,
                     base_mean: bs.map(|s| s.mean),
                     head_mean: hs.map(|s| s.mean),
+                    p_value: test.as_ref().map(|t| (t.p_value * 1e6).round() / 1e6),
+                    beyond_noise: test.as_ref().map(|t| t.significant),
                 },
             )
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::scoring::stats::two_proportion_z;
+
+    #[test]
+    fn a_drop_from_90_to_60_percent_on_200_items_is_beyond_noise_and_one_item_is_not() {
+        assert!(two_proportion_z(120, 200, 180, 200).significant);
+        assert!(!two_proportion_z(179, 200, 180, 200).significant);
+    }
 }

@@ -76,7 +76,15 @@ pub struct ScorerSummary {
     pub mean: f64,
     /// Share of all items this scorer passed.
     pub pass_rate: f64,
+    /// Wilson 95 % interval of `pass_rate`: how far the rate may be from the true one on this many items.
+    #[serde(default = "no_interval")]
+    pub pass_rate_ci: [f64; 2],
     pub errors: u64,
+}
+
+/// What a summary stored before intervals existed reads as: nothing known.
+fn no_interval() -> [f64; 2] {
+    [0.0, 1.0]
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -93,6 +101,9 @@ pub struct Summary {
     pub failed: u64,
     pub errored: u64,
     pub pass_rate: f64,
+    /// Wilson 95 % interval of `pass_rate`.
+    #[serde(default = "no_interval")]
+    pub pass_rate_ci: [f64; 2],
     pub per_scorer: std::collections::BTreeMap<String, ScorerSummary>,
     pub usage: Usage,
     pub gate: GateResult,

@@ -104,7 +104,9 @@ impl Aggregator {
             .zip(&self.per)
             .map(|(n, p)| {
                 let mean = if p.scored == 0 { 0.0 } else { p.sum / p.scored as f64 };
-                (n.clone(), ScorerSummary { mean: round(mean), pass_rate: round(rate(p.passes)), errors: p.errors })
+                let ci = interval(p.passes, items);
+                let s = ScorerSummary { mean: round(mean), pass_rate: round(rate(p.passes)), pass_rate_ci: ci, errors: p.errors };
+                (n.clone(), s)
             })
             .collect();
         let pass_rate = round(rate(self.passed));
@@ -116,12 +118,18 @@ impl Aggregator {
             failed: self.failed + (items - self.done()),
             errored: self.errored,
             pass_rate,
+            pass_rate_ci: interval(self.passed, items),
             per_scorer,
             usage: self.usage.clone(),
             should_gate_ci: !gate.passed,
             gate,
         }
     }
+}
+
+fn interval(passes: u64, n: u64) -> [f64; 2] {
+    let (lo, hi) = crate::scoring::stats::wilson_interval(passes, n);
+    [round(lo), round(hi)]
 }
 
 fn round(x: f64) -> f64 {
@@ -217,6 +225,11 @@ mod tests {
         assert_eq!(sum.per_scorer["a"].pass_rate, 0.5);
         assert_eq!(sum.per_scorer["a"].errors, 1);
         assert_eq!(sum.per_scorer["b"].pass_rate, 0.75);
+        // Wilson 95 %: 2 of 4 is [0.150, 0.850]; 3 of 4 is [0.301, 0.954].
+        let [lo, hi] = sum.pass_rate_ci;
+        assert!((lo - 0.1500).abs() < 1e-3 && (hi - 0.8500).abs() < 1e-3, "{lo} {hi}");
+        let [lo, hi] = sum.per_scorer["b"].pass_rate_ci;
+        assert!((lo - 0.3006).abs() < 1e-3 && (hi - 0.9544).abs() < 1e-3, "{lo} {hi}");
         assert!(!sum.gate.passed && sum.should_gate_ci);
         assert_eq!(sum.gate.reasons.len(), 2, "{:?}", sum.gate.reasons);
         assert!(sum.gate.reasons[0].contains("pass rate 0.5000 is below the minimum 0.7500"));

@@ -406,7 +406,10 @@ async fn me_search_and_compare_two_runs() {
         .collect();
     assert_eq!(changes, vec![("k3".to_string(), "fixed".to_string()), ("k0".to_string(), "regressed".to_string())]);
     assert_eq!(cmp["per_scorer"]["equals"]["delta"], 0.0);
+    assert_eq!(cmp["per_scorer"]["equals"]["beyond_noise"], false, "an unchanged pass rate is noise: {cmp}");
+    assert_eq!(cmp["per_scorer"]["equals"]["p_value"], 1.0);
     assert!(cmp["per_scorer"]["contains"]["base_pass_rate"].is_null());
+    assert!(cmp["per_scorer"]["contains"]["beyond_noise"].is_null());
     let (_, page1) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}&limit=1"), &admin).await;
     assert_eq!(page1["items"].as_array().unwrap().len(), 1);
     let c = page1["next_cursor"].as_str().unwrap();
