@@ -122,6 +122,8 @@ pub struct RunsConfig {
     pub worker_threads: usize,
     /// Seconds between purges of expired verdict-cache rows.
     pub cache_purge_interval_s: u64,
+    /// Scorers and metrics one run may name.
+    pub max_scorers_per_run: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -183,7 +185,13 @@ impl Default for GatewayConfig {
 
 impl Default for RunsConfig {
     fn default() -> Self {
-        Self { max_active: 16, max_active_per_org: 4, worker_threads: 0, cache_purge_interval_s: 600 }
+        Self {
+            max_active: 16,
+            max_active_per_org: 4,
+            worker_threads: 0,
+            cache_purge_interval_s: 600,
+            max_scorers_per_run: 100,
+        }
     }
 }
 
@@ -294,6 +302,9 @@ impl Config {
         }
         if self.server.max_dataset_bytes < self.server.max_body_bytes {
             return bad("server.max_dataset_bytes", "must be at least server.max_body_bytes".into());
+        }
+        if self.runs.max_scorers_per_run == 0 {
+            return bad("runs.max_scorers_per_run", "must be at least 1".into());
         }
         if self.runs.max_active == 0 {
             return bad("runs.max_active", "must be at least 1".into());

@@ -105,7 +105,12 @@ impl Aggregator {
             .map(|(n, p)| {
                 let mean = if p.scored == 0 { 0.0 } else { p.sum / p.scored as f64 };
                 let ci = interval(p.passes, items);
-                let s = ScorerSummary { mean: round(mean), pass_rate: round(rate(p.passes)), pass_rate_ci: ci, errors: p.errors };
+                let s = ScorerSummary {
+                    mean: round(mean),
+                    pass_rate: round(rate(p.passes)),
+                    pass_rate_ci: ci,
+                    errors: p.errors,
+                };
                 (n.clone(), s)
             })
             .collect();

@@ -93,12 +93,27 @@ pub struct InlineScorer {
 }
 
 /// Resolve what a run asks for into specs, with unique names; `stored` looks a stored scorer up by name or id.
+///
+/// `max` bounds the scorers (and metrics) one run may name (`runs.max_scorers_per_run`): each is compiled and runs on
+/// every item, so the count multiplies a run's cost. Names are made unique in linear time (`equals`, `equals#2`, …).
 pub fn resolve(
     refs: &[ScorerRef],
     metrics: &[String],
+    max: usize,
     stored: impl Fn(&str) -> Option<ScorerSpec>,
 ) -> Result<Vec<(ScorerSpec, CompiledScorer)>> {
+    if refs.len() + metrics.len() > max {
+        return Err(Error::field(
+            "scorers",
+            format!(
+                "a run may name at most {max} scorers and metrics (runs.max_scorers_per_run); this one names {}",
+                refs.len() + metrics.len()
+            ),
+        ));
+    }
     let mut out: Vec<(ScorerSpec, CompiledScorer)> = Vec::new();
+    let mut taken: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut next_suffix: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
     let entries = refs
         .iter()
         .enumerate()
@@ -122,12 +137,16 @@ pub fn resolve(
             }
         };
         let mut spec = spec;
-        let base = spec.name.clone();
-        let mut n = 2;
-        while out.iter().any(|(s, _)| s.name == spec.name) {
+        if taken.contains(&spec.name) {
+            let base = spec.name.clone();
+            let n = next_suffix.entry(base.clone()).or_insert(2);
+            while taken.contains(&format!("{base}#{n}")) {
+                *n += 1;
+            }
             spec.name = format!("{base}#{n}");
-            n += 1;
+            *n += 1;
         }
+        taken.insert(spec.name.clone());
         let compiled = compile(&spec, &field)?;
         out.push((spec, compiled));
     }
@@ -135,4 +154,27 @@ pub fn resolve(
         return Err(Error::field("scorers", "name at least one scorer or metric"));
     }
     Ok(out)
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_made_unique_in_order_even_against_explicit_suffixes() {
+        let inline = |name: Option<&str>| {
+            ScorerRef::Inline(InlineScorer {
+                name: name.map(str::to_string),
+                kind: "contains".into(),
+                config: serde_json::json!({"value": "a"}),
+            })
+        };
+        let refs = vec![inline(None), inline(Some("contains#2")), inline(None), inline(None)];
+        let out = resolve(&refs, &[], 10, |_| None).unwrap();
+        let names: Vec<&str> = out.iter().map(|(s, _)| s.name.as_str()).collect();
+        assert_eq!(names, ["contains", "contains#2", "contains#3", "contains#4"]);
+        let err = resolve(&refs, &["relevance".to_string()], 4, |_| None).err().unwrap();
+        assert!(err.to_string().contains("runs.max_scorers_per_run"), "{err}");
+    }
 }

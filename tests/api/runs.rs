@@ -420,3 +420,26 @@ async fn me_search_and_compare_two_runs() {
     let (s, _) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}"), &other).await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test]
+async fn a_run_naming_thousands_of_scorers_is_refused_at_once_naming_the_limit() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let scorers: Vec<Value> = (0..4000).map(|_| json!({"type": "contains", "config": {"value": "a"}})).collect();
+    let started = std::time::Instant::now();
+    let (s, v) = app.post("/v1/projects/web/runs", &admin, json!({"dataset": items(2), "scorers": scorers})).await;
+    assert_eq!(s, 400, "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("runs.max_scorers_per_run"), "{v}");
+    assert!(started.elapsed() < std::time::Duration::from_secs(30), "refused without compiling them all");
+    // Up to the limit, unnamed scorers of one type get unique names in order.
+    let scorers: Vec<Value> = (0..100).map(|_| json!({"type": "contains", "config": {"value": "a"}})).collect();
+    let (s, run) =
+        app.post("/v1/projects/web/runs", &admin, json!({"dataset": items(2), "scorers": scorers, "wait_s": 30})).await;
+    assert_eq!(s, 200, "{run}");
+    let names = run["scorers"].as_array().unwrap();
+    assert_eq!(names.len(), 100);
+    assert_eq!(
+        (names[0].as_str(), names[1].as_str(), names[99].as_str()),
+        (Some("contains"), Some("contains#2"), Some("contains#100"))
+    );
+}

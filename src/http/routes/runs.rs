@@ -289,9 +289,15 @@ pub async fn create_run(
             Ok((p.id.clone(), scorer_repo::all(conn, &p.id)?))
         })
         .await?;
-    let resolved = scoring::resolve(&scorers, &metrics, |name| {
-        stored.iter().find(|s| s.name == name || s.id == name).map(|s| s.spec())
-    })?;
+    // Compiling scorers (regexes, schemas) is CPU work: off the HTTP worker.
+    let max = state.config.runs.max_scorers_per_run;
+    let resolved = crate::telemetry::spawn_blocking_in_span(move || {
+        let by_name: std::collections::HashMap<&str, &scorer_repo::StoredScorer> =
+            stored.iter().flat_map(|s| [(s.name.as_str(), s), (s.id.as_str(), s)]).collect();
+        scoring::resolve(&scorers, &metrics, max, |name| by_name.get(name).map(|s| s.spec()))
+    })
+    .await
+    .map_err(Error::internal)??;
     let spec = RunSpec {
         scorers: resolved.into_iter().map(|(s, _)| s).collect(),
         gate,
