@@ -28,6 +28,7 @@ pub struct Usage {
     pub calls: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
+    #[serde(serialize_with = "no_negative_zero")]
     pub cost_usd: f64,
     pub cache_hits: u64,
 }
@@ -36,4 +37,9 @@ impl ScoreError {
     pub fn new(code: Code, message: impl Into<String>) -> Self {
         ScoreError { code, message: message.into() }
     }
+}
+
+/// Sums and roundings of costs can give `-0.0`, which reads as a refund: write it as `0`.
+fn no_negative_zero<S: serde::Serializer>(x: &f64, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_f64(if *x == 0.0 { 0.0 } else { *x })
 }

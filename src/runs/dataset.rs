@@ -47,6 +47,8 @@ fn bad(message: String, details: Value) -> Error {
 
 /// Parse a body into items.
 pub fn parse(format: Format, body: &[u8]) -> Result<Vec<Item>> {
+    // Editors on Windows start UTF-8 files with a byte-order mark; it is not part of the data in any format.
+    let body = body.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(body);
     let items = match format {
         Format::Json => parse_json(body)?,
         Format::Jsonl => parse_jsonl(body)?,
@@ -236,5 +238,17 @@ mod tests {
         assert!(message(parse(Format::Csv, b"input,answer\nq,a\n").unwrap_err()).contains("output"));
         let e = message(parse(Format::Csv, b"input,output,context\nq,a,[broken\n").unwrap_err());
         assert!(e.starts_with("line 2"), "{e}");
+    }
+
+    #[test]
+    fn a_byte_order_mark_is_accepted_in_every_format() {
+        for (format, body) in [
+            (Format::Jsonl, "\u{feff}{\"input\":\"q\",\"output\":\"a\"}\n"),
+            (Format::Json, "\u{feff}[{\"input\":\"q\",\"output\":\"a\"}]"),
+            (Format::Csv, "\u{feff}input,output\nq,a\n"),
+        ] {
+            let items = parse(format, body.as_bytes()).unwrap_or_else(|e| panic!("{format:?}: {e}"));
+            assert_eq!(items[0].input, serde_json::json!("q"), "{format:?}");
+        }
     }
 }

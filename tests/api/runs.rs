@@ -443,3 +443,20 @@ async fn a_run_naming_thousands_of_scorers_is_refused_at_once_naming_the_limit()
         (Some("contains"), Some("contains#2"), Some("contains#100"))
     );
 }
+
+#[tokio::test]
+async fn a_judge_scorer_naming_an_unknown_or_foreign_key_is_refused_at_submission() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let (_, other) = app.org("other").await;
+    let (s, foreign) = app
+        .post("/v1/byok-keys", &other, json!({"provider": "openai", "name": "theirs", "key": "sk-foreign-key-0001"}))
+        .await;
+    assert_eq!(s, 201, "{foreign}");
+    for key_id in ["pk_does_not_exist", foreign["id"].as_str().unwrap()] {
+        let scorer = json!({"type": "llm_judge", "config": {"rubric": "Is it right?", "key_id": key_id}});
+        let (s, v) = app.post("/v1/projects/web/runs", &admin, json!({"dataset": items(2), "scorers": [scorer]})).await;
+        assert_eq!(s, 400, "{v}");
+        assert_eq!(v["error"]["details"]["field"], "scorers[0].config.key_id", "{v}");
+    }
+}

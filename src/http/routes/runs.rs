@@ -298,6 +298,22 @@ pub async fn create_run(
     })
     .await
     .map_err(Error::internal)??;
+    // A judge scorer naming a provider key the org does not have would fail on every item: refuse it now.
+    let named_keys: Vec<(usize, String)> = resolved
+        .iter()
+        .enumerate()
+        .filter_map(|(i, (s, _))| s.config.get("key_id").and_then(Value::as_str).map(|k| (i, k.to_string())))
+        .collect();
+    if !named_keys.is_empty() {
+        let org = c.org_id.clone();
+        let keys = state.store.read(move |conn| crate::byok::repo::all_of_org(conn, &org)).await?;
+        if let Some((i, k)) = named_keys.iter().find(|(_, k)| !keys.iter().any(|pk| &pk.id == k)) {
+            return Err(Error::field(
+                &format!("scorers[{i}].config.key_id"),
+                format!("scorers[{i}].config.key_id: no provider key {k:?} in this org"),
+            ));
+        }
+    }
     let spec = RunSpec {
         scorers: resolved.into_iter().map(|(s, _)| s).collect(),
         gate,
