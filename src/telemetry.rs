@@ -24,6 +24,28 @@ pub fn init(cfg: &LogConfig) {
     };
     // A subscriber already installed (tests, a second init) is fine: keep it.
     result.ok();
+    install_panic_hook();
+}
+
+/// A panic anywhere (a worker thread, a blocking task) is reported through tracing, so it reaches the same log as
+/// everything else (JSON under systemd) with where it happened; the default hook still runs after it.
+fn install_panic_hook() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            let message = info
+                .payload()
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| info.payload().downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "(no message)".into());
+            let location = info.location().map(|l| format!("{}:{}", l.file(), l.line())).unwrap_or_default();
+            let thread = std::thread::current().name().unwrap_or("unnamed").to_string();
+            tracing::error!(%location, %thread, panic = %message, "panic");
+            default(info);
+        }));
+    });
 }
 
 /// Run blocking work on the blocking pool inside the caller's span, so its log lines keep the request context.
