@@ -183,6 +183,7 @@ pub async fn patch_byok_key(
     let (name, make_default) = (p.name, p.is_default == Some(true));
     let changed: Vec<String> = changed.into_iter().map(String::from).collect();
     let rotated = new_prefix.is_some();
+    let kid_for_log = id.clone();
     let k = state
         .store
         .write(move |conn| {
@@ -194,7 +195,19 @@ pub async fn patch_byok_key(
             tx.commit()?;
             Ok(k)
         })
-        .await?;
+        .await;
+    let k = match k {
+        Ok(k) => k,
+        Err(e) => {
+            if rotated {
+                // The key file already holds the new secret: say so, so an operator knows the prefix shown and the
+                // audit log are behind, and that rotating again puts them right.
+                tracing::error!(key = %kid_for_log, error = %e,
+                    "the secret was rotated in the key file but its metadata and audit row could not be saved; rotate it again");
+            }
+            return Err(e);
+        }
+    };
     if rotated {
         state.runs.judge().clear_failure(&k.id);
     }
