@@ -8,6 +8,7 @@ mod cache;
 pub mod keys;
 pub mod lane;
 mod metrics;
+pub mod retry;
 pub mod settings;
 
 pub use settings::{org_settings, save_org_settings};
@@ -381,8 +382,13 @@ impl Judge {
     async fn call(&self, ctx: &RunCtx, target: &Target, req: &ChatRequest) -> Result<String, ScoreError> {
         let lane = self.lane(&ctx.org_id, target.provider);
         let started = Instant::now();
-        let budget = Duration::from_secs(self.cfg.item_budget_s);
-        let (mut failures, mut limited) = (0u32, 0u32);
+        let policy = retry::Policy {
+            base_ms: self.cfg.backoff_base_ms,
+            max_ms: self.cfg.backoff_max_ms,
+            max_retries: self.cfg.max_retries,
+            budget: Duration::from_secs(self.cfg.item_budget_s),
+        };
+        let mut attempts = retry::Attempts::default();
         loop {
             if let Some(e) = self.blocked(ctx, target) {
                 return Err(e);
@@ -458,39 +464,23 @@ impl Judge {
                     *m.entry(target.key_ref.clone()).or_insert(0) += 1;
                 }
             }
-            let delay = match e.kind {
-                ErrorKind::Auth | ErrorKind::Quota => {
-                    self.mark_failing(ctx, target, &e).await;
-                    return Err(from_provider(&e));
-                }
-                _ if !e.retryable() => return Err(from_provider(&e)),
-                ErrorKind::RateLimited => {
-                    lane.on_rate_limited(e.retry_after);
-                    limited += 1;
-                    e.retry_after.unwrap_or(Duration::ZERO).max(self.backoff(limited))
-                }
-                _ => {
-                    failures += 1;
-                    if failures > self.cfg.max_retries {
+            if e.kind == ErrorKind::RateLimited {
+                lane.on_rate_limited(e.retry_after);
+            }
+            let jitter = rand::thread_rng().gen_range(0.0..=1.0);
+            let delay =
+                match policy.next(&mut attempts, e.kind, e.retryable(), e.retry_after, started.elapsed(), jitter) {
+                    retry::Next::MarkFailing => {
+                        self.mark_failing(ctx, target, &e).await;
                         return Err(from_provider(&e));
                     }
-                    e.retry_after.unwrap_or(Duration::ZERO).max(self.backoff(failures))
-                }
-            };
-            if started.elapsed() + delay > budget {
-                return Err(from_provider(&e));
-            }
+                    retry::Next::GiveUp => return Err(from_provider(&e)),
+                    retry::Next::RetryAfter(d) => d,
+                };
             self.metrics.retries.with_label_values(&[target.provider.as_str(), e.kind.as_str()]).inc();
             tracing::debug!(provider = target.provider.as_str(), kind = ?e.kind, delay_ms = delay.as_millis() as u64, "retrying a judge call");
             tokio::time::sleep(delay).await;
         }
-    }
-
-    /// Full jitter: uniform in [0, min(max, base · 2^attempt)].
-    fn backoff(&self, attempt: u32) -> Duration {
-        let cap = (self.cfg.backoff_base_ms as f64 * 2f64.powi(attempt.saturating_sub(1).min(30) as i32))
-            .min(self.cfg.backoff_max_ms as f64);
-        Duration::from_millis(rand::thread_rng().gen_range(0.0..=cap) as u64)
     }
 
     async fn mark_failing(&self, ctx: &RunCtx, target: &Target, e: &ProviderError) {
