@@ -162,7 +162,10 @@ impl RunManager {
     pub async fn resume_unfinished(self: &Arc<Self>) -> Result<usize> {
         let dropped = self.store.write(|c| repo::drop_unaccepted(c)).await?;
         if dropped > 0 {
-            tracing::info!(runs = dropped, "removed runs whose acceptance was interrupted (no client was told of them)");
+            tracing::info!(
+                runs = dropped,
+                "removed runs whose acceptance was interrupted (no client was told of them)"
+            );
         }
         let ids = self.store.read(repo::unfinished_runs).await?;
         for id in &ids {

@@ -249,7 +249,8 @@ fn the_checker_sees_a_cycle_when_there_is_one() {
     g.entry("c".into()).or_default().insert("a".into());
     g.entry("d".into()).or_default().insert("a".into());
     assert_eq!(cycles(&g), vec![vec!["a".to_string(), "b".into(), "c".into()]]);
-    let mods: BTreeSet<String> = ["runs", "runs::engine", "runs::sink", "domain"].into_iter().map(String::from).collect();
+    let mods: BTreeSet<String> =
+        ["runs", "runs::engine", "runs::sink", "domain"].into_iter().map(String::from).collect();
     let p = |s: &str| s.split("::").map(String::from).collect::<Vec<_>>();
     assert_eq!(resolve("runs::engine", &p("super::sink::Sink"), &mods).as_deref(), Some("runs::sink"));
     assert_eq!(resolve("runs::engine", &p("crate::domain::Item"), &mods).as_deref(), Some("domain"));

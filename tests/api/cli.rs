@@ -179,14 +179,20 @@ fn a_first_start_on_a_taken_port_creates_nothing_and_the_next_start_prints_the_k
     let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
     let addr = taken.local_addr().unwrap().to_string();
     let data = tmp.path().join("d");
-    let (code, out, err) = run_gavel(tmp.path(), &["serve", "--data-dir", data.to_str().unwrap(), "--bind", &addr], &[]);
+    let (code, out, err) =
+        run_gavel(tmp.path(), &["serve", "--data-dir", data.to_str().unwrap(), "--bind", &addr], &[]);
     assert_ne!(code, 0, "serve on a taken port must fail: {out}");
     assert!(err.contains("server.bind"), "the error names the key: {err}");
     assert!(!out.contains("gv_"), "no admin key is printed for a start that failed: {out}");
     assert!(!data.exists(), "nothing is initialised before the port is bound");
     drop(taken);
-    let bin = spawn_binary(tmp.path(), &["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"], &[], &tmp.path().join("log"))
-        .unwrap();
+    let bin = spawn_binary(
+        tmp.path(),
+        &["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"],
+        &[],
+        &tmp.path().join("log"),
+    )
+    .unwrap();
     assert!(admin_key_from(&bin.stdout_lines).starts_with("gv_"), "the real first start prints the key");
     assert_eq!(bin.terminate(), 0);
 }

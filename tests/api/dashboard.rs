@@ -126,8 +126,7 @@ fn browser_walks_every_page() {
         return;
     }
     let browser_dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let (Some(chrome), true, true) =
-        (chromium(), node_ok(), browser_dir.join("node_modules/playwright-core").exists())
+    let (Some(chrome), true, true) = (chromium(), node_ok(), browser_dir.join("node_modules/playwright-core").exists())
     else {
         panic!(
             "the browser test needs Debian's chromium (apt-get install -y chromium, or $CHROMIUM), node, and \

@@ -338,7 +338,15 @@ pub async fn create_run(
         .write(move |conn| {
             let tx = conn.transaction()?;
             repo::open_run(&tx, &rid)?;
-            audit::record(&tx, Some(&org), &actor, "run.create", "run", Some(&rid), json!({"project": project_id, "items": total, "scorers": names}))?;
+            audit::record(
+                &tx,
+                Some(&org),
+                &actor,
+                "run.create",
+                "run",
+                Some(&rid),
+                json!({"project": project_id, "items": total, "scorers": names}),
+            )?;
             tx.commit()?;
             Ok(())
         })
