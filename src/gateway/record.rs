@@ -39,7 +39,10 @@ impl Recorder {
         let (stopped2, done2) = (stopped.clone(), done.clone());
         rt.spawn(async move {
             loop {
+                // Queued records first: after cancellation the loop still drains the queue, and stops only
+                // once it is empty.
                 let first = tokio::select! {
+                    biased;
                     w = rx.recv() => w,
                     _ = cancel.cancelled() => None,
                 };

@@ -134,6 +134,7 @@ impl Draft {
             row: RequestRow {
                 id: crate::store::new_id("gwr"),
                 at: crate::store::now(),
+                request_id: info.request_id.clone(),
                 api_key_id: info.api_key_id.clone(),
                 project: info.project.clone(),
                 endpoint: endpoint.to_owned(),
@@ -252,16 +253,14 @@ impl Gateway {
             .clone()
     }
 
-    /// The org's keys and settings and the caller's limits, in one read.
+    /// The org's keys and settings and the caller's limits (its own, else the org's default), in one read.
     pub async fn view(&self, org_id: &str, api_key_id: &str) -> Result<OrgView, Failure> {
         let (org, key) = (org_id.to_owned(), api_key_id.to_owned());
         self.store
             .read(move |c| {
-                Ok(OrgView {
-                    keys: crate::byok::repo::all_of_org(c, &org)?,
-                    settings: crate::judge::org_settings(c, &org)?,
-                    limits: crate::tenancy::repo::limits_of(c, &key)?,
-                })
+                let settings = crate::judge::org_settings(c, &org)?;
+                let limits = crate::tenancy::repo::limits_of(c, &key)?.or_else(|| settings.default_key_limits.clone());
+                Ok(OrgView { keys: crate::byok::repo::all_of_org(c, &org)?, settings, limits })
             })
             .await
             .map_err(internal)

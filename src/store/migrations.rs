@@ -178,6 +178,7 @@ pub fn migrations() -> Migrations<'static> {
                  id TEXT PRIMARY KEY,
                  org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
                  at TEXT NOT NULL,
+                 request_id TEXT NOT NULL,
                  api_key_id TEXT NOT NULL,
                  project TEXT,
                  endpoint TEXT NOT NULL,

@@ -12,6 +12,8 @@ use crate::error::Result;
 pub struct RequestRow {
     pub id: String,
     pub at: String,
+    /// The answer's `x-request-id`.
+    pub request_id: String,
     /// The gavel API key that made the call.
     pub api_key_id: String,
     /// From `x-gavel-project`.
@@ -46,8 +48,8 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO gateway_requests (id, org_id, at, api_key_id, project, endpoint, provider, model, key_source,
              key_ref, status, error_code, stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms,
-             cache, attempts)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20)",
+             cache, attempts, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
     )?;
     stmt.execute(params![
         r.id,
@@ -70,6 +72,7 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
         r.overhead_ms as i64,
         r.cache,
         r.attempts,
+        r.request_id,
     ])?;
     Ok(())
 }
@@ -78,7 +81,7 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
 pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -> Result<Vec<RequestRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, api_key_id, project, endpoint, provider, model, key_source, key_ref, status, error_code,
-                stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts
+                stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id
          FROM gateway_requests WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
     )?;
     let rows = stmt
@@ -103,6 +106,7 @@ pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -
                 overhead_ms: r.get::<_, i64>(16)? as u64,
                 cache: r.get(17)?,
                 attempts: r.get(18)?,
+                request_id: r.get(19)?,
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

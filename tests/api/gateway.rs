@@ -217,6 +217,11 @@ async fn errors_come_in_openai_shape_with_the_contract_code() {
     check(&v, "BYOK_NO_KEY", "invalid_request_error");
     let m = v["error"]["message"].as_str().unwrap();
     assert!(m.contains("claude-3-5-haiku-latest") && m.contains("anthropic"), "names model and provider: {m}");
+    let r = send(&app, "gv_unknownkeyunknownkeyunknownkey12", "/v1/chat/completions", &json!({"model": "gpt-4o"}), &[])
+        .await;
+    assert_eq!(r.status(), 401);
+    assert_eq!(header(&r, "x-request-id").len(), 32);
+    check(&r.json().await.unwrap(), "UNAUTHENTICATED", "authentication_error");
     let r = send(&app, &admin, "/v1/chat/completions", &json!({"model": 5}), &[]).await;
     assert_eq!(r.status(), 400);
     check(&r.json().await.unwrap(), "VALIDATION_FAILED", "invalid_request_error");
@@ -360,6 +365,11 @@ async fn the_request_log_and_usage_record_calls_without_text_or_secrets() {
         assert_eq!(r.status(), 200);
     }
     let rows = logged(&app, &admin, 3).await;
+    let last = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+    let rid = header(&last, "x-request-id");
+    let rows_now = logged(&app, &admin, 4).await;
+    assert_eq!(rows_now[0]["request_id"], rid.as_str(), "the log names the answer's x-request-id");
+    assert_eq!(rows_now[0]["cache"], "hit");
     let text = serde_json::to_string(&rows).unwrap();
     assert!(!text.contains("PROMPT-TEXT-42") && !text.contains("looks right"), "no prompt or completion: {text}");
     assert!(!text.contains("logsecret"), "no secret: {text}");
@@ -382,15 +392,16 @@ async fn the_request_log_and_usage_record_calls_without_text_or_secrets() {
     assert_eq!(row["project"], "web");
     assert_eq!(row["provider"], "openai");
     assert!(row["cost_usd"].as_f64().unwrap() > 0.0, "gpt-4o-mini has a price");
-    let (s, page) = app.get("/v1/gateway/requests?limit=2", &admin).await;
+    let (s, page) = app.get("/v1/gateway/requests?limit=3", &admin).await;
     assert_eq!(s, 200);
     let cursor = page["next_cursor"].as_str().unwrap().to_owned();
-    let (_, rest) = app.get(&format!("/v1/gateway/requests?limit=2&cursor={cursor}"), &admin).await;
+    let (_, rest) = app.get(&format!("/v1/gateway/requests?limit=3&cursor={cursor}"), &admin).await;
     assert_eq!(rest["items"].as_array().unwrap().len(), 1);
     assert!(rest["next_cursor"].is_null());
     let (s, usage) = app.get("/v1/usage", &admin).await;
     assert_eq!(s, 200, "{usage}");
     assert_eq!(usage["by_source"]["gateway"]["calls"], 3, "{usage}");
+    assert_eq!(usage["by_source"]["gateway"]["cache_hits"], 1, "{usage}");
     assert_eq!(usage["by_source"]["judge"]["calls"], 0, "{usage}");
     assert!(usage["items"].as_array().unwrap().iter().any(|r| r["source"] == "gateway"));
 }

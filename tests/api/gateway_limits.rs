@@ -1,6 +1,7 @@
 //! Per-API-key gateway limits under a burst of parallel requests: requests per minute and budgets.
 
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -97,4 +98,61 @@ async fn a_burst_overshoots_the_budget_by_at_most_one_request() {
     if spent + one >= budget {
         assert_eq!(r.status(), 429);
     }
+}
+
+#[tokio::test]
+async fn org_default_limits_apply_to_keys_without_their_own() {
+    let fake = FakeProvider::start(Knobs::default());
+    let (app, admin) = gw_app(|_| {}).await;
+    add_key(&app, &admin, key_body("openai", &fake, "sk-orgdefault-123456")).await;
+    let (s, v) = app.patch("/v1/org/settings", &admin, json!({"default_key_limits": {"requests_per_min": 2}})).await;
+    assert_eq!(s, 200, "{v}");
+    let (_, member) = app.api_key(&admin, "member").await;
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]});
+    let out = burst(&app, &member, &body, 5).await;
+    assert_eq!(out.iter().filter(|o| o.0 == 200).count(), 2);
+    let (s, v) = app.patch("/v1/org/settings", &admin, json!({"default_key_limits": {"tokens_per_min": 0}})).await;
+    assert_eq!(s, 400, "{v}");
+}
+
+#[tokio::test]
+async fn gateway_calls_have_their_own_concurrency_limit() {
+    let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(150), ..Knobs::default() });
+    let (app, admin) = gw_app(|c| c.gateway.max_concurrency_per_org_provider = 2).await;
+    add_key(&app, &admin, key_body("openai", &fake, "sk-lanes-123456")).await;
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]});
+    let out = burst(&app, &admin, &body, 6).await;
+    assert!(out.iter().all(|o| o.0 == 200));
+    assert_eq!(fake.max_in_flight(), 2, "never more than gateway.max_concurrency_per_org_provider");
+}
+
+#[tokio::test]
+async fn gateway_calls_never_wait_behind_judge_runs() {
+    // The judge's lane for (org, openai) is full with calls to a slow endpoint; the gateway's is not.
+    let slow = FakeProvider::start(Knobs { latency: Duration::from_secs(2), ..Knobs::default() });
+    let fast = FakeProvider::start(Knobs::default());
+    let (app, admin) = gw_app(|c| c.judge.max_concurrency_per_org_provider = 1).await;
+    let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
+    assert_eq!(s, 201);
+    let slow_key = add_key(&app, &admin, key_body("openai", &slow, "sk-slow-123456")).await;
+    let fast_key = add_key(&app, &admin, key_body("openai", &fast, "sk-fast-123456")).await;
+    let items: Vec<Value> = (0..3).map(|i| json!({"input": format!("q{i}"), "output": "a"})).collect();
+    let scorer = json!({"type": "relevance", "config": {"provider": "openai", "key_id": slow_key}});
+    let (s, v) = app.post("/v1/projects/web/runs", &admin, json!({"dataset": items, "scorers": [scorer]})).await;
+    assert_eq!(s, 202, "{v}");
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while slow.in_flight() == 0 {
+        assert!(Instant::now() < deadline, "the judge never called");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let alias =
+        json!({"model_aliases": {"quick": [{"provider": "openai", "model": "gpt-4o-mini", "key_id": fast_key}]}});
+    let (s, v) = app.patch("/v1/org/settings", &admin, alias).await;
+    assert_eq!(s, 200, "{v}");
+    let started = Instant::now();
+    let body = json!({"model": "quick", "messages": [{"role": "user", "content": "x"}]});
+    let r = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+    assert_eq!(r.status(), 200);
+    assert!(started.elapsed() < Duration::from_millis(1500), "waited {:?} behind the judge", started.elapsed());
+    assert_eq!(slow.in_flight(), 1, "the judge's call is still running");
 }

@@ -27,14 +27,21 @@ enum Shape {
     Anthropic,
 }
 
-fn call_info(req: &HttpRequest, caller: &OrgMember) -> std::result::Result<CallInfo, Failure> {
+/// The caller and what its headers ask. An authentication failure comes back in the route's error shape too, so
+/// SDKs raise their own error class for it (OpenAI's `AuthenticationError`).
+fn call_info(req: &HttpRequest, caller: Result<OrgMember>) -> std::result::Result<CallInfo, Failure> {
+    let request_id = actix_web::HttpMessage::extensions(req)
+        .get::<crate::http::metrics::RequestId>()
+        .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), |r| r.0.clone());
+    let caller = caller.map_err(|e| {
+        let mut f = Failure::new(e.code(), e.to_string());
+        f.meta.request_id = request_id.clone();
+        f
+    })?;
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);
     let cache_control = header("cache-control").unwrap_or("").to_ascii_lowercase();
     let directives: Vec<&str> = cache_control.split(',').map(str::trim).collect();
     let project = header("x-gavel-project").filter(|p| !p.is_empty()).map(str::to_owned);
-    let request_id = actix_web::HttpMessage::extensions(req)
-        .get::<crate::http::metrics::RequestId>()
-        .map_or_else(|| uuid::Uuid::now_v7().simple().to_string(), |r| r.0.clone());
     if project.as_ref().is_some_and(|p| p.len() > MAX_PROJECT_HEADER_LEN) {
         let mut f = Failure::new(
             Code::ValidationFailed,
@@ -110,11 +117,11 @@ fn sse(b: HttpResponseBuilder, frames: impl futures_util::Stream<Item = String> 
     security(("api_key" = [])))]
 pub async fn chat_completions(
     state: web::Data<AppState>,
-    caller: OrgMember,
+    caller: Result<OrgMember>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let info = match call_info(&req, &caller) {
+    let info = match call_info(&req, caller) {
         Ok(i) => i,
         Err(f) => return failure(&f, Shape::OpenAi),
     };
@@ -137,11 +144,11 @@ pub async fn chat_completions(
     security(("api_key" = [])))]
 pub async fn messages(
     state: web::Data<AppState>,
-    caller: OrgMember,
+    caller: Result<OrgMember>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let info = match call_info(&req, &caller) {
+    let info = match call_info(&req, caller) {
         Ok(i) => i,
         Err(f) => return failure(&f, Shape::Anthropic),
     };
@@ -195,11 +202,11 @@ pub async fn messages(
     security(("api_key" = [])))]
 pub async fn embeddings(
     state: web::Data<AppState>,
-    caller: OrgMember,
+    caller: Result<OrgMember>,
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let info = match call_info(&req, &caller) {
+    let info = match call_info(&req, caller) {
         Ok(i) => i,
         Err(f) => return failure(&f, Shape::OpenAi),
     };
@@ -217,8 +224,12 @@ pub async fn embeddings(
 #[utoipa::path(get, path = "/v1/models", tag = "gateway",
     responses((status = 200, description = "{object: \"list\", data: [{id, object: \"model\", created, owned_by}]}", body = Object)),
     security(("api_key" = [])))]
-pub async fn models(state: web::Data<AppState>, caller: OrgMember) -> HttpResponse {
-    match state.gateway.view(&caller.0.org_id, &caller.0.key_id).await {
+pub async fn models(state: web::Data<AppState>, caller: Result<OrgMember>, req: HttpRequest) -> HttpResponse {
+    let info = match call_info(&req, caller) {
+        Ok(i) => i,
+        Err(f) => return failure(&f, Shape::OpenAi),
+    };
+    match state.gateway.view(&info.org_id, &info.api_key_id).await {
         Ok(view) => HttpResponse::Ok().json(state.gateway.models(&view)),
         Err(f) => failure(&f, Shape::OpenAi),
     }

@@ -49,6 +49,9 @@ pub async fn patch_settings(
             return Err(Error::field(&format!("model_overrides.{metric}"), "the model must not be empty"));
         }
     }
+    if let Some(l) = &s.default_key_limits {
+        l.validate()?;
+    }
     for (alias, targets) in &s.model_aliases {
         let field = format!("model_aliases.{alias}");
         if alias.trim().is_empty() || alias.len() > crate::gateway::MAX_MODEL_NAME_LEN {
