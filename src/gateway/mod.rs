@@ -1,7 +1,9 @@
-//! The OpenAI-compatible gateway's pure core: wire types, translation both ways between OpenAI's chat shape and
-//! Anthropic's and Gemini's, stream translation, the `/v1/messages` ingress, error shapes, model routing and the
-//! cache key. No HTTP, no store, no clock: callers pass ids and times in ([`ResponseMeta`]), so every function
-//! here is repeatable and testable on recorded payloads.
+//! The OpenAI-compatible gateway. Its core is pure: wire types, translation both ways between OpenAI's chat shape
+//! and Anthropic's and Gemini's, stream translation, the `/v1/messages` ingress, error shapes, model routing and the
+//! cache key; no HTTP, no store, no clock there (callers pass ids and times in, [`ResponseMeta`]), so every one of
+//! those functions is repeatable and testable on recorded payloads. Around it, the service ([`Gateway`]): key
+//! resolution, limits, retries and fallbacks, the cache, streams and the records (see docs/gateway.md). Its HTTP
+//! handlers are in `http/routes/gateway.rs`; nothing here knows actix.
 //!
 //! Request path for `POST /v1/chat/completions`: [`resolve_model`] → per target, [`ProviderName::wire`] picks
 //! the body (`OpenAi`: the request as it is, [`to_anthropic`], [`to_gemini`]) → the answer through

@@ -82,6 +82,8 @@ struct State {
     include_usage: bool,
     pending: VecDeque<StreamItem>,
     ended: bool,
+    /// A pass-through chunk carried a finish_reason: the answer is whole even if `[DONE]` never comes.
+    saw_finish: bool,
     secret: Secret,
     provider: crate::domain::Provider,
     fin: Finish,
@@ -144,6 +146,11 @@ impl State {
                     let kind = err.get("type").and_then(Value::as_str).unwrap_or("api_error").to_owned();
                     return self.gateway_error(&GatewayError::UpstreamReported { kind, message });
                 }
+                let finished = v
+                    .get("choices")
+                    .and_then(Value::as_array)
+                    .is_some_and(|cs| cs.iter().any(|c| c.get("finish_reason").is_some_and(|f| !f.is_null())));
+                self.saw_finish |= finished;
                 self.chunk(ev.data.clone(), &v);
             }
             Translate::Chunks(t) => match t.feed(ev) {
@@ -176,7 +183,8 @@ impl State {
             return;
         }
         let tail = match &mut self.translate {
-            Translate::Pass => Ok(Vec::new()),
+            Translate::Pass if self.saw_finish => Ok(Vec::new()),
+            Translate::Pass => Err(GatewayError::upstream("the provider's stream ended before the answer finished")),
             Translate::Chunks(t) => t.finish(),
         };
         match tail {
@@ -229,6 +237,7 @@ pub(crate) fn start(
         include_usage: plan.include_usage,
         pending: VecDeque::new(),
         ended: false,
+        saw_finish: false,
         secret: r.secret.clone(),
         provider: r.provider,
         fin: Finish {

@@ -346,6 +346,28 @@ async fn a_client_hanging_up_mid_stream_cancels_the_upstream_request() {
 }
 
 #[tokio::test]
+async fn a_stream_cut_short_ends_with_an_error_frame() {
+    let fake = FakeProvider::start(Knobs { stream_cut_after: Some(3), ..Knobs::default() });
+    let (app, admin) = gw_app(|_| {}).await;
+    for provider in ["openai", "anthropic"] {
+        add_key(&app, &admin, key_body(provider, &fake, "sk-cut-123456789")).await;
+    }
+    // Pass-through (no finish_reason, no [DONE]) and translated (no message_stop) streams.
+    for (i, model) in ["gpt-4o-mini", "claude-3-5-haiku-latest"].into_iter().enumerate() {
+        let body = json!({"model": model, "stream": true, "messages": [{"role": "user", "content": "x"}]});
+        let r = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+        assert_eq!(r.status(), 200, "the stream had started");
+        let (frames, done) = data_frames(&r.text().await.unwrap());
+        assert!(!done, "{model}: no [DONE] after a failure");
+        let last = frames.last().unwrap();
+        assert_eq!(last["error"]["code"], "BYOK_PROVIDER_ERROR", "{model}: {last}");
+        let rows = logged(&app, &admin, i + 1).await;
+        assert_eq!(rows[0]["error_code"], "BYOK_PROVIDER_ERROR", "{}", rows[0]);
+        assert_eq!(rows[0]["status"], 502);
+    }
+}
+
+#[tokio::test]
 async fn the_request_log_and_usage_record_calls_without_text_or_secrets() {
     let fake = FakeProvider::start(Knobs::default());
     let (app, admin) = gw_app(|_| {}).await;

@@ -45,6 +45,8 @@ pub struct Knobs {
     pub reply: Arc<dyn Fn(&str) -> String + Send + Sync>,
     /// Pause between the frames of a streamed answer.
     pub stream_delay: Duration,
+    /// Streams end after this many frames, as a connection cut mid-answer would.
+    pub stream_cut_after: Option<usize>,
 }
 
 impl Default for Knobs {
@@ -64,6 +66,7 @@ impl Default for Knobs {
             timeout_delay: Duration::from_secs(30),
             reply: Arc::new(default_reply),
             stream_delay: Duration::ZERO,
+            stream_cut_after: None,
         }
     }
 }
@@ -522,6 +525,10 @@ fn streamed(
         }
         Flavor::Gemini => fake_stream::gemini_frames(&format!("fake{n}"), model, &reply, usage),
     };
+    let mut frames = frames;
+    if let Some(n) = knobs.stream_cut_after {
+        frames.truncate(n);
+    }
     fake_stream::sse(frames, knobs.stream_delay, cancelled)
 }
 
