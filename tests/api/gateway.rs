@@ -233,7 +233,7 @@ async fn errors_come_in_openai_shape_with_the_contract_code() {
     assert!(!text.contains("9876543210"), "no secret in the error: {text}");
     let v: Value = serde_json::from_str(&text).unwrap();
     check(&v, "BYOK_AUTH_FAILED", "api_error");
-    assert!(v["error"]["message"].as_str().unwrap().contains("401"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("401 (invalid_api_key)"), "status and provider code: {v}");
     let (_, k) = app.get(&format!("/v1/byok-keys/{id}"), &admin).await;
     assert_eq!(k["status"], "failing", "{k}");
     fake.reset_counters();
