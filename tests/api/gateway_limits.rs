@@ -101,6 +101,67 @@ async fn a_burst_overshoots_the_budget_by_at_most_one_request() {
 }
 
 #[tokio::test]
+async fn tokens_per_min_counts_the_tokens_calls_used() {
+    let fake = FakeProvider::start(Knobs::default());
+    let (app, admin) = gw_app(|_| {}).await;
+    add_key(&app, &admin, key_body("openai", &fake, "sk-tpm-123456")).await;
+    let (id, member) = app.api_key(&admin, "member").await;
+    let (s, _) = app.patch(&format!("/v1/api-keys/{id}"), &admin, json!({"limits": {"tokens_per_min": 10}})).await;
+    assert_eq!(s, 200);
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "a question of some length"}]});
+    let r = send(&app, &member, "/v1/chat/completions", &body, &[]).await;
+    assert_eq!(r.status(), 200, "the bucket was full");
+    let r = send(&app, &member, "/v1/chat/completions", &body, &[("cache-control", "no-cache")]).await;
+    assert_eq!(r.status(), 429);
+    assert!(header(&r, "retry-after").parse::<u64>().unwrap() >= 1);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "RATE_LIMITED");
+    assert!(v["error"]["message"].as_str().unwrap().contains("tokens_per_min"), "{v}");
+}
+
+#[tokio::test]
+async fn managed_keys_serve_as_provider_mode_allows() {
+    let fake = FakeProvider::start(Knobs::default());
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("fallback.key");
+    std::fs::write(&key_file, "sk-managed-123456\n").unwrap();
+    std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let base = format!("{}/v1", fake.base);
+    let (app, admin) = gw_app(|c| {
+        c.judge.fallback_provider = "openai".into();
+        c.judge.fallback_key_file = key_file.clone();
+        c.judge.fallback_base_url = base;
+    })
+    .await;
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "x"}]});
+    let nocache = [("cache-control", "no-cache")];
+    let r = send(&app, &admin, "/v1/chat/completions", &body, &nocache).await;
+    assert_eq!(r.status(), 200);
+    assert_eq!(header(&r, "x-gavel-key-source"), "managed");
+    assert_eq!(fake.requests().last().unwrap().header("authorization"), Some("Bearer sk-managed-123456"));
+    add_key(&app, &admin, key_body("openai", &fake, "sk-own-1234567")).await;
+    let r = send(&app, &admin, "/v1/chat/completions", &body, &nocache).await;
+    assert_eq!(header(&r, "x-gavel-key-source"), "byok", "the org's own key first");
+    let (s, _) = app.patch("/v1/org/settings", &admin, json!({"provider_mode": "managed"})).await;
+    assert_eq!(s, 200);
+    let r = send(&app, &admin, "/v1/chat/completions", &body, &nocache).await;
+    assert_eq!(header(&r, "x-gavel-key-source"), "managed");
+    let (s, _) = app.patch("/v1/org/settings", &admin, json!({"provider_mode": "byok"})).await;
+    assert_eq!(s, 200);
+    let r = send(
+        &app,
+        &admin,
+        "/v1/chat/completions",
+        &json!({"model": "claude-3-5-haiku-latest", "messages": [{"role": "user", "content": "x"}]}),
+        &[],
+    )
+    .await;
+    assert_eq!(r.status(), 400);
+    let v: Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "BYOK_NO_KEY");
+}
+
+#[tokio::test]
 async fn org_default_limits_apply_to_keys_without_their_own() {
     let fake = FakeProvider::start(Knobs::default());
     let (app, admin) = gw_app(|_| {}).await;
