@@ -7,13 +7,12 @@ use std::time::Instant;
 use serde_json::Value;
 
 use crate::providers::gateway as upstream;
-use crate::providers::ErrorKind;
 
 use super::common::ResponseMeta;
 use super::openai::ChatCompletionRequest;
 use super::plan::{plan, translate, usage_of};
 use super::resolve::Unusable;
-use super::serve::{internal, no_key, CallInfo, Failure, Gateway, Meta};
+use super::serve::{caller_at_fault, internal, no_key, CallInfo, Failure, Gateway, Meta};
 use super::stream::{self as streaming, StreamItems};
 
 /// Output tokens a caller's answer is assumed to need when the request sets no cap and the budget must be reserved.
@@ -104,7 +103,7 @@ impl Gateway {
             }
             let up = match self.call_target(&info.org_id, &r, plan.op, &plan.body, &mut d).await {
                 Ok(up) => up,
-                Err(e) if e.kind == ErrorKind::InvalidRequest => {
+                Err(e) if caller_at_fault(&e) => {
                     release(reservation);
                     return Err(self.failed(d, Failure::from_provider(&e)));
                 }

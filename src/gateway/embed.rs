@@ -8,12 +8,11 @@ use serde_json::Value;
 
 use crate::domain::{Code, Provider};
 use crate::providers::gateway::{self as upstream, Operation};
-use crate::providers::ErrorKind;
 
 use super::embeddings::{embeddings_to_gemini, gemini_embeddings_to_openai};
 use super::openai::EmbeddingsRequest;
 use super::resolve::Unusable;
-use super::serve::{no_key, CallInfo, Failure, Gateway, Meta};
+use super::serve::{caller_at_fault, no_key, CallInfo, Failure, Gateway, Meta};
 
 impl Gateway {
     /// See the module documentation.
@@ -74,7 +73,7 @@ impl Gateway {
             };
             let up = match self.call_target(&info.org_id, &r, Operation::Embeddings, &body, &mut d).await {
                 Ok(up) => up,
-                Err(e) if e.kind == ErrorKind::InvalidRequest => return Err(self.failed(d, Failure::from_provider(&e))),
+                Err(e) if caller_at_fault(&e) => return Err(self.failed(d, Failure::from_provider(&e))),
                 Err(e) => {
                     last = Some(Failure::from_provider(&e));
                     continue;

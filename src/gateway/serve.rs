@@ -101,7 +101,7 @@ impl Failure {
     /// adapters never keep the raw body). A request the provider refused as malformed is the caller's 400.
     pub(crate) fn from_provider(e: &ProviderError) -> Self {
         let (code, status) = match (e.kind, e.status) {
-            (ErrorKind::InvalidRequest, Some(s @ 400..=422)) => (Code::ValidationFailed, s),
+            (ErrorKind::InvalidRequest, Some(s @ (400 | 422))) => (Code::ValidationFailed, s),
             _ => (e.code(), e.code().status()),
         };
         Failure {
@@ -424,6 +424,12 @@ impl Gateway {
             None => (0.0, false),
         }
     }
+}
+
+/// The provider refused the request itself as malformed (400, 422): another target would most likely refuse it
+/// too, so it is answered at once. Other refusals (a wrong route behind a base URL, say) move on to the next target.
+pub(crate) fn caller_at_fault(e: &ProviderError) -> bool {
+    e.kind == ErrorKind::InvalidRequest && matches!(e.status, Some(400 | 422))
 }
 
 /// No target had a usable key: `BYOK_NO_KEY` naming the model and why each target was passed over.
