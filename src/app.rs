@@ -110,7 +110,8 @@ impl Application {
             judge.fallback_key().cloned(),
             runtime.handle(),
             cancel.child_token(),
-        );
+            metrics.registry(),
+        )?;
         let runs = crate::runs::engine::RunManager::new(
             opened.store.clone(),
             judge,

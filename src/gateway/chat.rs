@@ -97,7 +97,7 @@ impl Gateway {
                     d.meta.cost_usd = Some(0.0);
                     release(reservation);
                     let meta = d.snapshot();
-                    d.finish(&self.recorder);
+                    d.finish(self);
                     return Ok(Answer::Whole { body, meta });
                 }
             }
@@ -151,7 +151,7 @@ impl Gateway {
             d.price_known = known;
             d.meta.cost_usd = Some(cost);
             let meta = d.snapshot();
-            d.finish(&self.recorder);
+            d.finish(self);
             return Ok(Answer::Whole { body, meta });
         }
         release(reservation);

@@ -120,7 +120,7 @@ impl Gateway {
             d.price_known = known;
             d.meta.cost_usd = Some(cost);
             let meta = d.snapshot();
-            d.finish(&self.recorder);
+            d.finish(self);
             return Ok((body, meta));
         }
         if let Some(res) = reservation {

@@ -248,6 +248,37 @@ mod tests {
         assert!(l.reserve("k", 1.0, BudgetPeriod::Day, &start, 0.9).is_ok());
     }
 
+    proptest::proptest! {
+        /// However calls interleave (reserve in any order, settle at any real cost up to the reservation), the
+        /// booked spend never passes the budget by more than the largest single reservation.
+        #[test]
+        fn overshoot_is_at_most_one_call(
+            ops in proptest::collection::vec((0.0f64..0.5, 0.0f64..=1.0, proptest::bool::ANY), 1..60),
+            budget in 0.1f64..3.0,
+        ) {
+            let l = Arc::new(Limiter::default());
+            let start = period_start(BudgetPeriod::Month);
+            l.set_spend("k", &start, 0.0);
+            let (mut held, mut spent, mut largest) = (Vec::new(), 0.0f64, 0.0f64);
+            for (max_cost, fraction, settle_one) in ops {
+                if let Ok(r) = l.reserve("k", budget, BudgetPeriod::Month, &start, max_cost) {
+                    largest = largest.max(max_cost);
+                    held.push((r, max_cost * fraction));
+                }
+                if settle_one && !held.is_empty() {
+                    let (r, actual) = held.remove(0);
+                    spent += actual;
+                    r.settle(actual);
+                }
+            }
+            for (r, actual) in held {
+                spent += actual;
+                r.settle(actual);
+            }
+            proptest::prop_assert!(spent <= budget + largest + 1e-9, "spent {} budget {} largest {}", spent, budget, largest);
+        }
+    }
+
     #[test]
     fn a_dropped_reservation_books_its_whole_amount() {
         let l = Arc::new(Limiter::default());

@@ -28,6 +28,7 @@ mod gemini_schema;
 mod ingress;
 mod ingress_stream;
 mod limits;
+mod metrics;
 pub mod openai;
 mod plan;
 mod record;

@@ -177,8 +177,8 @@ impl Draft {
         self.meta.clone()
     }
 
-    /// Completes the row and queues it.
-    pub fn finish(mut self, recorder: &Recorder) {
+    /// Completes the row, counts it and queues it.
+    pub fn finish(mut self, g: &Gateway) {
         self.row.provider = self.meta.provider.map(str::to_owned);
         self.row.model = self.meta.model.clone();
         self.row.key_source = self.meta.key_source.map(str::to_owned);
@@ -187,7 +187,13 @@ impl Draft {
         self.row.cost_usd = self.meta.cost_usd.unwrap_or(0.0);
         self.row.latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.row.overhead_ms = self.overhead_ms();
-        recorder.send(Write::Request { org_id: self.org_id, row: Box::new(self.row), price_known: self.price_known });
+        let overhead = self.started.elapsed().saturating_sub(self.upstream).as_secs_f64();
+        g.metrics.overhead.observe(overhead);
+        g.metrics
+            .requests
+            .with_label_values(&[&self.row.endpoint, &self.row.status.to_string(), &self.row.cache])
+            .inc();
+        g.recorder.send(Write::Request { org_id: self.org_id, row: Box::new(self.row), price_known: self.price_known });
     }
 }
 
@@ -209,10 +215,11 @@ pub struct Gateway {
     lanes: Mutex<HashMap<(String, Provider), Arc<Semaphore>>>,
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) recorder: Recorder,
+    metrics: super::metrics::GatewayMetrics,
 }
 
 impl Gateway {
-    /// Builds the service; its background writer runs on `rt` until `cancel`.
+    /// Builds the service; its background writer runs on `rt` until `cancel`; its figures go to `registry`.
     pub fn new(
         config: &Config,
         store: Store,
@@ -220,10 +227,12 @@ impl Gateway {
         fallback: Option<FallbackKey>,
         rt: &tokio::runtime::Handle,
         cancel: CancellationToken,
-    ) -> Arc<Gateway> {
+        registry: &prometheus::Registry,
+    ) -> anyhow::Result<Arc<Gateway>> {
         let cfg = config.gateway.clone();
+        let metrics = super::metrics::GatewayMetrics::new(registry)?;
         let recorder = Recorder::start(store.clone(), cfg.writer_batch, cancel, rt);
-        Arc::new(Gateway {
+        Ok(Arc::new(Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
                 Duration::from_secs(cfg.read_timeout_s),
@@ -237,7 +246,8 @@ impl Gateway {
             lanes: Mutex::new(HashMap::new()),
             limiter: Arc::new(Limiter::default()),
             recorder,
-        })
+            metrics,
+        }))
     }
 
     /// Waits until queued records are written (call after cancelling the token given to [`Gateway::new`]).
@@ -339,6 +349,8 @@ impl Gateway {
             let t = Instant::now();
             let sent = upstream::send(&self.http, r.provider, &r.endpoint, &r.secret, &r.model, op, body).await;
             d.upstream += t.elapsed();
+            let outcome = sent.as_ref().map_or_else(|e| e.kind.as_str(), |_| "ok");
+            self.metrics.upstream.with_label_values(&[r.provider.as_str(), outcome]).inc();
             let e = match sent {
                 Ok(resp) => return Ok(Upstream { resp, permit }),
                 Err(e) => e,
@@ -413,7 +425,7 @@ impl Gateway {
         d.row.status = f.status;
         d.row.error_code = Some(f.code.as_str().to_owned());
         *f.meta = d.snapshot();
-        d.finish(&self.recorder);
+        d.finish(self);
         f
     }
 

@@ -66,7 +66,7 @@ impl Drop for Finish {
             r.settle(cost);
         }
         self.gateway.limiter.take_tokens(&d.row.api_key_id, i + o);
-        d.finish(&self.gateway.recorder);
+        d.finish(&self.gateway);
     }
 }
 

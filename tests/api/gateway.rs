@@ -426,6 +426,16 @@ async fn the_request_log_and_usage_record_calls_without_text_or_secrets() {
     assert_eq!(usage["by_source"]["gateway"]["cache_hits"], 1, "{usage}");
     assert_eq!(usage["by_source"]["judge"]["calls"], 0, "{usage}");
     assert!(usage["items"].as_array().unwrap().iter().any(|r| r["source"] == "gateway"));
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    let line = |name: &str| metrics.lines().find(|l| l.starts_with(name) && l.contains("openai")).map(str::to_owned);
+    assert!(
+        line("gavel_gateway_upstream_calls_total{").is_some_and(|l| l.contains("ok") && l.ends_with(" 3")),
+        "{metrics}"
+    );
+    assert!(metrics.contains("gavel_gateway_overhead_seconds_count 4"), "{metrics}");
+    assert!(metrics
+        .lines()
+        .any(|l| l.starts_with("gavel_gateway_requests_total{") && l.contains("hit") && l.ends_with(" 1")));
 }
 
 #[tokio::test]
