@@ -12,7 +12,7 @@ use super::common::ResponseMeta;
 use super::openai::ChatCompletionRequest;
 use super::plan::{plan, translate, usage_of};
 use super::resolve::Unusable;
-use super::serve::{caller_at_fault, internal, no_key, CallInfo, Failure, Gateway, Meta};
+use super::serve::{caller_at_fault, input_estimate, internal, no_key, CallInfo, Failure, Gateway, Meta};
 use super::stream::{self as streaming, StreamItems};
 
 /// Output tokens a caller's answer is assumed to need when the request sets no cap and the budget must be reserved.
@@ -58,8 +58,8 @@ impl Gateway {
             Ok(t) => t,
             Err(f) => return Err(self.failed(d, f)),
         };
-        let input_estimate = (raw.to_string().len() as u64).div_ceil(4);
-        let max_cost = self.max_cost(&targets, input_estimate, output_cap(&req, self.cfg.budget_default_output_tokens));
+        let estimate = input_estimate(&raw);
+        let max_cost = self.max_cost(&targets, estimate, output_cap(&req, self.cfg.budget_default_output_tokens));
         let reservation = match self.admit(info, &view, max_cost).await {
             Ok(r) => r,
             Err(f) => return Err(self.failed(d, f)),

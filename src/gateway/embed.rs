@@ -12,7 +12,7 @@ use crate::providers::gateway::{self as upstream, Operation};
 use super::embeddings::{embeddings_to_gemini, gemini_embeddings_to_openai};
 use super::openai::EmbeddingsRequest;
 use super::resolve::Unusable;
-use super::serve::{caller_at_fault, no_key, CallInfo, Failure, Gateway, Meta};
+use super::serve::{caller_at_fault, input_estimate, no_key, CallInfo, Failure, Gateway, Meta};
 
 impl Gateway {
     /// See the module documentation.
@@ -34,8 +34,8 @@ impl Gateway {
             Ok(t) => t,
             Err(f) => return Err(self.failed(d, f)),
         };
-        let input_estimate = (raw.to_string().len() as u64).div_ceil(4);
-        let reservation = match self.admit(info, &view, self.max_cost(&targets, input_estimate, 0)).await {
+        let estimate = input_estimate(&raw);
+        let reservation = match self.admit(info, &view, self.max_cost(&targets, estimate, 0)).await {
             Ok(r) => r,
             Err(f) => return Err(self.failed(d, f)),
         };

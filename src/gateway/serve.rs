@@ -452,6 +452,19 @@ pub(crate) fn no_key(model: &str, reasons: &[String]) -> Failure {
     f
 }
 
+/// `Retry-After` of a refusal over budget: the budget frees up only when calls in flight settle below their
+/// reservations or a new period starts, so a minute is an honest first wait.
+pub const BUDGET_RETRY_AFTER_S: u64 = 60;
+
+/// Characters per token assumed when a request's input is estimated before it is sent (for budget reservations):
+/// about four for English text, so the estimate errs on the high side for most prompts.
+pub const CHARS_PER_TOKEN: u64 = 4;
+
+/// A request's input tokens, estimated from its JSON text.
+pub(crate) fn input_estimate(raw: &serde_json::Value) -> u64 {
+    (raw.to_string().len() as u64).div_ceil(CHARS_PER_TOKEN)
+}
+
 fn refusal(r: Refusal) -> Failure {
     match r {
         Refusal::Rate { what, retry_after_s } => {
@@ -471,7 +484,7 @@ fn refusal(r: Refusal) -> Failure {
                 Code::BudgetExceeded,
                 format!("this API key's budget of ${budget:.4} per {period} is used up (${spent:.4} spent, ${reserved:.4} held by calls in flight)"),
             );
-            f.retry_after_s = Some(60);
+            f.retry_after_s = Some(BUDGET_RETRY_AFTER_S);
             f
         }
     }

@@ -16,6 +16,10 @@ use crate::domain::{Provider, Secret};
 /// The largest non-streaming answer read; chat answers and embedding batches are far smaller.
 pub const MAX_ANSWER_BYTES: usize = 32 * 1024 * 1024;
 
+/// The most of a failed answer's body read for its classification; error bodies are small, a proxy's HTML page
+/// need not be read to the end.
+pub const MAX_ERROR_BODY_BYTES: usize = 64 * 1024;
+
 /// What a gateway call asks of the provider.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Operation {
@@ -103,7 +107,7 @@ pub async fn send(
         return Ok(resp);
     }
     let headers = resp.headers().clone();
-    let body = read_bounded(resp, 64 * 1024).await.unwrap_or_default();
+    let body = read_bounded(resp, MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
     let mut e = classify::http_error(provider, status.as_u16(), &headers, &body, key);
     if let Some(code) = provider_code(&body).map(|c| super::scrub_secret(&c, key)) {
         let at = format!("answered {}:", status.as_u16());
