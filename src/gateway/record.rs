@@ -14,6 +14,11 @@ use crate::store::Store;
 use crate::usage::book::Line;
 use crate::usage::requests::RequestRow;
 
+/// Records queued at most. Far above what the writer falls behind by in practice (it commits hundreds of rows per
+/// transaction); past it records are dropped with a warning rather than the answers waiting or memory growing
+/// without bound while the store is stuck.
+pub const MAX_QUEUED_RECORDS: usize = 100_000;
+
 /// One thing to write.
 #[derive(Debug)]
 pub enum Write {
@@ -25,7 +30,7 @@ pub enum Write {
 
 /// See the module documentation.
 pub struct Recorder {
-    tx: mpsc::UnboundedSender<Write>,
+    tx: mpsc::Sender<Write>,
     stopped: Arc<Notify>,
     done: Arc<std::sync::atomic::AtomicBool>,
 }
@@ -33,7 +38,7 @@ pub struct Recorder {
 impl Recorder {
     /// Starts the writer task on `rt`; it ends when `cancel` fires, after writing what was queued.
     pub fn start(store: Store, batch: usize, cancel: CancellationToken, rt: &tokio::runtime::Handle) -> Recorder {
-        let (tx, mut rx) = mpsc::unbounded_channel::<Write>();
+        let (tx, mut rx) = mpsc::channel::<Write>(MAX_QUEUED_RECORDS);
         let stopped = Arc::new(Notify::new());
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let (stopped2, done2) = (stopped.clone(), done.clone());
@@ -73,8 +78,17 @@ impl Recorder {
 
     /// Queues a write; never blocks.
     pub fn send(&self, w: Write) {
-        if self.tx.send(w).is_err() {
-            tracing::debug!("the gateway writer has stopped; a record was dropped");
+        match self.tx.try_send(w) {
+            Ok(()) => {}
+            Err(mpsc::error::TrySendError::Full(_)) => {
+                tracing::warn!(
+                    limit = MAX_QUEUED_RECORDS,
+                    "the gateway writer is behind by MAX_QUEUED_RECORDS; a record was dropped"
+                );
+            }
+            Err(mpsc::error::TrySendError::Closed(_)) => {
+                tracing::debug!("the gateway writer has stopped; a record was dropped");
+            }
         }
     }
 
