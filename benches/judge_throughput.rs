@@ -14,6 +14,8 @@
 
 #[path = "../tests/support/fake_provider.rs"]
 mod fake_provider;
+#[path = "../tests/support/fake_stream.rs"]
+mod fake_stream;
 
 use std::io::{BufRead, BufReader};
 use std::process::{Command, Stdio};

@@ -62,6 +62,7 @@ fn spawn_cache_purge(
 ) {
     let every = Duration::from_secs(cfg.runs.cache_purge_interval_s.max(1));
     let ttl = cfg.judge.cache_ttl_s as i64;
+    let gateway_ttl = cfg.gateway.cache_ttl_s;
     rt.spawn(async move {
         loop {
             tokio::select! {
@@ -72,6 +73,9 @@ fn spawn_cache_purge(
                 Ok(0) => {}
                 Ok(n) => tracing::debug!(rows = n, "purged expired verdicts"),
                 Err(e) => tracing::warn!(error = %e, "purging expired verdicts failed; trying again later"),
+            }
+            if let Err(e) = store.write(move |c| crate::gateway::purge_cache(c, gateway_ttl)).await {
+                tracing::warn!(error = %e, "purging expired gateway answers failed; trying again later");
             }
         }
     });
@@ -99,6 +103,15 @@ impl Application {
         let backend = Arc::new(crate::judge::backend::StoreBackend { store: opened.store.clone(), keys: keys.clone() });
         let judge = crate::judge::Judge::new(&config.judge, backend, metrics.registry())?;
         let runtime = runs_runtime(config.runs.worker_threads)?;
+        let gateway = crate::gateway::Gateway::new(
+            &config,
+            opened.store.clone(),
+            keys.clone(),
+            judge.fallback_key().cloned(),
+            runtime.handle(),
+            cancel.child_token(),
+            metrics.registry(),
+        )?;
         let runs = crate::runs::engine::RunManager::new(
             opened.store.clone(),
             judge,
@@ -114,6 +127,7 @@ impl Application {
             admin_key_hashes: opened.admin_key_hashes,
             metrics,
             runs: runs.clone(),
+            gateway,
         });
         let resumed = runs.resume_unfinished().await.map_err(|e| anyhow::anyhow!("resuming unfinished runs: {e}"))?;
         if resumed > 0 {
@@ -169,6 +183,10 @@ impl Application {
         let served = server.await;
         cancel.cancel();
         state.runs.shutdown(Duration::from_secs(state.config.server.shutdown_timeout_s)).await;
+        // The gateway's queued usage and request-log rows are written before the store closes.
+        if tokio::time::timeout(Duration::from_secs(10), state.gateway.stopped()).await.is_err() {
+            tracing::warn!("the gateway's records were not all written within 10 s");
+        }
         drop(runtime);
         let store = state.store.clone();
         let closed =

@@ -16,6 +16,8 @@ pub const ENV_PREFIX: &str = "GAVEL_";
 /// Environment variables with the prefix that are not configuration keys but are still understood.
 const NON_CONFIG_ENV: &[&str] =
     &["GAVEL_MASTER_KEY", "GAVEL_CONFIG", "GAVEL_API_KEY", "GAVEL_URL", "GAVEL_PROVIDER_KEY"];
+/// The most targets one alias may list (the gateway's own limit, repeated here so config stays below the gateway).
+pub const MAX_ALIAS_TARGETS: usize = 8;
 /// The system-wide configuration file, read when no `--config` is given and `./gavel.toml` does not exist.
 pub const SYSTEM_CONFIG: &str = "/etc/gavel/gavel.toml";
 
@@ -107,8 +109,28 @@ pub struct Price {
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct GatewayConfig {
-    /// How long identical non-streaming gateway requests are answered from cache, in seconds.
+    /// How long identical non-streaming gateway requests are answered from cache, in seconds; 0 disables it.
     pub cache_ttl_s: u64,
+    /// Server-wide aliases: `name = [{ provider = "openai", model = "gpt-4o-mini" }, …]`, tried in order.
+    pub models: std::collections::BTreeMap<String, Vec<crate::domain::ModelTarget>>,
+    /// Gateway calls in flight at most per (org, provider), apart from the judge's lanes.
+    pub max_concurrency_per_org_provider: usize,
+    /// Retries of one target on a retryable failure (429, 5xx, timeout) before the next alias target.
+    pub max_retries: u32,
+    /// First backoff step, in milliseconds (full jitter, doubling).
+    pub backoff_base_ms: u64,
+    /// Longest single backoff, in milliseconds.
+    pub backoff_max_ms: u64,
+    /// A provider asking to wait longer than this (Retry-After) is skipped for the next target, in seconds.
+    pub max_retry_wait_s: u64,
+    /// Timeout for connecting to a provider, in seconds.
+    pub connect_timeout_s: u64,
+    /// Longest silence of a provider (no byte of its answer), in seconds.
+    pub read_timeout_s: u64,
+    /// Output tokens assumed for the budget reservation of a request that sets no max_tokens.
+    pub budget_default_output_tokens: u32,
+    /// Most rows the background writer puts in one transaction (usage, request log, cache).
+    pub writer_batch: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -179,7 +201,19 @@ impl Default for JudgeConfig {
 
 impl Default for GatewayConfig {
     fn default() -> Self {
-        Self { cache_ttl_s: 300 }
+        Self {
+            cache_ttl_s: 300,
+            models: Default::default(),
+            max_concurrency_per_org_provider: 20,
+            max_retries: 2,
+            backoff_base_ms: 200,
+            backoff_max_ms: 5_000,
+            max_retry_wait_s: 30,
+            connect_timeout_s: 10,
+            read_timeout_s: 120,
+            budget_default_output_tokens: 4096,
+            writer_batch: 500,
+        }
     }
 }
 
@@ -343,6 +377,30 @@ impl Config {
                 return bad(&format!("judge.prices.{model}"), "prices must be non-negative".into());
             }
         }
+        let g = &self.gateway;
+        if g.max_concurrency_per_org_provider == 0 {
+            return bad("gateway.max_concurrency_per_org_provider", "must be at least 1".into());
+        }
+        if g.backoff_base_ms == 0 || g.backoff_max_ms < g.backoff_base_ms {
+            return bad("gateway.backoff_max_ms", "needs 0 < gateway.backoff_base_ms <= gateway.backoff_max_ms".into());
+        }
+        if g.connect_timeout_s == 0 || g.read_timeout_s == 0 {
+            return bad("gateway.read_timeout_s", "timeouts must be at least 1 second".into());
+        }
+        if g.writer_batch == 0 {
+            return bad("gateway.writer_batch", "must be at least 1".into());
+        }
+        for (alias, targets) in &g.models {
+            if targets.is_empty() || targets.len() > MAX_ALIAS_TARGETS {
+                return bad(
+                    &format!("gateway.models.{alias}"),
+                    format!("lists 1 to {MAX_ALIAS_TARGETS} targets (MAX_ALIAS_TARGETS)"),
+                );
+            }
+            if targets.iter().any(|t| t.model.trim().is_empty()) {
+                return bad(&format!("gateway.models.{alias}"), "a target's model is empty".into());
+            }
+        }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", format!("{:?} is not one of text, json", self.log.format));
         }
@@ -395,7 +453,7 @@ pub fn known_keys() -> BTreeSet<String> {
 }
 
 /// Keys whose children are user-chosen names (a model, a metric).
-const MAP_PREFIXES: &[&str] = &["judge.model_overrides.", "judge.prices."];
+const MAP_PREFIXES: &[&str] = &["judge.model_overrides.", "judge.prices.", "gateway.models."];
 
 fn is_known(known: &BTreeSet<String>, dotted: &str) -> bool {
     known.contains(dotted) || MAP_PREFIXES.iter().any(|p| dotted.starts_with(p))

@@ -5,6 +5,7 @@ mod ids;
 mod item;
 mod page;
 mod provider;
+mod route;
 mod score;
 mod secret;
 
@@ -13,5 +14,6 @@ pub use ids::{new_id, now};
 pub use item::{text_of, Item};
 pub use page::Page;
 pub use provider::Provider;
+pub use route::{ModelTarget, ProviderMode};
 pub use score::{Score, ScoreError, Usage};
 pub use secret::Secret;

@@ -1,7 +1,9 @@
-//! The OpenAI-compatible gateway's pure core: wire types, translation both ways between OpenAI's chat shape and
-//! Anthropic's and Gemini's, stream translation, the `/v1/messages` ingress, error shapes, model routing and the
-//! cache key. No HTTP, no store, no clock: callers pass ids and times in ([`ResponseMeta`]), so every function
-//! here is repeatable and testable on recorded payloads.
+//! The OpenAI-compatible gateway. Its core is pure: wire types, translation both ways between OpenAI's chat shape
+//! and Anthropic's and Gemini's, stream translation, the `/v1/messages` ingress, error shapes, model routing and the
+//! cache key; no HTTP, no store, no clock there (callers pass ids and times in, [`ResponseMeta`]), so every one of
+//! those functions is repeatable and testable on recorded payloads. Around it, the service ([`Gateway`]): key
+//! resolution, limits, retries and fallbacks, the cache, streams and the records (see docs/gateway.md). Its HTTP
+//! handlers are in `http/routes/gateway.rs`; nothing here knows actix.
 //!
 //! Request path for `POST /v1/chat/completions`: [`resolve_model`] → per target, [`ProviderName::wire`] picks
 //! the body (`OpenAi`: the request as it is, [`to_anthropic`], [`to_gemini`]) → the answer through
@@ -12,7 +14,11 @@
 
 pub mod anthropic;
 mod cache_key;
+mod catalog;
+mod chat;
 mod common;
+pub mod egress;
+mod embed;
 mod embeddings;
 mod error;
 mod from_anthropic;
@@ -21,9 +27,16 @@ pub mod gemini;
 mod gemini_schema;
 mod ingress;
 mod ingress_stream;
+mod limits;
+mod metrics;
 pub mod openai;
+mod plan;
+mod record;
+mod resolve;
 mod routing;
+mod serve;
 mod sse;
+mod stream;
 mod to_anthropic;
 mod to_gemini;
 
@@ -43,6 +56,7 @@ mod tests_sse;
 mod tests_support;
 
 pub use cache_key::{cache_key, canonical_json};
+pub use chat::Answer;
 pub use common::{ChunkTranslator, RequestContext, ResponseMeta, StructuredTool, STRUCTURED_OUTPUT_TOOL};
 pub use embeddings::{embeddings_to_gemini, gemini_embeddings_to_openai, MAX_EMBED_INPUTS};
 pub use error::{anthropic_error_body, anthropic_error_type, openai_error_body, openai_error_type, GatewayError};
@@ -53,10 +67,15 @@ pub use ingress::{
     anthropic_request_to_openai, openai_response_to_anthropic, openai_stop_reason, openai_usage_to_anthropic,
 };
 pub use ingress_stream::AnthropicStreamWriter;
+pub use limits::{period_start, Limiter, Refusal, Reservation};
+pub use record::purge_cache;
+pub use resolve::{OrgView, Resolved};
 pub use routing::{
     native_provider, resolve_model, validate_targets, AliasTable, ProviderName, RouteTarget, Wire, MAX_ALIAS_TARGETS,
     MAX_MODEL_NAME_LEN,
 };
+pub use serve::{CallInfo, Failure, Gateway, Meta};
 pub use sse::{anthropic_sse_frame, openai_sse_frame, SseEvent, SseParser, MAX_SSE_EVENT_BYTES, OPENAI_SSE_DONE};
+pub use stream::{StreamItem, StreamItems};
 pub use to_anthropic::{to_anthropic, AnthropicPlan, DEFAULT_ANTHROPIC_MAX_TOKENS};
 pub use to_gemini::{to_gemini, GeminiPlan};

@@ -57,7 +57,9 @@ impl Metrics {
 }
 
 /// Middleware: a span per request (method, route, request id, org once known), a log line at the end,
-/// and the request counters. Paths are recorded by route pattern so ids do not explode label cardinality.
+/// and the request counters. Paths are recorded by route pattern so ids do not explode label cardinality. The
+/// request id is also put in the request's extensions ([`RequestId`]), so handlers that record it (the gateway's
+/// request log) name the same id as the header and the log lines.
 pub async fn observe(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
@@ -67,6 +69,7 @@ pub async fn observe(
     let method = req.method().to_string();
     let metrics = req.app_data::<actix_web::web::Data<crate::http::AppState>>().map(|s| s.metrics.clone());
     let request_id = uuid::Uuid::now_v7().simple().to_string();
+    actix_web::HttpMessage::extensions_mut(&req).insert(RequestId(request_id.clone()));
     let span = tracing::info_span!("request", %method, %route, request_id = %request_id, org = tracing::field::Empty);
     if let Some(m) = &metrics {
         m.in_flight.inc();
@@ -92,3 +95,7 @@ pub async fn observe(
         res
     })
 }
+
+/// The id of the request being served (also its `x-request-id` header).
+#[derive(Clone, Debug)]
+pub struct RequestId(pub String);

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::runs::configure(cfg);
     routes::usage::configure(cfg);
     routes::settings::configure(cfg);
+    routes::gateway::configure(cfg);
     cfg.service(web::resource("/").route(web::get().to(dashboard::serve)).route(web::head().to(dashboard::serve)))
         .service(
             web::resource("/{tail:.*}")

@@ -18,6 +18,8 @@ pub struct AppState {
     pub metrics: metrics::Metrics,
     /// Runs in progress.
     pub runs: Arc<crate::runs::engine::RunManager>,
+    /// The OpenAI-compatible gateway.
+    pub gateway: Arc<crate::gateway::Gateway>,
 }
 
 impl AppState {

@@ -84,6 +84,15 @@ pub struct OrgSettings {
     /// Default spending limit per run, in USD.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cost_limit_usd: Option<f64>,
+    /// Gateway aliases: name → ordered targets, tried in order on retryable failures (over config `[gateway.models]`).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub model_aliases: std::collections::BTreeMap<String, Vec<crate::domain::ModelTarget>>,
+    /// Gateway limits of the org's API keys that have none of their own.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub default_key_limits: Option<crate::tenancy::model::ApiKeyLimits>,
+    /// Which keys serve the org's gateway calls (default `byok_then_managed`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub provider_mode: Option<crate::domain::ProviderMode>,
 }
 
 impl OrgSettings {

@@ -157,6 +157,11 @@ impl Judge {
         &self.http
     }
 
+    /// The server's managed-mode key, which the gateway uses too.
+    pub fn fallback_key(&self) -> Option<&FallbackKey> {
+        self.fallback.as_ref()
+    }
+
     /// Keep a run's own provider key in memory for the life of the run.
     pub fn hold_request_key(&self, run_id: &str, key: RequestKey) {
         if let Ok(mut m) = self.request_keys.lock() {

@@ -100,14 +100,17 @@ fn string_values(value: &Value) -> Option<Value> {
 /// `{base}/v1beta/models/{model}:generateContent`, the model percent-encoded as one path segment; a base that
 /// already ends in a version (`/v1beta`, `/v1`) is accepted as well.
 pub(super) fn url(endpoint: &Endpoint, model: &str) -> Result<url::Url, String> {
+    url_for(endpoint, model, "generateContent")
+}
+
+/// `{base}/v1beta/models/{model}:{method}` (`generateContent`, `streamGenerateContent`, `batchEmbedContents`).
+pub(super) fn url_for(endpoint: &Endpoint, model: &str, method: &str) -> Result<url::Url, String> {
     let base = endpoint.base_url.as_deref().filter(|b| !b.trim().is_empty()).unwrap_or(GOOGLE_BASE);
     let trimmed = base.trim().trim_end_matches('/');
     let versioned = trimmed.ends_with("/v1beta") || trimmed.ends_with("/v1");
     let mut url = join_url(base, if versioned { "/models" } else { "/v1beta/models" })?;
     let model = model.strip_prefix("models/").unwrap_or(model);
-    url.path_segments_mut()
-        .map_err(|()| format!("invalid base URL {base:?}"))?
-        .push(&format!("{model}:generateContent"));
+    url.path_segments_mut().map_err(|()| format!("invalid base URL {base:?}"))?.push(&format!("{model}:{method}"));
     Ok(url)
 }
 

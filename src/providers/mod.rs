@@ -18,6 +18,7 @@ use crate::domain::{Code, Secret};
 
 mod anthropic;
 mod classify;
+pub mod gateway;
 mod google;
 mod openai;
 pub mod pricing;
@@ -278,6 +279,13 @@ fn prepare(provider: Provider, endpoint: &Endpoint, key: &Secret, req: &ChatRequ
             openai_body(provider, &req),
         ),
     };
+    let headers = auth_headers(provider, key)?;
+    Ok(Call { url, headers, body, model: req.model })
+}
+
+/// The JSON content type and the key in the header each provider expects it in, marked sensitive so it never
+/// shows in a Debug or a log.
+pub(crate) fn auth_headers(provider: Provider, key: &Secret) -> Result<HeaderMap, ProviderError> {
     let mut secret = HeaderValue::from_str(key.expose_secret())
         .map_err(|_| invalid(provider, "the key holds characters that cannot be sent in an HTTP header"))?;
     secret.set_sensitive(true);
@@ -301,7 +309,7 @@ fn prepare(provider: Provider, endpoint: &Endpoint, key: &Secret, req: &ChatRequ
             headers.insert(reqwest::header::AUTHORIZATION, bearer);
         }
     }
-    Ok(Call { url, headers, body, model: req.model })
+    Ok(headers)
 }
 
 fn invalid(provider: Provider, what: &str) -> ProviderError {

@@ -61,18 +61,28 @@ fn is_reasoning_model(model: &str) -> bool {
 }
 
 pub(super) fn url(provider: Provider, endpoint: &Endpoint) -> Result<url::Url, String> {
+    url_for(provider, endpoint, "/chat/completions")
+}
+
+/// `{base}{path}` for an OpenAI-style server (`/chat/completions`, `/embeddings`).
+pub(super) fn url_for(provider: Provider, endpoint: &Endpoint, path: &str) -> Result<url::Url, String> {
     let base = match (provider, endpoint.base_url.as_deref()) {
         (_, Some(b)) if !b.trim().is_empty() => b,
         (Provider::Groq, _) => GROQ_BASE,
         (Provider::Openai, _) => OPENAI_BASE,
         _ => return Err("base_url is required (e.g. http://localhost:8000/v1)".into()),
     };
-    join_url(base, "/chat/completions")
+    join_url(base, path)
 }
 
 /// `{endpoint}/openai/deployments/{deployment}/chat/completions?api-version=...`, with the deployment name
 /// percent-encoded as one path segment.
 pub(super) fn azure_url(endpoint: &Endpoint, model: &str) -> Result<url::Url, String> {
+    azure_url_for(endpoint, model, &["chat", "completions"])
+}
+
+/// `{endpoint}/openai/deployments/{deployment}/{tail...}?api-version=...`.
+pub(super) fn azure_url_for(endpoint: &Endpoint, model: &str, tail: &[&str]) -> Result<url::Url, String> {
     let root = endpoint
         .endpoint
         .as_deref()
@@ -85,11 +95,7 @@ pub(super) fn azure_url(endpoint: &Endpoint, model: &str) -> Result<url::Url, St
     }
     let api_version = endpoint.api_version.as_deref().filter(|s| !s.trim().is_empty());
     let mut url = join_url(root, "/openai/deployments")?;
-    url.path_segments_mut()
-        .map_err(|()| format!("invalid endpoint {root:?}"))?
-        .push(deployment)
-        .push("chat")
-        .push("completions");
+    url.path_segments_mut().map_err(|()| format!("invalid endpoint {root:?}"))?.push(deployment).extend(tail);
     url.query_pairs_mut().append_pair("api-version", api_version.unwrap_or(AZURE_DEFAULT_API_VERSION));
     Ok(url)
 }

@@ -81,6 +81,11 @@ fn lookup(model: &str, overrides: &HashMap<String, (f64, f64)>) -> Option<(f64, 
     best.map(|(_, _, price)| price)
 }
 
+/// The models of the built-in price table (the gateway lists them in `/v1/models`).
+pub fn known_models() -> impl Iterator<Item = &'static str> {
+    PRICES.iter().map(|(m, _, _)| *m)
+}
+
 /// USD per 1M (input, output) tokens, so usage can be priced per run and per org; `None` for unknown models
 /// (self-hosted, Azure deployment names) rather than a guess.
 pub fn price(model: &str, overrides: &HashMap<String, (f64, f64)>) -> Option<(f64, f64)> {

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 4;
+pub const SCHEMA_VERSION: usize = 5;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -160,6 +160,45 @@ pub fn migrations() -> Migrations<'static> {
                  settings TEXT NOT NULL
              );
              ALTER TABLE provider_keys ADD COLUMN failure TEXT;",
+        ),
+        // 5: the gateway: where usage came from, per-API-key limits, the answer cache and the request log
+        // (no prompt or completion text in it).
+        M::up(
+            "ALTER TABLE usage ADD COLUMN source TEXT NOT NULL DEFAULT 'judge';
+             ALTER TABLE api_keys ADD COLUMN limits TEXT;
+             CREATE TABLE gateway_cache (
+                 key TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 provider TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 answer TEXT NOT NULL,
+                 created_at INTEGER NOT NULL
+             ) WITHOUT ROWID;
+             CREATE TABLE gateway_requests (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 at TEXT NOT NULL,
+                 request_id TEXT NOT NULL,
+                 api_key_id TEXT NOT NULL,
+                 project TEXT,
+                 endpoint TEXT NOT NULL,
+                 provider TEXT,
+                 model TEXT,
+                 key_source TEXT,
+                 key_ref TEXT,
+                 status INTEGER NOT NULL,
+                 error_code TEXT,
+                 stream INTEGER NOT NULL DEFAULT 0,
+                 input_tokens INTEGER NOT NULL DEFAULT 0,
+                 output_tokens INTEGER NOT NULL DEFAULT 0,
+                 cost_usd REAL NOT NULL DEFAULT 0,
+                 latency_ms INTEGER NOT NULL DEFAULT 0,
+                 overhead_ms INTEGER NOT NULL DEFAULT 0,
+                 cache TEXT NOT NULL,
+                 attempts INTEGER NOT NULL DEFAULT 0
+             );
+             CREATE INDEX gateway_requests_org ON gateway_requests (org_id, id);
+             CREATE INDEX gateway_requests_key_at ON gateway_requests (api_key_id, at);",
         ),
     ])
 }

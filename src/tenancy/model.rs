@@ -72,6 +72,65 @@ pub struct ApiKey {
     pub key_prefix: String,
     pub created_at: String,
     pub last_used_at: Option<String>,
+    /// Gateway limits of this key, when set.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limits: Option<ApiKeyLimits>,
+}
+
+/// The period a gateway budget covers: the current UTC day or month.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum BudgetPeriod {
+    Day,
+    #[default]
+    Month,
+}
+
+/// Limits on a key's gateway calls; an absent field is no limit.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ApiKeyLimits {
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub requests_per_min: Option<u32>,
+    /// Input plus output tokens per minute.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tokens_per_min: Option<u64>,
+    /// USD the key's gateway calls may cost per `budget_period`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_usd: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub budget_period: Option<BudgetPeriod>,
+}
+
+impl ApiKeyLimits {
+    /// The largest values accepted, so a typo cannot overflow the buckets' arithmetic.
+    pub const MAX_PER_MIN: u64 = 1_000_000_000;
+
+    pub fn validate(&self) -> crate::error::Result<()> {
+        if self.requests_per_min.is_some_and(|r| r == 0 || u64::from(r) > Self::MAX_PER_MIN) {
+            return Err(crate::error::Error::field(
+                "limits.requests_per_min",
+                "must be between 1 and 1000000000 (ApiKeyLimits::MAX_PER_MIN)",
+            ));
+        }
+        if self.tokens_per_min.is_some_and(|t| t == 0 || t > Self::MAX_PER_MIN) {
+            return Err(crate::error::Error::field(
+                "limits.tokens_per_min",
+                "must be between 1 and 1000000000 (ApiKeyLimits::MAX_PER_MIN)",
+            ));
+        }
+        if self.budget_usd.is_some_and(|b| !(b.is_finite() && b >= 0.0)) {
+            return Err(crate::error::Error::field("limits.budget_usd", "must be a non-negative number"));
+        }
+        Ok(())
+    }
+}
+
+/// `PATCH /v1/api-keys/{id}`: `limits: null` removes them.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchApiKey {
+    pub limits: Option<ApiKeyLimits>,
 }
 
 /// The answer to creating an API key: the only time `key` is shown.

@@ -2,7 +2,7 @@
 
 use rusqlite::{params, Connection, OptionalExtension};
 
-use super::model::{ApiKey, Org, Project, Role};
+use super::model::{ApiKey, ApiKeyLimits, Org, Project, Role};
 use crate::error::{Error, Result};
 use crate::store::new_id;
 
@@ -76,6 +76,7 @@ pub fn insert_api_key(
         key_prefix: key_prefix.into(),
         created_at: now.into(),
         last_used_at: None,
+        limits: None,
     })
 }
 
@@ -88,12 +89,13 @@ fn row_to_api_key(r: &rusqlite::Row<'_>) -> rusqlite::Result<ApiKey> {
         key_prefix: r.get(3)?,
         created_at: r.get(4)?,
         last_used_at: r.get(5)?,
+        limits: r.get::<_, Option<String>>(6)?.and_then(|t| serde_json::from_str(&t).ok()),
     })
 }
 
 pub fn list_api_keys(conn: &Connection, org_id: &str, after: Option<&str>, limit: u32) -> Result<Vec<ApiKey>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, name, role, key_prefix, created_at, last_used_at FROM api_keys
+        "SELECT id, name, role, key_prefix, created_at, last_used_at, limits FROM api_keys
          WHERE org_id = ?1 AND revoked_at IS NULL AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
     )?;
     let rows =
@@ -105,7 +107,7 @@ pub fn list_api_keys(conn: &Connection, org_id: &str, after: Option<&str>, limit
 pub fn revoke_api_key(conn: &Connection, org_id: &str, id: &str, now: &str) -> Result<ApiKey> {
     let key = conn
         .query_row(
-            "SELECT id, name, role, key_prefix, created_at, last_used_at FROM api_keys
+            "SELECT id, name, role, key_prefix, created_at, last_used_at, limits FROM api_keys
              WHERE id = ?1 AND org_id = ?2 AND revoked_at IS NULL",
             params![id, org_id],
             row_to_api_key,
@@ -124,6 +126,31 @@ pub fn revoke_api_key(conn: &Connection, org_id: &str, id: &str, now: &str) -> R
     }
     conn.execute("UPDATE api_keys SET revoked_at = ?1 WHERE id = ?2 AND org_id = ?3", params![now, id, org_id])?;
     Ok(key)
+}
+
+/// Set (or with `None` remove) the gateway limits of a key of this org.
+pub fn set_limits(conn: &Connection, org_id: &str, id: &str, limits: Option<&ApiKeyLimits>) -> Result<ApiKey> {
+    let text = limits.map(serde_json::to_string).transpose().map_err(Error::internal)?;
+    let n = conn.execute(
+        "UPDATE api_keys SET limits = ?1 WHERE id = ?2 AND org_id = ?3 AND revoked_at IS NULL",
+        params![text, id, org_id],
+    )?;
+    if n == 0 {
+        return Err(Error::not_found("api key"));
+    }
+    conn.query_row(
+        "SELECT id, name, role, key_prefix, created_at, last_used_at, limits FROM api_keys WHERE id = ?1",
+        [id],
+        row_to_api_key,
+    )
+    .map_err(Into::into)
+}
+
+/// The gateway limits of a key (any org: the caller's own key, already authenticated).
+pub fn limits_of(conn: &Connection, key_id: &str) -> Result<Option<ApiKeyLimits>> {
+    let text: Option<Option<String>> =
+        conn.query_row("SELECT limits FROM api_keys WHERE id = ?1", [key_id], |r| r.get(0)).optional()?;
+    Ok(text.flatten().and_then(|t| serde_json::from_str(&t).ok()))
 }
 
 /// The owner of an unrevoked key with this hash.

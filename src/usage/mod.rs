@@ -1,5 +1,6 @@
-//! Usage figures and the audit log.
+//! Usage figures, the audit log and the gateway's request log.
 
 pub mod audit;
 pub mod book;
 pub mod repo;
+pub mod requests;

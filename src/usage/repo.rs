@@ -41,6 +41,37 @@ pub fn add(conn: &Connection, org: &str, run: &str, lines: &[(LineKey, Line)]) -
     Ok(())
 }
 
+/// The `run_id` of gateway usage rows: gateway calls belong to no run, and no run id looks like this.
+pub const GATEWAY_RUN: &str = "gateway";
+
+/// Add one gateway call (or cache hit) to the org's usage, with source `gateway`.
+pub fn add_gateway(conn: &Connection, org: &str, key: &LineKey, l: &Line) -> Result<()> {
+    let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO usage (org_id, run_id, provider, model, key_ref, day, calls, input_tokens, output_tokens, cost_usd, cache_hits, price_known, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'gateway')
+         ON CONFLICT (org_id, run_id, provider, model, key_ref, day) DO UPDATE SET
+             calls = calls + excluded.calls, input_tokens = input_tokens + excluded.input_tokens,
+             output_tokens = output_tokens + excluded.output_tokens, cost_usd = cost_usd + excluded.cost_usd,
+             cache_hits = cache_hits + excluded.cache_hits, price_known = min(price_known, excluded.price_known)",
+    )?;
+    stmt.execute(params![
+        org,
+        GATEWAY_RUN,
+        key.0,
+        key.1,
+        key.2,
+        day,
+        l.calls as i64,
+        l.input_tokens as i64,
+        l.output_tokens as i64,
+        l.cost_usd,
+        l.cache_hits as i64,
+        l.price_known
+    ])?;
+    Ok(())
+}
+
 /// What a run has spent so far (to resume its totals).
 pub fn run_total(conn: &Connection, run: &str) -> Result<Usage> {
     Ok(conn.query_row(
@@ -62,6 +93,8 @@ pub fn run_total(conn: &Connection, run: &str) -> Result<Usage> {
 /// One row of the usage report.
 #[derive(Serialize, ToSchema)]
 pub struct UsageRow {
+    /// `judge` (runs) or `gateway`.
+    pub source: String,
     pub provider: String,
     pub model: String,
     /// A provider key id, `request` (a run's own key) or `fallback`.
@@ -94,14 +127,15 @@ pub struct DayRow {
 pub fn report(conn: &Connection, org: &str, from: &str, to: &str) -> Result<(Vec<UsageRow>, Vec<DayRow>)> {
     let mut stmt = conn.prepare_cached(
         "SELECT u.provider, u.model, u.key_ref, k.name, sum(u.calls), sum(u.input_tokens), sum(u.output_tokens),
-                sum(u.cost_usd), sum(u.cache_hits), min(u.price_known)
+                sum(u.cost_usd), sum(u.cache_hits), min(u.price_known), u.source
          FROM usage u LEFT JOIN provider_keys k ON k.id = u.key_ref
          WHERE u.org_id = ?1 AND u.day >= ?2 AND u.day <= ?3
-         GROUP BY u.provider, u.model, u.key_ref ORDER BY sum(u.cost_usd) DESC, u.provider, u.model",
+         GROUP BY u.source, u.provider, u.model, u.key_ref ORDER BY sum(u.cost_usd) DESC, u.source, u.provider, u.model",
     )?;
     let rows = stmt
         .query_map(params![org, from, to], |r| {
             Ok(UsageRow {
+                source: r.get(10)?,
                 provider: r.get(0)?,
                 model: r.get(1)?,
                 key_id: r.get(2)?,

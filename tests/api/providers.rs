@@ -349,7 +349,9 @@ fn the_fake_enforces_each_apis_protocol() {
     assert_eq!(status, 400, "anthropic-version is required");
     let (status, body) = post("/v1/chat/completions", &[], msgs);
     assert_eq!((status, body["error"]["type"].as_str()), (401, Some("invalid_request_error")));
-    let (status, _) = post("/v1/embeddings", &[], json!({}));
+    let (status, _) = post("/v1/embeddings", &[], json!({"input": "x"}));
+    assert_eq!(status, 401, "embeddings need the key too");
+    let (status, _) = post("/v1/moderations", &[], json!({}));
     assert_eq!(status, 404);
-    assert_eq!(fake.calls(), 7);
+    assert_eq!(fake.calls(), 8);
 }

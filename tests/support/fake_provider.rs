@@ -16,6 +16,8 @@ use actix_web::{web, App, HttpRequest, HttpResponse, HttpServer};
 use rand::Rng;
 use serde_json::{json, Value};
 
+use super::fake_stream;
+
 /// The fake's behaviour; change it at any time with [`FakeProvider::set_knobs`].
 #[derive(Clone)]
 pub struct Knobs {
@@ -41,6 +43,10 @@ pub struct Knobs {
     pub timeout_delay: Duration,
     /// The judge's reply text, from the user prompt.
     pub reply: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    /// Pause between the frames of a streamed answer.
+    pub stream_delay: Duration,
+    /// Streams end after this many frames, as a connection cut mid-answer would.
+    pub stream_cut_after: Option<usize>,
 }
 
 impl Default for Knobs {
@@ -59,6 +65,8 @@ impl Default for Knobs {
             unknown_models: Vec::new(),
             timeout_delay: Duration::from_secs(30),
             reply: Arc::new(default_reply),
+            stream_delay: Duration::ZERO,
+            stream_cut_after: None,
         }
     }
 }
@@ -97,6 +105,8 @@ struct State {
     seq: AtomicU64,
     requests: Mutex<Vec<SeenRequest>>,
     window: Mutex<VecDeque<Instant>>,
+    /// Streams whose client went away before the last frame.
+    cancelled: Arc<AtomicU64>,
 }
 
 /// Keeps a request counted as in flight until its answer is produced or it is dropped (client gone, server stopped).
@@ -169,6 +179,11 @@ impl FakeProvider {
         self.state.window.lock().unwrap().clear();
     }
 
+    /// Streamed answers the client hung up on before their end.
+    pub fn cancelled_streams(&self) -> u64 {
+        self.state.cancelled.load(SeqCst)
+    }
+
     pub fn requests(&self) -> Vec<SeenRequest> {
         self.state.requests.lock().unwrap().clone()
     }
@@ -196,18 +211,39 @@ enum Flavor {
     Gemini,
 }
 
-/// Which wire format a path speaks, and the model named in the path (Azure deployment, Gemini model).
-fn route(req: &HttpRequest) -> Option<(Flavor, String)> {
+/// What a route asks for.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Op {
+    Chat,
+    /// Gemini's `streamGenerateContent` (the others say `stream: true` in the body).
+    Stream,
+    Embed,
+}
+
+/// Which wire format a path speaks, the model named in the path (Azure deployment, Gemini model), and the op.
+fn route(req: &HttpRequest) -> Option<(Flavor, String, Op)> {
     let path = req.path();
     if req.method() != actix_web::http::Method::POST {
         None
     } else if let Some(rest) = path.strip_prefix("/openai/deployments/") {
-        Some((Flavor::Azure, rest.strip_suffix("/chat/completions")?.to_owned()))
+        if let Some(d) = rest.strip_suffix("/embeddings") {
+            return Some((Flavor::Azure, d.to_owned(), Op::Embed));
+        }
+        Some((Flavor::Azure, rest.strip_suffix("/chat/completions")?.to_owned(), Op::Chat))
     } else if path.ends_with("/chat/completions") || path == "/v1/messages" {
-        Some((if path == "/v1/messages" { Flavor::Anthropic } else { Flavor::OpenAi }, String::new()))
+        Some((if path == "/v1/messages" { Flavor::Anthropic } else { Flavor::OpenAi }, String::new(), Op::Chat))
+    } else if path.ends_with("/embeddings") {
+        Some((Flavor::OpenAi, String::new(), Op::Embed))
     } else {
-        let model = path.strip_prefix("/v1beta/models/")?.strip_suffix(":generateContent")?;
-        Some((Flavor::Gemini, model.to_owned()))
+        let rest = path.strip_prefix("/v1beta/models/")?;
+        let (model, method) = rest.split_once(':')?;
+        let op = match method {
+            "generateContent" => Op::Chat,
+            "streamGenerateContent" => Op::Stream,
+            "batchEmbedContents" => Op::Embed,
+            _ => return None,
+        };
+        Some((Flavor::Gemini, model.to_owned(), op))
     }
 }
 
@@ -228,7 +264,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
     if !knobs.latency.is_zero() {
         actix_web::rt::time::sleep(knobs.latency).await;
     }
-    let Some((flavor, path_model)) = route(&req) else {
+    let Some((flavor, path_model, op)) = route(&req) else {
         return error(Flavor::OpenAi, Case::BadRoute, &format!("{} {}", seen.method, seen.path));
     };
     // Protocol checks: what the real API refuses, the fake refuses.
@@ -255,7 +291,7 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
         let masked = format!("{}{}{}", &key[..key.len().min(8)], "*".repeat(20), &key[key.len().saturating_sub(4)..]);
         return error(flavor, Case::BadKey, &masked);
     }
-    if let Some(problem) = malformed(flavor, &seen.body) {
+    if let Some(problem) = malformed(flavor, &seen.body).filter(|_| op != Op::Embed) {
         return error(flavor, Case::BadRequest, problem);
     }
     if knobs.quota_exhausted {
@@ -294,6 +330,13 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
             HttpResponse::GatewayTimeout().content_type("text/plain").body("fake: upstream timed out")
         }
         Some(_) => HttpResponse::Ok().content_type("application/json").body("<<fake garbage: this is not JSON>>"),
+        None if op == Op::Embed => match flavor {
+            Flavor::Gemini => HttpResponse::Ok().json(fake_stream::gemini_embeddings(&seen.body)),
+            _ => HttpResponse::Ok().json(fake_stream::openai_embeddings(&model, &seen.body)),
+        },
+        None if op == Op::Stream || seen.body["stream"] == true => {
+            streamed(flavor, &model, &seen.body, &knobs, state.seq.fetch_add(1, SeqCst), state.cancelled.clone())
+        }
         None => success(flavor, &model, &seen.body, &knobs, state.seq.fetch_add(1, SeqCst)),
     }
 }
@@ -457,6 +500,38 @@ fn prompt(flavor: Flavor, body: &Value) -> (String, String) {
     (system, user)
 }
 
+/// Each provider's real streaming answer.
+fn streamed(
+    flavor: Flavor,
+    model: &str,
+    body: &Value,
+    knobs: &Knobs,
+    n: u64,
+    cancelled: Arc<AtomicU64>,
+) -> HttpResponse {
+    let (system, user) = prompt(flavor, body);
+    let reply = (knobs.reply)(&user);
+    let tokens = |text: &str| (text.chars().count() as u64).div_ceil(4);
+    let usage = (tokens(&system) + tokens(&user) + 8, tokens(&reply) + 1);
+    let frames = match flavor {
+        Flavor::OpenAi | Flavor::Azure => {
+            let tool = fake_stream::tool_to_call(true, body);
+            let include = body["stream_options"]["include_usage"] == true;
+            fake_stream::openai_frames(&format!("chatcmpl-fake{n}"), model, &reply, tool.as_deref(), usage, include)
+        }
+        Flavor::Anthropic => {
+            let tool = fake_stream::tool_to_call(false, body);
+            fake_stream::anthropic_frames(&format!("msg_fake{n}"), model, &reply, tool.as_deref(), usage)
+        }
+        Flavor::Gemini => fake_stream::gemini_frames(&format!("fake{n}"), model, &reply, usage),
+    };
+    let mut frames = frames;
+    if let Some(n) = knobs.stream_cut_after {
+        frames.truncate(n);
+    }
+    fake_stream::sse(frames, knobs.stream_delay, cancelled)
+}
+
 /// Each provider's real success shape, with usage of about one token per four characters.
 fn success(flavor: Flavor, model: &str, body: &Value, knobs: &Knobs, n: u64) -> HttpResponse {
     let (system, user) = prompt(flavor, body);
@@ -468,8 +543,13 @@ fn success(flavor: Flavor, model: &str, body: &Value, knobs: &Knobs, n: u64) -> 
             "id": format!("chatcmpl-fake{n}"), "object": "chat.completion", "created": chrono::Utc::now().timestamp(),
             // Azure reports the model behind the deployment.
             "model": if flavor == Flavor::Azure { "gpt-4o-mini-2024-07-18" } else { model },
-            "choices": [{"index": 0, "message": {"role": "assistant", "content": reply, "refusal": null},
-                         "logprobs": null, "finish_reason": "stop"}],
+            "choices": [match fake_stream::tool_to_call(true, body) {
+                Some(name) => json!({"index": 0, "message": {"role": "assistant", "content": null, "refusal": null,
+                    "tool_calls": [{"id": "call_fake1", "type": "function", "function": {"name": name, "arguments": fake_stream::TOOL_ARGS}}]},
+                    "logprobs": null, "finish_reason": "tool_calls"}),
+                None => json!({"index": 0, "message": {"role": "assistant", "content": reply, "refusal": null},
+                    "logprobs": null, "finish_reason": "stop"}),
+            }],
             "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output},
             "system_fingerprint": "fp_fake"}),
         Flavor::Anthropic => {

@@ -3,6 +3,7 @@
 #![allow(dead_code, clippy::unwrap_used)]
 
 pub mod fake_provider;
+pub mod fake_stream;
 
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};

@@ -2,6 +2,7 @@
 //! side by side so a route and its documentation cannot drift apart.
 
 pub mod byok;
+pub mod gateway;
 pub mod ops;
 pub mod runs;
 pub mod scorers;

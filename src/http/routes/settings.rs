@@ -49,6 +49,21 @@ pub async fn patch_settings(
             return Err(Error::field(&format!("model_overrides.{metric}"), "the model must not be empty"));
         }
     }
+    if let Some(l) = &s.default_key_limits {
+        l.validate()?;
+    }
+    for (alias, targets) in &s.model_aliases {
+        let field = format!("model_aliases.{alias}");
+        if alias.trim().is_empty() || alias.len() > crate::gateway::MAX_MODEL_NAME_LEN {
+            return Err(Error::field(&field, "an alias name is 1 to MAX_MODEL_NAME_LEN (256) characters"));
+        }
+        if targets.is_empty() || targets.len() > crate::gateway::MAX_ALIAS_TARGETS {
+            return Err(Error::field(&field, "an alias lists 1 to MAX_ALIAS_TARGETS (8) targets"));
+        }
+        if targets.iter().any(|t| t.model.trim().is_empty()) {
+            return Err(Error::field(&field, "a target's model must not be empty"));
+        }
+    }
     let c = caller.0;
     let saved = s.clone();
     state

@@ -165,6 +165,43 @@ pub async fn revoke_api_key(
     Ok(HttpResponse::NoContent().finish())
 }
 
+/// Set or remove an API key's gateway limits (org admins).
+#[utoipa::path(patch, path = "/v1/api-keys/{id}", tag = "tenancy", request_body = crate::tenancy::model::PatchApiKey,
+    responses((status = 200, body = ApiKey), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch_api_key(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    id: web::Path<String>,
+    body: web::Json<crate::tenancy::model::PatchApiKey>,
+) -> Result<HttpResponse> {
+    let limits = body.into_inner().limits;
+    if let Some(l) = &limits {
+        l.validate()?;
+    }
+    let c = caller.0;
+    let id = id.into_inner();
+    let k = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let k = repo::set_limits(&tx, &c.org_id, &id, limits.as_ref())?;
+            audit::record(
+                &tx,
+                Some(&c.org_id),
+                &c.actor(),
+                "api_key.limits",
+                "api_key",
+                Some(&k.id),
+                json!({"limits": limits}),
+            )?;
+            tx.commit()?;
+            Ok(k)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(k))
+}
+
 /// Create a project.
 #[utoipa::path(post, path = "/v1/projects", tag = "tenancy", request_body = CreateProject,
     responses((status = 201, body = Project), (status = 409, body = crate::error::ErrorBody)), security(("api_key" = [])))]
@@ -277,7 +314,11 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/api-keys").route(web::post().to(create_api_key)).route(web::get().to(list_api_keys)),
         )
-        .service(web::resource("/v1/api-keys/{id}").route(web::delete().to(revoke_api_key)))
+        .service(
+            web::resource("/v1/api-keys/{id}")
+                .route(web::delete().to(revoke_api_key))
+                .route(web::patch().to(patch_api_key)),
+        )
         .service(
             web::resource("/v1/projects").route(web::post().to(create_project)).route(web::get().to(list_projects)),
         )
@@ -296,6 +337,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     create_api_key,
     list_api_keys,
     revoke_api_key,
+    patch_api_key,
     create_project,
     list_projects,
     get_project,

@@ -31,7 +31,7 @@ fn day_of(field: &str, v: &str) -> Result<String> {
 
 /// Calls, tokens and cost per provider, model and key, with a daily series.
 #[utoipa::path(get, path = "/v1/usage", tag = "usage", params(UsageQuery),
-    responses((status = 200, description = "{from, to, totals, items: [UsageRow], daily: [DayRow]}", body = serde_json::Value)), security(("api_key" = [])))]
+    responses((status = 200, description = "{from, to, totals, by_source: {judge, gateway}, items: [UsageRow], daily: [DayRow]}", body = serde_json::Value)), security(("api_key" = [])))]
 pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<UsageQuery>) -> Result<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     let from = match &q.from {
@@ -55,7 +55,23 @@ pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<
         "cost_usd": items.iter().map(|r| r.cost_usd).sum::<f64>(),
         "cache_hits": items.iter().map(|r| r.cache_hits).sum::<u64>(),
     });
-    Ok(HttpResponse::Ok().json(json!({"from": from, "to": to, "totals": totals, "items": items, "daily": daily})))
+    let mut by_source = serde_json::Map::new();
+    for source in ["judge", "gateway"] {
+        let rows = || items.iter().filter(|r| r.source == source);
+        by_source.insert(
+            source.into(),
+            json!({
+                "calls": rows().map(|r| r.calls).sum::<u64>(),
+                "input_tokens": rows().map(|r| r.input_tokens).sum::<u64>(),
+                "output_tokens": rows().map(|r| r.output_tokens).sum::<u64>(),
+                "cost_usd": rows().map(|r| r.cost_usd).sum::<f64>(),
+                "cache_hits": rows().map(|r| r.cache_hits).sum::<u64>(),
+            }),
+        );
+    }
+    Ok(HttpResponse::Ok().json(
+        json!({"from": from, "to": to, "totals": totals, "by_source": by_source, "items": items, "daily": daily}),
+    ))
 }
 
 /// GET /v1/audit-log

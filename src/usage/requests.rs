@@ -1,0 +1,123 @@
+//! The gateway's request log: one row per gateway call with who, where, what it cost and how long it took, and
+//! never the prompt or the completion. Written in batches by the gateway's background writer.
+
+use rusqlite::{params, Connection};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use crate::error::Result;
+
+/// One gateway call.
+#[derive(Clone, Debug, PartialEq, Serialize, ToSchema)]
+pub struct RequestRow {
+    pub id: String,
+    pub at: String,
+    /// The answer's `x-request-id`.
+    pub request_id: String,
+    /// The gavel API key that made the call.
+    pub api_key_id: String,
+    /// From `x-gavel-project`.
+    pub project: Option<String>,
+    /// `chat.completions`, `messages` or `embeddings`.
+    pub endpoint: String,
+    pub provider: Option<String>,
+    pub model: Option<String>,
+    /// `byok` or `managed`.
+    pub key_source: Option<String>,
+    /// The provider key id (`pk_…`) or `fallback`.
+    pub key_ref: Option<String>,
+    /// The HTTP status of the answer.
+    pub status: u16,
+    pub error_code: Option<String>,
+    pub stream: bool,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+    pub cost_usd: f64,
+    /// From the request's arrival to the end of the answer.
+    pub latency_ms: u64,
+    /// Time spent in gavel itself (everything but waiting for the provider).
+    pub overhead_ms: u64,
+    /// `hit`, `miss` or `bypass`.
+    pub cache: String,
+    /// Provider calls made (retries and fallbacks included).
+    pub attempts: u32,
+}
+
+/// Inserts one row (the writer calls this inside its batch transaction).
+pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO gateway_requests (id, org_id, at, api_key_id, project, endpoint, provider, model, key_source,
+             key_ref, status, error_code, stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms,
+             cache, attempts, request_id)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+    )?;
+    stmt.execute(params![
+        r.id,
+        org_id,
+        r.at,
+        r.api_key_id,
+        r.project,
+        r.endpoint,
+        r.provider,
+        r.model,
+        r.key_source,
+        r.key_ref,
+        r.status,
+        r.error_code,
+        r.stream,
+        r.input_tokens as i64,
+        r.output_tokens as i64,
+        r.cost_usd,
+        r.latency_ms as i64,
+        r.overhead_ms as i64,
+        r.cache,
+        r.attempts,
+        r.request_id,
+    ])?;
+    Ok(())
+}
+
+/// The org's request log, newest first, `limit + 1` rows for the page's cursor.
+pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -> Result<Vec<RequestRow>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, at, api_key_id, project, endpoint, provider, model, key_source, key_ref, status, error_code,
+                stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id
+         FROM gateway_requests WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+    )?;
+    let rows = stmt
+        .query_map(params![org_id, before, limit + 1], |r| {
+            Ok(RequestRow {
+                id: r.get(0)?,
+                at: r.get(1)?,
+                api_key_id: r.get(2)?,
+                project: r.get(3)?,
+                endpoint: r.get(4)?,
+                provider: r.get(5)?,
+                model: r.get(6)?,
+                key_source: r.get(7)?,
+                key_ref: r.get(8)?,
+                status: r.get(9)?,
+                error_code: r.get(10)?,
+                stream: r.get(11)?,
+                input_tokens: r.get::<_, i64>(12)? as u64,
+                output_tokens: r.get::<_, i64>(13)? as u64,
+                cost_usd: r.get(14)?,
+                latency_ms: r.get::<_, i64>(15)? as u64,
+                overhead_ms: r.get::<_, i64>(16)? as u64,
+                cache: r.get(17)?,
+                attempts: r.get(18)?,
+                request_id: r.get(19)?,
+            })
+        })?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    Ok(rows)
+}
+
+/// What an API key's gateway calls have cost since `since` (RFC 3339), for its budget.
+pub fn spent_since(conn: &Connection, api_key_id: &str, since: &str) -> Result<f64> {
+    Ok(conn.query_row(
+        "SELECT coalesce(sum(cost_usd), 0) FROM gateway_requests WHERE api_key_id = ?1 AND at >= ?2",
+        params![api_key_id, since],
+        |r| r.get(0),
+    )?)
+}
