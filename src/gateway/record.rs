@@ -17,11 +17,11 @@ use crate::usage::requests::RequestRow;
 /// Records queued at most. Far above what the writer falls behind by in practice (it commits hundreds of rows per
 /// transaction); past it records are dropped with a warning rather than the answers waiting or memory growing
 /// without bound while the store is stuck.
-pub const MAX_QUEUED_RECORDS: usize = 100_000;
+pub(super) const MAX_QUEUED_RECORDS: usize = 100_000;
 
 /// One thing to write.
 #[derive(Debug)]
-pub enum Write {
+pub(crate) enum Write {
     /// A finished call: its log row, and (when it reached a provider or the cache) its usage.
     Request { org_id: String, row: Box<RequestRow>, price_known: bool },
     /// An answer to keep for identical requests.
@@ -29,7 +29,7 @@ pub enum Write {
 }
 
 /// See the module documentation.
-pub struct Recorder {
+pub(crate) struct Recorder {
     tx: mpsc::Sender<Write>,
     stopped: Arc<Notify>,
     done: Arc<std::sync::atomic::AtomicBool>,
@@ -37,7 +37,12 @@ pub struct Recorder {
 
 impl Recorder {
     /// Starts the writer task on `rt`; it ends when `cancel` fires, after writing what was queued.
-    pub fn start(store: Store, batch: usize, cancel: CancellationToken, rt: &tokio::runtime::Handle) -> Recorder {
+    pub(crate) fn start(
+        store: Store,
+        batch: usize,
+        cancel: CancellationToken,
+        rt: &tokio::runtime::Handle,
+    ) -> Recorder {
         let (tx, mut rx) = mpsc::channel::<Write>(MAX_QUEUED_RECORDS);
         let stopped = Arc::new(Notify::new());
         let done = Arc::new(std::sync::atomic::AtomicBool::new(false));
@@ -77,7 +82,7 @@ impl Recorder {
     }
 
     /// Queues a write; never blocks.
-    pub fn send(&self, w: Write) {
+    pub(crate) fn send(&self, w: Write) {
         match self.tx.try_send(w) {
             Ok(()) => {}
             Err(mpsc::error::TrySendError::Full(_)) => {
@@ -93,7 +98,7 @@ impl Recorder {
     }
 
     /// Waits until the writer has written everything and stopped (after cancellation).
-    pub async fn stopped(&self) {
+    pub(crate) async fn stopped(&self) {
         let notified = self.stopped.notified();
         if self.done.load(std::sync::atomic::Ordering::SeqCst) {
             return;
@@ -141,7 +146,7 @@ fn write_batch(conn: &mut rusqlite::Connection, items: &[Write]) -> Result<()> {
 
 /// A cached answer younger than `ttl_s`, of this org only (the key is derived from the org too; the org column
 /// makes a cross-org hit impossible even so).
-pub fn cache_get(conn: &rusqlite::Connection, org_id: &str, key: &str, ttl_s: u64) -> Result<Option<String>> {
+pub(super) fn cache_get(conn: &rusqlite::Connection, org_id: &str, key: &str, ttl_s: u64) -> Result<Option<String>> {
     let oldest = chrono::Utc::now().timestamp() - i64::try_from(ttl_s).unwrap_or(i64::MAX);
     Ok(conn
         .query_row(

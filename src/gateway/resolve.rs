@@ -37,12 +37,12 @@ pub struct Resolved {
 
 /// Why a target could not be used: no key (→ `BYOK_NO_KEY` if no target had one) or a failing key.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Unusable {
+pub(crate) enum Unusable {
     NoKey(String),
     Failing { code: Code, message: String },
 }
 
-pub fn provider_of(p: ProviderName) -> Provider {
+pub(super) fn provider_of(p: ProviderName) -> Provider {
     match p {
         ProviderName::Openai => Provider::Openai,
         ProviderName::Anthropic => Provider::Anthropic,
@@ -53,7 +53,7 @@ pub fn provider_of(p: ProviderName) -> Provider {
     }
 }
 
-pub fn name_of(p: Provider) -> ProviderName {
+pub(super) fn name_of(p: Provider) -> ProviderName {
     match p {
         Provider::Openai => ProviderName::Openai,
         Provider::Anthropic => ProviderName::Anthropic,
@@ -65,7 +65,7 @@ pub fn name_of(p: Provider) -> ProviderName {
 }
 
 /// Config `[gateway.models]` or org `model_aliases` as the router's table.
-pub fn alias_table(aliases: &std::collections::BTreeMap<String, Vec<ModelTarget>>) -> AliasTable {
+pub(super) fn alias_table(aliases: &std::collections::BTreeMap<String, Vec<ModelTarget>>) -> AliasTable {
     aliases
         .iter()
         .map(|(name, targets)| {
@@ -92,7 +92,7 @@ fn endpoint_of(k: &ProviderKey) -> Endpoint {
 }
 
 /// Whether the org can reach `provider` at all (for `/v1/models`).
-pub fn usable(view: &OrgView, provider: Provider, fallback: Option<&FallbackKey>) -> bool {
+pub(super) fn usable(view: &OrgView, provider: Provider, fallback: Option<&FallbackKey>) -> bool {
     let mode = view.settings.provider_mode.unwrap_or_default();
     let own =
         mode.allows_byok() && view.keys.iter().any(|k| k.provider == provider && k.is_default && k.status == "active");
@@ -100,7 +100,7 @@ pub fn usable(view: &OrgView, provider: Provider, fallback: Option<&FallbackKey>
 }
 
 /// The key for `target`, its secret read from the key file.
-pub fn choose(
+pub(super) fn choose(
     view: &OrgView,
     org_id: &str,
     target: &RouteTarget,

@@ -160,25 +160,25 @@ impl Draft {
         }
     }
 
-    pub fn target(&mut self, r: &Resolved) {
+    pub(crate) fn target(&mut self, r: &Resolved) {
         self.meta.provider = Some(r.provider.as_str());
         self.meta.model = Some(r.model.clone());
         self.meta.key_source = Some(r.source);
         self.row.key_ref = Some(r.key_ref.clone());
     }
 
-    pub fn overhead_ms(&self) -> u64 {
+    pub(crate) fn overhead_ms(&self) -> u64 {
         u64::try_from(self.started.elapsed().saturating_sub(self.upstream).as_millis()).unwrap_or(u64::MAX)
     }
 
     /// The headers' view now.
-    pub fn snapshot(&mut self) -> Meta {
+    pub(crate) fn snapshot(&mut self) -> Meta {
         self.meta.overhead_ms = self.overhead_ms();
         self.meta.clone()
     }
 
     /// Completes the row, counts it and queues it.
-    pub fn finish(mut self, g: &Gateway) {
+    pub(crate) fn finish(mut self, g: &Gateway) {
         self.row.provider = self.meta.provider.map(str::to_owned);
         self.row.model = self.meta.model.clone();
         self.row.key_source = self.meta.key_source.map(str::to_owned);
@@ -236,7 +236,7 @@ impl Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
                 Duration::from_secs(cfg.read_timeout_s),
-            ),
+            )?,
             config_aliases: resolve::alias_table(&cfg.models),
             prices: config.judge.prices.iter().map(|(m, p)| (m.clone(), (p.input, p.output))).collect(),
             cfg,
@@ -454,11 +454,11 @@ pub(crate) fn no_key(model: &str, reasons: &[String]) -> Failure {
 
 /// `Retry-After` of a refusal over budget: the budget frees up only when calls in flight settle below their
 /// reservations or a new period starts, so a minute is an honest first wait.
-pub const BUDGET_RETRY_AFTER_S: u64 = 60;
+pub(super) const BUDGET_RETRY_AFTER_S: u64 = 60;
 
 /// Characters per token assumed when a request's input is estimated before it is sent (for budget reservations):
 /// about four for English text, so the estimate errs on the high side for most prompts.
-pub const CHARS_PER_TOKEN: u64 = 4;
+pub(super) const CHARS_PER_TOKEN: u64 = 4;
 
 /// A request's input tokens, estimated from its JSON text.
 pub(crate) fn input_estimate(raw: &serde_json::Value) -> u64 {

@@ -31,10 +31,8 @@ pub enum Operation {
 
 /// The client for gateway calls: no overall timeout (a stream may rightly last minutes), but a bound on the wait
 /// for each next byte, so a provider that goes silent frees the caller.
-///
-/// # Panics
-/// Only if the TLS backend cannot be initialised, which with the bundled rustls does not happen.
-pub fn streaming_client(connect_timeout: Duration, read_timeout: Duration) -> reqwest::Client {
+/// Fails only if the TLS backend cannot be initialised (it does not with the bundled rustls); start-up reports it.
+pub fn streaming_client(connect_timeout: Duration, read_timeout: Duration) -> reqwest::Result<reqwest::Client> {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
         .read_timeout(read_timeout)
@@ -43,7 +41,6 @@ pub fn streaming_client(connect_timeout: Duration, read_timeout: Duration) -> re
         .retry(reqwest::retry::never())
         .use_rustls_tls()
         .build()
-        .expect("static HTTP client configuration with bundled rustls is valid")
 }
 
 fn invalid(provider: Provider, what: &str, key: &Secret) -> ProviderError {
