@@ -9,7 +9,10 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
-use std::time::{Duration, Instant};
+use std::time::Duration;
+
+// tokio's clock, so the pacing can be tested on a paused clock (it is the system clock otherwise).
+use tokio::time::Instant;
 
 use tokio::sync::oneshot;
 
@@ -149,7 +152,7 @@ impl Lane {
         };
         // No timer when nothing holds the lane back: a timer rounds up to the next millisecond tick.
         if at > Instant::now() {
-            tokio::time::sleep_until(at.into()).await;
+            tokio::time::sleep_until(at).await;
         }
     }
 
@@ -213,7 +216,7 @@ impl Lane {
 mod tests {
     use super::*;
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn never_above_the_cap() {
         let lane = Lane::new(6);
         let mut held = Vec::new();
@@ -226,7 +229,7 @@ mod tests {
         assert!(tokio::time::timeout(Duration::from_millis(50), lane.acquire("a")).await.is_ok());
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn waiters_are_served_round_robin_between_runs() {
         let lane = Lane::new(1);
         let first = lane.acquire("big").await;
@@ -249,7 +252,7 @@ mod tests {
         assert_eq!(order[..4], ["big", "small", "big", "small"], "{order:?}");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn scattered_429s_leave_the_lane_alone() {
         let lane = Lane::new(20);
         for i in 0..40 {
@@ -262,10 +265,10 @@ mod tests {
         assert_eq!(lane.figures().1, 20.0);
         let start = Instant::now();
         lane.wait_turn().await;
-        assert!(start.elapsed() < Duration::from_millis(100));
+        assert_eq!(start.elapsed(), Duration::ZERO, "no pause on scattered 429s");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn a_few_early_429s_are_noise_not_a_limit() {
         let lane = Lane::new(20);
         for i in 0..6 {
@@ -279,10 +282,10 @@ mod tests {
         let start = Instant::now();
         lane.wait_turn().await;
         lane.wait_turn().await;
-        assert!(start.elapsed() < Duration::from_millis(100), "no pace, no pause");
+        assert_eq!(start.elapsed(), Duration::ZERO, "no pace, no pause");
     }
 
-    #[tokio::test]
+    #[tokio::test(start_paused = true)]
     async fn being_over_the_limit_halves_and_paces() {
         let lane = Lane::new(20);
         for _ in 0..30 {
@@ -301,5 +304,9 @@ mod tests {
             elapsed >= Duration::from_millis(100) + Duration::from_nanos(1_000_000_000 / 29),
             "the pace spaces starts: {elapsed:?}"
         );
+        // On the paused clock nothing else moves time: the second start is the pause plus one pace step at 95 % of
+        // the 30 calls/s that succeeded (1 / 28.5 s), give or take the timer's millisecond.
+        let expected = Duration::from_millis(100) + Duration::from_nanos((1e9 / 28.5) as u64);
+        assert!(elapsed <= expected + Duration::from_millis(2), "no more than the pace: {elapsed:?} vs {expected:?}");
     }
 }
