@@ -64,6 +64,10 @@ fn verdict_moved(a: &[Score], b: &[Score]) -> bool {
 }
 
 /// (counts, one page of changed items after `after`).
+///
+/// Items are matched on the indexed `item_key` and classified from each result's outcome and verdict signature, so
+/// only the columns needed to count are read for the whole run; scores are decoded only where two signatures
+/// differ (a scorer present in one run only), and items and scores are read only for the page that is returned.
 pub fn changed_items(
     conn: &Connection,
     base: &str,
@@ -71,49 +75,71 @@ pub fn changed_items(
     after: Option<u64>,
     limit: u32,
 ) -> Result<(BTreeMap<&'static str, u64>, Vec<Changed>)> {
-    let mut stmt = conn.prepare(
-        "WITH a AS (SELECT coalesce(json_extract(i.item, '$.id'), i.idx) AS k, r.outcome, r.scores
-                    FROM run_items i JOIN run_results r ON r.run_id = i.run_id AND r.idx = i.idx WHERE i.run_id = ?1),
-              b AS (SELECT coalesce(json_extract(i.item, '$.id'), i.idx) AS k, i.idx, i.item, r.outcome, r.scores
-                    FROM run_items i JOIN run_results r ON r.run_id = i.run_id AND r.idx = i.idx WHERE i.run_id = ?2)
-         SELECT b.k, b.idx, b.item, a.outcome, a.scores, b.outcome, b.scores FROM b JOIN a ON a.k = b.k ORDER BY b.idx",
+    let mut stmt = conn.prepare_cached(
+        "SELECT bi.idx, ai.idx, a.outcome, b.outcome, a.verdicts, b.verdicts, bi.item_key
+         FROM run_items bi
+         JOIN run_results b ON b.run_id = bi.run_id AND b.idx = bi.idx
+         JOIN run_items ai ON ai.run_id = ?1 AND ai.item_key = bi.item_key
+         JOIN run_results a ON a.run_id = ai.run_id AND a.idx = ai.idx
+         WHERE bi.run_id = ?2 ORDER BY bi.idx",
     )?;
+    let mut scores_of = conn.prepare_cached("SELECT scores FROM run_results WHERE run_id = ?1 AND idx = ?2")?;
+    let mut decode = |run: &str, idx: i64| -> Result<Vec<Score>> {
+        let text: String = scores_of.query_row(params![run, idx], |r| r.get(0))?;
+        serde_json::from_str(&text).map_err(Error::internal)
+    };
     let mut rows = stmt.query(params![base, head])?;
     let mut counts: BTreeMap<&'static str, u64> =
         [("regressed", 0), ("fixed", 0), ("changed", 0), ("unchanged", 0)].into();
-    let mut page = Vec::new();
+    let mut picked: Vec<(i64, i64, &'static str, Option<String>)> = Vec::new();
     while let Some(r) = rows.next()? {
-        let (ao, bo) = (Outcome::from_code(r.get(3)?), Outcome::from_code(r.get(5)?));
-        let (a_scores, b_scores): (String, String) = (r.get(4)?, r.get(6)?);
-        let a: Vec<Score> = serde_json::from_str(&a_scores).map_err(Error::internal)?;
-        let b: Vec<Score> = serde_json::from_str(&b_scores).map_err(Error::internal)?;
+        let (b_idx, a_idx): (i64, i64) = (r.get(0)?, r.get(1)?);
+        let (ao, bo) = (Outcome::from_code(r.get(2)?), Outcome::from_code(r.get(3)?));
+        let (av, bv): (Option<String>, Option<String>) = (r.get(4)?, r.get(5)?);
         let change = match (ao == Outcome::Passed, bo == Outcome::Passed) {
             (true, false) => "regressed",
             (false, true) => "fixed",
-            _ if ao != bo || verdict_moved(&a, &b) => "changed",
+            _ if ao != bo => "changed",
+            _ if av.is_some() && av == bv => "unchanged",
+            _ if verdict_moved(&decode(base, a_idx)?, &decode(head, b_idx)?) => "changed",
             _ => "unchanged",
         };
         if let Some(n) = counts.get_mut(change) {
             *n += 1;
         }
-        let idx = r.get::<_, i64>(1)? as u64;
-        if change == "unchanged" || after.is_some_and(|a| idx <= a) || page.len() > limit as usize {
-            continue;
+        let after_cursor = after.is_none_or(|a| b_idx as u64 > a);
+        if change != "unchanged" && after_cursor && picked.len() <= limit as usize {
+            picked.push((b_idx, a_idx, change, r.get(6)?));
         }
-        let key: Value = match r.get_ref(0)? {
-            rusqlite::types::ValueRef::Integer(i) => Value::from(i),
-            rusqlite::types::ValueRef::Text(t) => Value::String(String::from_utf8_lossy(t).into_owned()),
-            rusqlite::types::ValueRef::Real(f) => Value::from(f),
-            _ => Value::Null,
-        };
-        let item: String = r.get(2)?;
+    }
+    drop(rows);
+    let mut item_of = conn.prepare_cached("SELECT item FROM run_items WHERE run_id = ?1 AND idx = ?2")?;
+    let mut page = Vec::with_capacity(picked.len());
+    for (b_idx, a_idx, change, key) in picked {
+        let (ao, bo): (i64, i64) = (
+            conn.query_row(
+                "SELECT outcome FROM run_results WHERE run_id = ?1 AND idx = ?2",
+                params![base, a_idx],
+                |r| r.get(0),
+            )?,
+            conn.query_row(
+                "SELECT outcome FROM run_results WHERE run_id = ?1 AND idx = ?2",
+                params![head, b_idx],
+                |r| r.get(0),
+            )?,
+        );
+        let (ao, bo) = (Outcome::from_code(ao), Outcome::from_code(bo));
+        let item: String = item_of.query_row(params![head, b_idx], |r| r.get(0))?;
+        let item: Item = serde_json::from_str(&item).map_err(Error::internal)?;
+        // The key as the client sent it: the item's id, or its position.
+        let key = item.id.clone().unwrap_or_else(|| key.map_or(Value::Null, |_| Value::from(b_idx)));
         page.push(Changed {
             key,
-            index: idx,
-            item: serde_json::from_str(&item).map_err(Error::internal)?,
+            index: b_idx as u64,
+            item,
             change: change.into(),
-            base: Side { passed: ao == Outcome::Passed, errored: ao == Outcome::Errored, scores: a },
-            head: Side { passed: bo == Outcome::Passed, errored: bo == Outcome::Errored, scores: b },
+            base: Side { passed: ao == Outcome::Passed, errored: ao == Outcome::Errored, scores: decode(base, a_idx)? },
+            head: Side { passed: bo == Outcome::Passed, errored: bo == Outcome::Errored, scores: decode(head, b_idx)? },
         });
     }
     Ok((counts, page))

@@ -233,7 +233,8 @@ impl Pipeline<'_> {
 fn finished(agg: &mut Aggregator, idx: u64, scores: Vec<Score>) -> Result<Finished> {
     let outcome = agg.add(&scores);
     let scores_json = serde_json::to_string(&scores).map_err(Error::internal)?;
-    Ok(Finished { row: ResultRow { idx, outcome, scores_json }, scores })
+    let verdicts = super::repo::verdict_signature(&scores);
+    Ok(Finished { row: ResultRow { idx, outcome, scores_json, verdicts }, scores })
 }
 
 /// Every heuristic score of one item, in scorer order (judge scorers are left out: [`judge_item`] adds them).

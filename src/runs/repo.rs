@@ -133,13 +133,18 @@ pub fn insert_run_items(
     match dataset {
         Some((ds, n)) => {
             tx.execute(
-                "INSERT INTO run_items (run_id, idx, item) SELECT ?1, idx, item FROM dataset_items
+                "INSERT INTO run_items (run_id, idx, item, item_key)
+                 SELECT ?1, idx, item, CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT) FROM dataset_items
                  WHERE dataset_id = ?2 AND idx >= ?3 AND idx < ?4",
                 params![id, ds, from as i64, (from + n) as i64],
             )?;
         }
         None => {
-            let mut stmt = tx.prepare_cached("INSERT INTO run_items (run_id, idx, item) VALUES (?1, ?2, ?3)")?;
+            // The matching key is computed by SQLite in both paths, so inline and stored datasets agree on it.
+            let mut stmt = tx.prepare_cached(
+                "INSERT INTO run_items (run_id, idx, item, item_key)
+                 VALUES (?1, ?2, ?3, CAST(coalesce(json_extract(?3, '$.id'), ?2) AS TEXT))",
+            )?;
             let mut buf = Vec::with_capacity(512);
             for (i, item) in items.iter().enumerate() {
                 buf.clear();
@@ -169,6 +174,37 @@ pub struct ResultRow {
     pub idx: u64,
     pub outcome: Outcome,
     pub scores_json: String,
+    /// Each scorer's verdict in a comparable form (see [`verdict_signature`]).
+    pub verdicts: String,
+}
+
+/// Every scorer's verdict (pass, fail or error), sorted by scorer: two results with the same scorers have the same
+/// signature exactly when no scorer's verdict moved, which lets a comparison skip decoding their scores.
+pub fn verdict_signature(scores: &[Score]) -> String {
+    let mut v: Vec<(&str, char)> = scores
+        .iter()
+        .map(|s| {
+            (
+                s.scorer.as_str(),
+                if s.error.is_some() {
+                    'E'
+                } else if s.pass {
+                    'P'
+                } else {
+                    'F'
+                },
+            )
+        })
+        .collect();
+    v.sort_unstable();
+    let mut out = String::new();
+    for (name, verdict) in v {
+        out.push_str(&name.len().to_string());
+        out.push(':');
+        out.push_str(name);
+        out.push(verdict);
+    }
+    out
 }
 
 /// Write a batch of results, the usage behind them and the run's progress in one transaction; an item that already
@@ -188,10 +224,10 @@ pub fn insert_results(
     let mut added = 0i64;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores) VALUES (?1, ?2, ?3, ?4)",
+            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores, verdicts) VALUES (?1, ?2, ?3, ?4, ?5)",
         )?;
         for r in rows {
-            added += stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json])? as i64;
+            added += stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json, r.verdicts])? as i64;
         }
     }
     let done: i64 =

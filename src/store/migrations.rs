@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 5;
+pub const SCHEMA_VERSION: usize = 6;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -199,6 +199,15 @@ pub fn migrations() -> Migrations<'static> {
              );
              CREATE INDEX gateway_requests_org ON gateway_requests (org_id, id);
              CREATE INDEX gateway_requests_key_at ON gateway_requests (api_key_id, at);",
+        ),
+        // 6: comparing runs in SQL: each item's matching key (its id, else its position) with an index, and each
+        // result's verdict signature (scorer → pass/fail/error), so two runs are matched and classified without
+        // decoding every result's scores.
+        M::up(
+            "ALTER TABLE run_items ADD COLUMN item_key TEXT;
+             UPDATE run_items SET item_key = CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT);
+             CREATE INDEX run_items_key ON run_items (run_id, item_key);
+             ALTER TABLE run_results ADD COLUMN verdicts TEXT;",
         ),
     ])
 }

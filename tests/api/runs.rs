@@ -460,3 +460,33 @@ async fn a_judge_scorer_naming_an_unknown_or_foreign_key_is_refused_at_submissio
         assert_eq!(v["error"]["details"]["field"], "scorers[0].config.key_id", "{v}");
     }
 }
+
+#[tokio::test]
+async fn compare_matches_stored_datasets_by_id_and_ignores_scorers_only_one_run_has() {
+    let app = spawn_app().await;
+    let admin = setup(&app).await;
+    let rows: Vec<Value> =
+        (0..5).map(|i| json!({"id": format!("d{i}"), "input": "q", "output": "Paris", "expected": "Paris"})).collect();
+    let (s, ds) = app.post("/v1/projects/web/datasets?name=cap", &admin, json!(rows)).await;
+    assert_eq!(s, 201, "{ds}");
+    let run = |scorers: Value| {
+        let body = json!({"dataset_id": "cap", "scorers": scorers, "wait_s": 30});
+        async { app.post("/v1/projects/web/runs", &admin, body).await }
+    };
+    let (_, a) = run(json!(["equals"])).await;
+    let (_, b) = run(json!(["equals", {"type": "contains", "config": {"value": "Lyon"}}])).await;
+    let (a, b) = (a["id"].as_str().unwrap(), b["id"].as_str().unwrap());
+    let (s, cmp) = app.get(&format!("/v1/projects/web/compare?base={a}&head={b}"), &admin).await;
+    assert_eq!(s, 200, "{cmp}");
+    // Every item fails the new scorer, so every item regressed; the shared scorer did not move.
+    assert_eq!(cmp["counts"], json!({"regressed": 5, "fixed": 0, "changed": 0, "unchanged": 0}), "{cmp}");
+    assert_eq!(cmp["items"][0]["key"], "d0");
+    let (s, same) = app.get(&format!("/v1/projects/web/compare?base={a}&head={a}"), &admin).await;
+    assert_eq!(s, 200);
+    assert_eq!(same["counts"]["unchanged"], 5, "{same}");
+    // A passing extra scorer: same outcomes, different scorer sets, so the scores are compared scorer by scorer.
+    let (_, c) = run(json!(["equals", {"type": "contains", "config": {"value": "Par"}}])).await;
+    let c = c["id"].as_str().unwrap();
+    let (_, extra) = app.get(&format!("/v1/projects/web/compare?base={a}&head={c}"), &admin).await;
+    assert_eq!(extra["counts"]["unchanged"], 5, "a scorer only one run has is no change: {extra}");
+}
