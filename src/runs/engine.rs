@@ -193,8 +193,9 @@ impl RunManager {
             if self.shutdown.is_cancelled() {
                 return Err(Error::Unavailable("shutting down".into()));
             }
-            // Cancelled while queued: the cancel endpoint already recorded the final state.
-            return Ok(());
+            // Cancelled while queued: it still gets its summary (nothing scored), as any cancelled run does.
+            let none = Aggregator::new(work.spec.scorers.iter().map(|s| s.name.clone()).collect());
+            return finish(&self.store, run_id, &work, &none, true, &active.tx).await;
         };
         let scorers: Vec<CompiledScorer> =
             work.spec.scorers.iter().map(|s| compile(s, "")).collect::<Result<Vec<_>>>()?;

@@ -490,3 +490,27 @@ async fn compare_matches_stored_datasets_by_id_and_ignores_scorers_only_one_run_
     let (_, extra) = app.get(&format!("/v1/projects/web/compare?base={a}&head={c}"), &admin).await;
     assert_eq!(extra["counts"]["unchanged"], 5, "a scorer only one run has is no change: {extra}");
 }
+
+#[tokio::test]
+async fn admission_queues_runs_past_the_limit_and_a_queued_run_can_be_cancelled() {
+    let app = spawn_app_with(|c| {
+        c.runs.max_active = 1;
+        c.runs.max_active_per_org = 1;
+    })
+    .await;
+    let admin = setup(&app).await;
+    let big = json!({"dataset": items(150_000), "scorers": ["levenshtein", "contains", "equals"]});
+    let (s, first) = app.post("/v1/projects/web/runs", &admin, big).await;
+    assert_eq!(s, 202, "{first}");
+    let (s, second) =
+        app.post("/v1/projects/web/runs", &admin, json!({"dataset": items(3), "scorers": ["equals"]})).await;
+    assert_eq!(s, 202, "{second}");
+    let id = second["id"].as_str().unwrap();
+    let (_, queued) = app.get(&format!("/v1/runs/{id}"), &admin).await;
+    assert_eq!(queued["status"], "queued", "one run at a time: the second waits ({queued})");
+    let (s, run) = app.post(&format!("/v1/runs/{id}/cancel"), &admin, json!({})).await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["status"], "cancelled");
+    assert_eq!(run["summary"]["items"], 3, "a run cancelled in the queue still has its summary: {run}");
+    assert_eq!(run["summary"]["passed"], 0);
+}
