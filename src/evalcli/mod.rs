@@ -321,21 +321,42 @@ async fn follow(
         if Instant::now() > deadline {
             return Err(usage(format!("gave up waiting for run {id}")));
         }
-        let run: Run = client
-            .get(format!("{server}/v1/runs/{id}"))
-            .header("X-API-Key", key)
-            .send()
-            .await
-            .map_err(|e| usage(format!("cannot reach {server}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| usage(format!("unreadable run: {e}")))?;
+        let run: Run = get_json(client, &format!("{server}/v1/runs/{id}"), key, "run").await?;
         progress.update(run.progress.done, run.progress.total);
         if run.status.is_final() {
             return Ok(run);
         }
         tokio::time::sleep(Duration::from_millis(500)).await;
     }
+}
+
+/// GET a JSON answer from the server, with the error a user of the CLI can act on.
+async fn get_json<T: serde::de::DeserializeOwned>(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+    what: &str,
+) -> anyhow::Result<T> {
+    client
+        .get(url)
+        .header("X-API-Key", key)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {url}: {e}")))?
+        .json()
+        .await
+        .map_err(|e| usage(format!("unreadable {what}: {e}")))
+}
+
+/// One page of results: its items and the cursor of the next page.
+async fn results_page(
+    client: &reqwest::Client,
+    url: &str,
+    key: &str,
+) -> anyhow::Result<(Vec<ItemResult>, Option<String>)> {
+    let page: Value = get_json(client, url, key, "results").await?;
+    let items = serde_json::from_value(page["items"].clone()).map_err(|e| usage(format!("unreadable results: {e}")))?;
+    Ok((items, page["next_cursor"].as_str().map(str::to_string)))
 }
 
 async fn first_results(
@@ -345,16 +366,8 @@ async fn first_results(
     id: &str,
     status: &str,
 ) -> anyhow::Result<Vec<ItemResult>> {
-    let page: Value = client
-        .get(format!("{server}/v1/runs/{id}/results?status={status}&limit={SHOWN_FAILURES}"))
-        .header("X-API-Key", key)
-        .send()
-        .await
-        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?
-        .json()
-        .await
-        .map_err(|e| usage(format!("unreadable results: {e}")))?;
-    serde_json::from_value(page["items"].clone()).map_err(|e| usage(format!("unreadable results: {e}")))
+    let url = format!("{server}/v1/runs/{id}/results?status={status}&limit={SHOWN_FAILURES}");
+    Ok(results_page(client, &url, key).await?.0)
 }
 
 async fn all_results(client: &reqwest::Client, server: &str, key: &str, id: &str) -> anyhow::Result<Vec<ItemResult>> {
@@ -365,20 +378,10 @@ async fn all_results(client: &reqwest::Client, server: &str, key: &str, id: &str
         if let Some(c) = &cursor {
             url.push_str(&format!("&cursor={c}"));
         }
-        let page: Value = client
-            .get(url)
-            .header("X-API-Key", key)
-            .send()
-            .await
-            .map_err(|e| usage(format!("cannot reach {server}: {e}")))?
-            .json()
-            .await
-            .map_err(|e| usage(format!("unreadable results: {e}")))?;
-        let items: Vec<ItemResult> =
-            serde_json::from_value(page["items"].clone()).map_err(|e| usage(format!("unreadable results: {e}")))?;
+        let (items, next) = results_page(client, &url, key).await?;
         out.extend(items);
-        match page["next_cursor"].as_str() {
-            Some(c) => cursor = Some(c.to_string()),
+        match next {
+            Some(c) => cursor = Some(c),
             None => return Ok(out),
         }
     }
