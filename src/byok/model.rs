@@ -15,7 +15,7 @@ pub struct LastTest {
     pub at: String,
     pub latency_ms: Option<u64>,
     pub model: Option<String>,
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     pub error: Option<Value>,
 }
 

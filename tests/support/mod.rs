@@ -2,6 +2,7 @@
 //! data directory; `Binary` starts the real `gavel` executable for what needs a process (signals, restarts, logs).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod contract;
 pub mod fake_provider;
 pub mod fake_stream;
 
@@ -75,7 +76,10 @@ pub async fn start(cfg: Config, admin_key: Option<String>) -> TestApp {
     TestApp {
         base,
         admin_key,
-        client: Client::new(),
+        // Idle pooled connections are dropped well before the server's 5 s keep-alive closes them: otherwise a
+        // request that spends seconds building its body (150k items in a debug build) can be written into a
+        // connection the server is closing at that moment (a broken pipe that says nothing about the server).
+        client: Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().unwrap(),
         data_dir: cfg.server.data_dir.clone(),
         config: cfg,
         handle: Some(handle),
@@ -109,10 +113,12 @@ impl TestApp {
 
     /// Call and return (status, JSON body).
     pub async fn json(&self, method: Method, path: &str, key: Option<&str>, body: Option<Value>) -> (u16, Value) {
-        let r = self.call(method, path, key, body).await;
+        let r = self.call(method.clone(), path, key, body).await;
         let status = r.status().as_u16();
+        let content_type = r.headers().get("content-type").and_then(|v| v.to_str().ok()).map(str::to_string);
         let text = r.text().await.unwrap();
         let v = if text.is_empty() { Value::Null } else { serde_json::from_str(&text).unwrap_or(Value::String(text)) };
+        contract::check(gavel::http::openapi::document(), method.as_str(), path, status, content_type.as_deref(), &v);
         (status, v)
     }
 
