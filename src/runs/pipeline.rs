@@ -258,6 +258,8 @@ pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
                     score: o.score,
                     pass: o.pass,
                     reason: o.reason,
+                    unsure: false,
+                    samples: None,
                     error: o
                         .error
                         .map(|e| ScoreError::new(Code::parse(&e.code).unwrap_or(Code::ValidationFailed), e.message)),

@@ -1,8 +1,12 @@
 //! Scores a user can trust: exact numbers in `equals`, repeated judge verdicts, intervals, pairwise judging.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use serde_json::{json, Value};
 
-use crate::support::{spawn_app, TestApp};
+use crate::support::fake_provider::{FakeProvider, Knobs};
+use crate::support::{assert_error, spawn_app, spawn_app_with, TestApp};
 
 async fn setup(app: &TestApp) -> String {
     let (_, admin) = app.org("acme").await;
@@ -79,4 +83,121 @@ async fn equals_compares_big_numbers_exactly_inline_and_from_a_stored_dataset() 
     assert_eq!((s, &run["status"]), (200, &json!("completed")), "{run}");
     let (_, results) = app.get(&format!("/v1/runs/{}/results", run["id"].as_str().unwrap()), &admin).await;
     assert_eq!(passes_by_id(&results), want, "{results}");
+}
+
+/// A server whose org "acme" (project "web") has an OpenAI key pointing at `fake`.
+async fn judged_app(fake: &FakeProvider) -> (TestApp, String) {
+    let app = spawn_app_with(|c| {
+        c.judge.backoff_base_ms = 5;
+        c.judge.backoff_max_ms = 200;
+        c.judge.request_timeout_s = 5;
+    })
+    .await;
+    let admin = setup(&app).await;
+    let key = json!({"provider": "openai", "name": "fake", "key": "sk-trust-test-000001",
+                     "base_url": format!("{}/v1", fake.base), "default_model": "fake-model"});
+    let (s, v) = app.post("/v1/byok-keys", &admin, key).await;
+    assert_eq!(s, 201, "{v}");
+    (app, admin)
+}
+
+/// A judge whose n-th reply to the same prompt follows a script per output: "steady" always passes, "split"
+/// alternates pass and fail, "mostly" fails one time in four.
+fn scripted_judge() -> Arc<dyn Fn(&str) -> String + Send + Sync> {
+    let seen: Arc<Mutex<HashMap<String, usize>>> = Arc::default();
+    Arc::new(move |prompt: &str| {
+        let n = {
+            let mut seen = seen.lock().unwrap();
+            let n = seen.entry(prompt.to_string()).or_insert(0);
+            *n += 1;
+            *n
+        };
+        let pass = if prompt.contains("split") {
+            n % 2 == 1
+        } else if prompt.contains("mostly") {
+            n % 4 != 0
+        } else {
+            true
+        };
+        let score = if pass { 0.9 } else { 0.1 };
+        format!(r#"{{"score": {score}, "pass": {pass}, "reason": "call {n}"}}"#)
+    })
+}
+
+async fn run_waiting(app: &TestApp, key: &str, body: Value) -> Value {
+    let mut body = body;
+    body["wait_s"] = json!(60);
+    let (s, run) = app.post("/v1/projects/web/runs", key, body).await;
+    assert_eq!((s, &run["status"]), (200, &json!("completed")), "{run}");
+    run
+}
+
+fn scores_by_output(results: &Value) -> HashMap<String, Value> {
+    results["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["item"]["output"].as_str().unwrap().to_string(), r["scores"][0].clone()))
+        .collect()
+}
+
+#[tokio::test]
+async fn sampled_judges_report_agreement_and_a_split_is_unsure_never_a_pass() {
+    let fake = FakeProvider::start(Knobs { reply: scripted_judge(), ..Knobs::default() });
+    let (app, admin) = judged_app(&fake).await;
+    let dataset = json!([
+        {"input": "q", "output": "steady answer"},
+        {"input": "q", "output": "split answer"},
+        {"input": "q", "output": "mostly answer"},
+    ]);
+    let scorer = json!({"name": "judge4", "type": "llm_judge", "config": {"rubric": "Is it right?", "samples": 4}});
+    let body = json!({"dataset": dataset, "scorers": [scorer], "gate": {"max_failed": 0}});
+    let run = run_waiting(&app, &admin, body.clone()).await;
+    let sum = &run["summary"];
+    assert_eq!(fake.calls(), 12, "k separate calls per item");
+    assert_eq!(sum["usage"]["calls"], 12, "usage counts every sample: {sum}");
+    assert_eq!((sum["passed"].as_u64(), sum["failed"].as_u64(), sum["unsure"].as_u64()), (Some(2), Some(1), Some(1)));
+    assert_eq!(sum["per_scorer"]["judge4"]["unsure"], 1);
+    assert_eq!(sum["gate"]["passed"], false, "an unsure item is not passed: {sum}");
+    let (_, results) = app.get(&format!("/v1/runs/{}/results", run["id"].as_str().unwrap()), &admin).await;
+    let scores = scores_by_output(&results);
+    let steady = &scores["steady answer"];
+    assert_eq!((&steady["pass"], &steady["samples"]), (&json!(true), &json!({"k": 4, "passes": 4, "agreement": 1.0})));
+    let split = &scores["split answer"];
+    assert_eq!((&split["pass"], &split["unsure"]), (&Value::Null, &json!(true)), "{split}");
+    assert_eq!(split["samples"], json!({"k": 4, "passes": 2, "agreement": 0.5}));
+    assert!((split["score"].as_f64().unwrap() - 0.5).abs() < 1e-9, "the mean of 0.9, 0.1, 0.9, 0.1");
+    let mostly = &scores["mostly answer"];
+    assert_eq!((&mostly["pass"], &mostly["samples"]["agreement"]), (&json!(true), &json!(0.75)), "{mostly}");
+    assert!(mostly["reason"].as_str().unwrap().starts_with("3 of 4 samples pass (agreement 0.75): pass"));
+    // "Items this scorer did not pass" include the unsure one (its `pass` is null).
+    let path = format!("/v1/runs/{}/results?scorer=judge4", run["id"].as_str().unwrap());
+    let (_, not_passed) = app.get(&path, &admin).await;
+    assert_eq!(scores_by_output(&not_passed).keys().collect::<Vec<_>>(), vec!["split answer"], "{not_passed}");
+    // Every sample has its own cached verdict: a re-run is served from the cache and still splits.
+    let again = run_waiting(&app, &admin, body).await;
+    assert_eq!((again["summary"]["usage"]["cache_hits"].as_u64(), fake.calls()), (Some(12), 12));
+    assert_eq!(again["summary"]["unsure"], 1, "{}", again["summary"]);
+    // The bound on samples is named in the error.
+    let over = json!({"type": "relevance", "config": {"samples": 11}});
+    let (s, v) = app.post("/v1/projects/web/runs", &admin, json!({"dataset": dataset, "scorers": [over]})).await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().contains("MAX_JUDGE_SAMPLES"), "{v}");
+}
+
+#[tokio::test]
+async fn the_openapi_document_describes_unsure_scores_and_samples() {
+    let app = spawn_app().await;
+    let doc: Value = app.client.get(format!("{}/openapi.json", app.base)).send().await.unwrap().json().await.unwrap();
+    let schemas = &doc["components"]["schemas"];
+    let score = &schemas["Score"]["properties"];
+    for field in ["pass", "unsure", "samples", "score", "reason"] {
+        assert!(score.get(field).is_some(), "Score.{field}: {}", schemas["Score"]);
+    }
+    assert!(score["pass"].to_string().contains("null"), "pass may be null: {}", score["pass"]);
+    for field in ["k", "passes", "agreement"] {
+        assert!(schemas["Samples"]["properties"].get(field).is_some(), "Samples.{field}: {}", schemas["Samples"]);
+    }
+    assert!(schemas["Summary"]["properties"].get("unsure").is_some());
+    assert!(schemas["ScorerSummary"]["properties"].get("unsure").is_some());
 }
