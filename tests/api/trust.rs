@@ -201,3 +201,90 @@ async fn the_openapi_document_describes_unsure_scores_and_samples() {
     assert!(schemas["Summary"]["properties"].get("unsure").is_some());
     assert!(schemas["ScorerSummary"]["properties"].get("unsure").is_some());
 }
+
+/// The text between `<TAG>\n` and `\n</TAG>` in a prompt.
+fn section<'a>(prompt: &'a str, tag: &str) -> &'a str {
+    let open = format!("<{tag}>\n");
+    let start = prompt.find(&open).map(|i| i + open.len()).unwrap_or(0);
+    let end = prompt[start..].find(&format!("\n</{tag}>")).map(|i| start + i).unwrap_or(prompt.len());
+    &prompt[start..end]
+}
+
+async fn two_runs(app: &TestApp, admin: &str) -> (String, String) {
+    let run = |outputs: [&str; 4]| {
+        let dataset: Vec<Value> = outputs
+            .iter()
+            .enumerate()
+            .map(|(i, o)| json!({"id": format!("k{i}"), "input": format!("question {i}"), "output": o}))
+            .collect();
+        json!({"dataset": dataset, "scorers": ["json_valid"]})
+    };
+    let a = run_waiting(app, admin, run(["GOOD a0", "GOOD a1", "GOOD a2", "SAME"])).await;
+    let b = run_waiting(app, admin, run(["bad b0", "bad b1", "GOOD b2", "SAME"])).await;
+    (a["id"].as_str().unwrap().to_string(), b["id"].as_str().unwrap().to_string())
+}
+
+#[tokio::test]
+async fn pairwise_counts_a_win_only_when_both_orders_agree() {
+    // A fair judge: prefers the answer saying GOOD, calls it a tie when both or neither do.
+    let fair = Arc::new(|prompt: &str| {
+        let (first, second) =
+            (section(prompt, "ANSWER_1").contains("GOOD"), section(prompt, "ANSWER_2").contains("GOOD"));
+        let winner = match (first, second) {
+            (true, false) => "1",
+            (false, true) => "2",
+            _ => "tie",
+        };
+        format!(r#"{{"winner": "{winner}", "reason": "fake"}}"#)
+    });
+    let fake = FakeProvider::start(Knobs { reply: fair, ..Knobs::default() });
+    let (app, admin) = judged_app(&fake).await;
+    let (a, b) = two_runs(&app, &admin).await;
+    let body = json!({"against": b, "scorer": {"type": "pairwise", "config": {"rubric": "Which answer is better?"}}});
+    let (s, report) = app.post(&format!("/v1/runs/{a}/pairwise"), &admin, body.clone()).await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(
+        (report["matched"].as_u64(), report["pairs"].as_u64(), report["wins"].as_u64(), report["losses"].as_u64()),
+        (Some(4), Some(4), Some(2), Some(0)),
+        "{report}"
+    );
+    assert_eq!((report["ties"].as_u64(), report["inconsistent"].as_u64()), (Some(2), Some(0)));
+    assert_eq!((&report["win_rate"], &report["decided_win_rate"]), (&json!(0.5), &json!(1.0)));
+    let ci = report["win_rate_ci"].as_array().unwrap();
+    assert!(ci[0].as_f64().unwrap() < 0.5 && ci[1].as_f64().unwrap() > 0.5, "{report}");
+    assert_eq!((report["usage"]["calls"].as_u64(), fake.calls()), (Some(8), 8), "two calls per pair");
+    // Seen from B, the same pairs are losses.
+    let (_, reverse) =
+        app.post(&format!("/v1/runs/{b}/pairwise"), &admin, json!({"against": a, "scorer": body["scorer"]})).await;
+    assert_eq!((reverse["wins"].as_u64(), reverse["losses"].as_u64()), (Some(0), Some(2)), "{reverse}");
+
+    // A judge that always prefers the first answer it is shown: every pair is an (inconsistent) tie.
+    fake.set_knobs(Knobs { reply: Arc::new(|_: &str| r#"{"winner": "1"}"#.to_string()), ..Knobs::default() });
+    let biased = json!({"against": b, "scorer": {"rubric": "Which answer is better, really?"}, "cache": false});
+    let (s, report) = app.post(&format!("/v1/runs/{a}/pairwise"), &admin, biased).await;
+    assert_eq!(s, 200, "{report}");
+    assert_eq!(
+        (report["wins"].as_u64(), report["losses"].as_u64(), report["ties"].as_u64(), report["inconsistent"].as_u64()),
+        (Some(0), Some(0), Some(4), Some(4)),
+        "{report}"
+    );
+    assert_eq!((&report["win_rate"], &report["decided_win_rate"]), (&json!(0.0), &Value::Null));
+
+    // Bad requests name the field.
+    let (s, v) = app.post(&format!("/v1/runs/{a}/pairwise"), &admin, json!({"against": b, "scorer": {}})).await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert_eq!(v["error"]["details"]["field"], "scorer.config.rubric", "{v}");
+    let (s, v) = app
+        .post(
+            &format!("/v1/runs/{a}/pairwise"),
+            &admin,
+            json!({"against": b, "scorer": {"rubric": "r"}, "max_pairs": 501}),
+        )
+        .await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert!(v["error"]["message"].as_str().unwrap().contains("MAX_PAIRWISE_PAIRS"), "{v}");
+    let (s, v) = app
+        .post(&format!("/v1/runs/{a}/pairwise"), &admin, json!({"against": "run_nope", "scorer": {"rubric": "r"}}))
+        .await;
+    assert_error(s, &v, 404, "NOT_FOUND");
+}
