@@ -46,6 +46,8 @@ export function s(tag, attrs, ...children) {
 // ---- formatting
 export const fmtCost = (n) => (typeof n === 'number' && isFinite(n) ? '$' + n.toFixed(4) : '—');
 export const fmtRate = (r) => (typeof r === 'number' && isFinite(r) ? (r * 100).toFixed(1) + '%' : '—');
+/** A Wilson 95 % interval `[lo, hi]` as "95% CI 53.1–88.8%": how far a pass rate on this many items may be off. */
+export const fmtInterval = (ci) => (Array.isArray(ci) && ci.length === 2 ? `95% CI ${(ci[0] * 100).toFixed(1)}–${(ci[1] * 100).toFixed(1)}%` : '');
 export const fmtInt = (n) => (typeof n === 'number' ? n.toLocaleString('en-US') : '—');
 export const fmtNum = (n, d = 3) => (typeof n === 'number' && isFinite(n) ? String(Number(n.toFixed(d))) : '—');
 

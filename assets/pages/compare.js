@@ -1,4 +1,4 @@
-import { h, table, pageHead, badge, verdictBadge, fmtRate, fmtNum, oneLine, pager, errorBox, empty, projPath, projectTabs, select, shortId, drawer, stat, fmtInt } from '../ui.js';
+import { h, table, pageHead, badge, verdictBadge, fmtRate, fmtInterval, fmtNum, oneLine, pager, errorBox, empty, projPath, projectTabs, select, shortId, drawer, stat, fmtInt } from '../ui.js';
 import { api, qs } from '../api.js';
 import { navigate } from '../router.js';
 import { loadProject } from './project.js';
@@ -16,6 +16,15 @@ function delta(d) {
   const pts = (d * 100).toFixed(1);
   if (Math.abs(d) < 0.0005) return h('span', { class: 'muted' }, '±0.0 pts');
   return h('span', { class: d > 0 ? 'delta-up' : 'delta-down' }, `${d > 0 ? '+' : ''}${pts} pts`);
+}
+
+/** Whether a pass-rate change is more than chance (two-proportion test, p < 0.05), in words a reader can act on. */
+function noise(d) {
+  if (typeof d.beyond_noise !== 'boolean') return h('span', { class: 'muted' }, '—');
+  const p = typeof d.p_value === 'number' ? ` (p = ${d.p_value < 0.001 ? '< 0.001' : d.p_value.toFixed(3)})` : '';
+  if (!d.beyond_noise) return h('span', { class: 'muted', title: 'A change this small may be chance on this many items' }, `within noise${p}`);
+  const kind = d.delta < 0 ? 'fail' : 'pass';
+  return h('span', {}, badge(kind, d.delta < 0 ? 'regression' : 'improvement'), ` beyond noise${p}`);
 }
 
 function openChange(it) {
@@ -65,10 +74,11 @@ export async function comparePage({ params, query, el, signal }) {
   cursors[1] = data.next_cursor;
   const ps = data.per_scorer || {};
   const rate = (r) => (r.summary ? fmtRate(r.summary.pass_rate) : '—');
+  const interval = (r) => (r.summary && r.summary.pass_rate_ci ? h('div', { class: 'sub interval' }, fmtInterval(r.summary.pass_rate_ci)) : null);
   out.append(
     h('div', { class: 'cards' },
-      stat('Base pass rate', rate(data.base), h('div', { class: 'sub' }, h('a', { href: projPath(project, `/runs/${data.base.id}`), class: 'mono' }, shortId(data.base.id)))),
-      stat('Head pass rate', rate(data.head), h('div', { class: 'sub' }, h('a', { href: projPath(project, `/runs/${data.head.id}`), class: 'mono' }, shortId(data.head.id)))),
+      stat('Base pass rate', rate(data.base), interval(data.base), h('div', { class: 'sub' }, h('a', { href: projPath(project, `/runs/${data.base.id}`), class: 'mono' }, shortId(data.base.id)))),
+      stat('Head pass rate', rate(data.head), interval(data.head), h('div', { class: 'sub' }, h('a', { href: projPath(project, `/runs/${data.head.id}`), class: 'mono' }, shortId(data.head.id)))),
       stat('Regressed', h('span', { class: data.counts.regressed ? 'delta-down' : '' }, fmtInt(data.counts.regressed)), h('div', { class: 'sub' }, 'passed before, fail now')),
       stat('Fixed', h('span', { class: data.counts.fixed ? 'delta-up' : '' }, fmtInt(data.counts.fixed)), h('div', { class: 'sub' }, 'failed before, pass now')),
       stat('Other changes', fmtInt(data.counts.changed), h('div', { class: 'sub' }, `${fmtInt(data.counts.unchanged)} unchanged`))),
@@ -78,6 +88,7 @@ export async function comparePage({ params, query, el, signal }) {
       { label: 'Base pass rate', cell: (n) => fmtRate(ps[n].base_pass_rate), num: true },
       { label: 'Head pass rate', cell: (n) => fmtRate(ps[n].head_pass_rate), num: true },
       { label: 'Δ', cell: (n) => delta(ps[n].delta), num: true },
+      { label: 'Beyond noise?', cell: (n) => noise(ps[n]) },
       { label: 'Base mean', cell: (n) => fmtNum(ps[n].base_mean), num: true, cls: 'hide-narrow' },
       { label: 'Head mean', cell: (n) => fmtNum(ps[n].head_mean), num: true, cls: 'hide-narrow' },
     ], Object.keys(ps)) : h('p', { class: 'muted' }, 'No scorer in common.'),

@@ -8,6 +8,7 @@ const PAGE = 50;
 
 export function scoreBadge(sc) {
   if (sc.error) return badge('error', sc.scorer, `${sc.scorer}: ${sc.error.code}`);
+  if (sc.unsure) return badge('info', sc.scorer, `${sc.scorer}: unsure (${fmtNum(sc.score)})`);
   return badge(sc.pass ? 'pass' : 'fail', sc.scorer, `${sc.scorer}: ${fmtNum(sc.score)}`);
 }
 
@@ -15,8 +16,9 @@ export function scoreList(scores) {
   if (!scores || !scores.length) return h('p', { class: 'muted' }, 'No scores.');
   return h('div', {}, scores.map((sc) => h('div', { class: 'score' },
     h('div', { class: 'score-head' }, h('strong', {}, sc.scorer),
-      sc.error ? badge('error', 'error') : sc.pass ? badge('pass', 'pass') : badge('fail', 'fail'),
-      h('span', { class: 'muted small' }, `score ${fmtNum(sc.score)}`)),
+      sc.error ? badge('error', 'error') : sc.unsure ? badge('info', 'unsure') : sc.pass ? badge('pass', 'pass') : badge('fail', 'fail'),
+      h('span', { class: 'muted small' }, `score ${fmtNum(sc.score)}`),
+      sc.samples ? h('span', { class: 'muted small' }, ` · ${sc.samples.passes} of ${sc.samples.k} samples pass, agreement ${fmtNum(sc.samples.agreement, 2)}`) : null),
     sc.reason ? h('p', {}, sc.reason) : null,
     sc.error ? h('p', {}, h('code', {}, sc.error.code), ' ', sc.error.message) : null)));
 }

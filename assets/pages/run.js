@@ -1,4 +1,4 @@
-import { h, table, when, pageHead, statusBadge, badge, stat, fmtRate, fmtCost, fmtInt, fmtNum, errorBox, projPath, projectTabs, note } from '../ui.js';
+import { h, table, when, pageHead, statusBadge, badge, stat, fmtRate, fmtInterval, fmtCost, fmtInt, fmtNum, errorBox, projPath, projectTabs, note } from '../ui.js';
 import { api, streamEvents } from '../api.js';
 import { loadProject } from './project.js';
 import { resultsView } from './results.js';
@@ -20,7 +20,9 @@ function summaryCards(run) {
   if (!sm) return h('p', { class: 'muted' }, live(run) ? 'The summary appears when the run finishes.' : 'This run has no summary.');
   const gate = sm.gate || { passed: true, reasons: [] };
   return h('div', { class: 'cards' },
-    stat('Pass rate', fmtRate(sm.pass_rate), h('div', { class: 'sub' }, `${fmtInt(sm.passed)} passed · ${fmtInt(sm.failed)} failed · ${fmtInt(sm.errored)} errored of ${fmtInt(sm.items)}`)),
+    stat('Pass rate', fmtRate(sm.pass_rate),
+      sm.pass_rate_ci ? h('div', { class: 'sub interval', title: 'Wilson 95% interval: where the true pass rate plausibly lies, given this many items' }, fmtInterval(sm.pass_rate_ci)) : null,
+      h('div', { class: 'sub' }, `${fmtInt(sm.passed)} passed · ${fmtInt(sm.failed)} failed${sm.unsure ? ` (${fmtInt(sm.unsure)} unsure)` : ''} · ${fmtInt(sm.errored)} errored of ${fmtInt(sm.items)}`)),
     stat('Gate', gate.passed ? badge('pass', 'passed') : badge('fail', 'failed'),
       gate.reasons && gate.reasons.length ? h('ul', {}, gate.reasons.map((r) => h('li', {}, r))) : h('div', { class: 'sub' }, gate.passed ? 'All gate conditions met.' : ''),
       sm.should_gate_ci ? h('div', { class: 'sub' }, 'CI should fail on this run.') : null),
@@ -36,7 +38,9 @@ function scorerTable(run, onPick) {
   return table([
     { label: 'Scorer', cell: (n) => h('strong', {}, n) },
     { label: 'Pass rate', cell: (n) => h('span', {}, fmtRate(per[n].pass_rate), h('span', { class: 'bar', 'aria-hidden': 'true' }, h('span', { style: { width: per[n].pass_rate * 100 + '%' } }))), num: true },
+    { label: '95% interval', cell: (n) => h('span', { class: 'muted interval' }, per[n].pass_rate_ci ? fmtInterval(per[n].pass_rate_ci).replace('95% CI ', '') : '—'), num: true },
     { label: 'Mean score', cell: (n) => fmtNum(per[n].mean), num: true },
+    { label: 'Unsure', cell: (n) => (per[n].unsure ? badge('info', fmtInt(per[n].unsure)) : '0'), num: true, cls: 'hide-narrow' },
     { label: 'Errors', cell: (n) => (per[n].errors ? badge('error', fmtInt(per[n].errors)) : '0'), num: true },
     { label: '', cell: (n) => (per[n].pass_rate < 1 ? h('button', { type: 'button', class: 'small', onclick: () => onPick(n) }, 'Show failures') : '') },
   ], names);

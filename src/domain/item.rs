@@ -1,12 +1,19 @@
 //! A dataset item, the unit every run, analysis and audit works on.
 
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 use utoipa::ToSchema;
 
 /// One dataset item: what the model was asked, what it answered, and what it should have answered.
-#[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
-#[serde(deny_unknown_fields)]
+///
+/// `expected` is held as a `Value`, whose numbers are 64-bit integers or doubles; a reference such as
+/// `12345678901234567890123` or `0.1000000000000000000001` would lose digits there, and `equals` would then compare
+/// against the wrong number. So when `expected` holds a number that is not a 64-bit integer, its JSON text as
+/// written is kept beside it ([`Item::expected_exact`]), written back verbatim on serialisation (the store and the
+/// API keep every digit) and compared by exact decimal value.
+#[derive(Clone, Debug, Deserialize, PartialEq, ToSchema)]
+#[serde(deny_unknown_fields, try_from = "ItemWire")]
 pub struct Item {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     /// Any JSON value; strings and numbers are usual.
@@ -26,12 +33,133 @@ pub struct Item {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub metadata: Option<Map<String, Value>>,
+    /// The JSON text of `expected` as written, kept only when it holds a number a `Value` cannot hold exactly.
+    #[serde(skip)]
+    pub expected_exact: Option<ExactJson>,
+}
+
+/// JSON text kept verbatim (validated JSON: it came through the JSON reader).
+#[derive(Clone, Debug)]
+pub struct ExactJson(Box<RawValue>);
+
+impl ExactJson {
+    pub fn text(&self) -> &str {
+        self.0.get()
+    }
+}
+
+impl PartialEq for ExactJson {
+    fn eq(&self, other: &Self) -> bool {
+        self.text() == other.text()
+    }
 }
 
 impl Item {
     /// An empty item, left behind when a batch takes an item out of a run's list.
     pub fn placeholder() -> Item {
-        Item { id: None, input: Value::Null, output: Value::Null, context: Vec::new(), expected: None, metadata: None }
+        Item {
+            id: None,
+            input: Value::Null,
+            output: Value::Null,
+            context: Vec::new(),
+            expected: None,
+            metadata: None,
+            expected_exact: None,
+        }
+    }
+}
+
+/// The wire form of an item: `expected` read as raw JSON text first, so its digits survive.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ItemWire {
+    #[serde(default)]
+    id: Option<Value>,
+    input: Value,
+    output: Value,
+    #[serde(default, deserialize_with = "context_list")]
+    context: Vec<String>,
+    #[serde(default)]
+    expected: Option<Box<RawValue>>,
+    #[serde(default)]
+    metadata: Option<Map<String, Value>>,
+}
+
+impl TryFrom<ItemWire> for Item {
+    type Error = String;
+
+    fn try_from(wire: ItemWire) -> Result<Self, Self::Error> {
+        let (expected, expected_exact) = match wire.expected {
+            None => (None, None),
+            Some(raw) => {
+                let value: Value = serde_json::from_str(raw.get()).map_err(|e| format!("expected: {e}"))?;
+                let keep = has_inexact_number(&value);
+                // `"expected": null` reads as absent, as it did before the raw reading.
+                (Some(value).filter(|v| !v.is_null()), keep.then_some(ExactJson(raw)))
+            }
+        };
+        Ok(Item {
+            id: wire.id,
+            input: wire.input,
+            output: wire.output,
+            context: wire.context,
+            expected,
+            metadata: wire.metadata,
+            expected_exact,
+        })
+    }
+}
+
+/// Whether a value holds a number serde_json read as a double (anything that is not a 64-bit integer), which may
+/// differ from the number as written. Recursion follows the value, whose depth serde_json bounded on reading.
+fn has_inexact_number(value: &Value) -> bool {
+    match value {
+        Value::Number(n) => n.is_f64(),
+        Value::Array(items) => items.iter().any(has_inexact_number),
+        Value::Object(map) => map.values().any(has_inexact_number),
+        _ => false,
+    }
+}
+
+/// The item as written out: `expected` from its exact text when there is one, so the store and the API keep every
+/// digit.
+#[derive(Serialize)]
+struct ItemOut<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    id: Option<&'a Value>,
+    input: &'a Value,
+    output: &'a Value,
+    #[serde(skip_serializing_if = "<[String]>::is_empty")]
+    context: &'a [String],
+    #[serde(skip_serializing_if = "Option::is_none")]
+    expected: Option<Expected<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    metadata: Option<&'a Map<String, Value>>,
+}
+
+#[derive(Serialize)]
+#[serde(untagged)]
+enum Expected<'a> {
+    Exact(&'a RawValue),
+    Value(&'a Value),
+}
+
+impl Serialize for Item {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        let expected = match (&self.expected_exact, &self.expected) {
+            (Some(exact), _) => Some(Expected::Exact(&exact.0)),
+            (None, Some(value)) => Some(Expected::Value(value)),
+            (None, None) => None,
+        };
+        ItemOut {
+            id: self.id.as_ref(),
+            input: &self.input,
+            output: &self.output,
+            context: &self.context,
+            expected,
+            metadata: self.metadata.as_ref(),
+        }
+        .serialize(s)
     }
 }
 
@@ -79,5 +207,23 @@ mod tests {
         assert!(serde_json::from_str::<Item>(r#"{"input":"q"}"#).is_err());
         assert!(serde_json::from_str::<Item>(r#"{"input":"q","output":"a","extra":1}"#).is_err());
         assert_eq!(text_of(&serde_json::json!({"a":1})), r#"{"a":1}"#);
+    }
+
+    #[test]
+    fn expected_keeps_the_digits_a_double_cannot_hold() {
+        let text = r#"{"input":"q","output":"a","expected":{"n":12345678901234567890123,"k":[1,2.50]}}"#;
+        let item: Item = serde_json::from_str(text).unwrap();
+        assert_eq!(item.expected_exact.as_ref().unwrap().text(), r#"{"n":12345678901234567890123,"k":[1,2.50]}"#);
+        assert_eq!(item.expected.as_ref().unwrap()["k"][0], 1);
+        // Written back verbatim: the store and the API keep every digit, and reading it again keeps them too.
+        let again: Item = serde_json::from_str(&serde_json::to_string(&item).unwrap()).unwrap();
+        assert_eq!(again, item);
+        assert!(serde_json::to_string(&item).unwrap().contains("12345678901234567890123"));
+        // Integers and text need nothing kept; null is absent.
+        let plain: Item = serde_json::from_str(r#"{"input":"q","output":"a","expected":{"n":5,"s":"x"}}"#).unwrap();
+        assert!(plain.expected_exact.is_none());
+        let null: Item = serde_json::from_str(r#"{"input":"q","output":"a","expected":null}"#).unwrap();
+        assert_eq!(null.expected, None);
+        assert_eq!(serde_json::to_string(&null).unwrap(), r#"{"input":"q","output":"a"}"#);
     }
 }

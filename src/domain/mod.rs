@@ -15,5 +15,5 @@ pub use item::{text_of, Item};
 pub use page::Page;
 pub use provider::Provider;
 pub use route::{ModelTarget, ProviderMode};
-pub use score::{Score, ScoreError, Usage};
+pub use score::{Samples, Score, ScoreError, Usage};
 pub use secret::Secret;

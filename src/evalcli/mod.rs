@@ -388,21 +388,8 @@ async fn all_results(client: &reqwest::Client, server: &str, key: &str, id: &str
 }
 
 fn print_table(run: &Run, s: &Summary, results: &[ItemResult]) {
-    println!(
-        "run {} {}: {} items, {} passed, {} failed, {} errored, pass rate {:.2}%",
-        run.id,
-        run.status.as_str(),
-        s.items,
-        s.passed,
-        s.failed,
-        s.errored,
-        s.pass_rate * 100.0
-    );
-    let width = s.per_scorer.keys().map(|k| k.chars().count()).max().unwrap_or(6).max(6);
-    println!();
-    println!("  {:<width$}  {:>8}  {:>9}  {:>6}", "scorer", "mean", "pass rate", "errors");
-    for (name, p) in &s.per_scorer {
-        println!("  {:<width$}  {:>8.4}  {:>8.2}%  {:>6}", name, p.mean, p.pass_rate * 100.0, p.errors);
+    for line in summary_lines(run, s) {
+        println!("{line}");
     }
     if s.usage.calls > 0 || s.usage.cache_hits > 0 {
         println!();
@@ -434,10 +421,80 @@ fn print_table(run: &Run, s: &Summary, results: &[ItemResult]) {
     }
 }
 
+/// A pass rate with its Wilson 95 % interval, in percent: "75.00% [53.13–88.82]".
+fn rate_with_interval(rate: f64, ci: [f64; 2]) -> String {
+    format!("{:.2}% [{:.2}–{:.2}]", rate * 100.0, ci[0] * 100.0, ci[1] * 100.0)
+}
+
+/// The head line and the per-scorer table of a summary: each pass rate with its 95 % interval, and what was unsure.
+fn summary_lines(run: &Run, s: &Summary) -> Vec<String> {
+    let unsure = if s.unsure > 0 { format!(" ({} unsure)", s.unsure) } else { String::new() };
+    let mut lines = vec![format!(
+        "run {} {}: {} items, {} passed, {} failed{unsure}, {} errored, pass rate {} (95% interval)",
+        run.id,
+        run.status.as_str(),
+        s.items,
+        s.passed,
+        s.failed,
+        s.errored,
+        rate_with_interval(s.pass_rate, s.pass_rate_ci)
+    )];
+    let width = s.per_scorer.keys().map(|k| k.chars().count()).max().unwrap_or(6).max(6);
+    lines.push(String::new());
+    lines.push(format!(
+        "  {:<width$}  {:>8}  {:>27}  {:>6}  {:>6}",
+        "scorer", "mean", "pass rate [95% interval]", "unsure", "errors"
+    ));
+    for (name, p) in &s.per_scorer {
+        lines.push(format!(
+            "  {:<width$}  {:>8.4}  {:>27}  {:>6}  {:>6}",
+            name,
+            p.mean,
+            rate_with_interval(p.pass_rate, p.pass_rate_ci),
+            p.unsure,
+            p.errors
+        ));
+    }
+    lines
+}
+
 fn truncate_chars(s: &str, n: usize) -> String {
     let one_line = s.replace(['\n', '\r'], " ");
     match one_line.char_indices().nth(n) {
         Some((i, _)) => format!("{}…", &one_line[..i]),
         None => one_line,
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+    use crate::domain::Score;
+    use crate::runs::model::RunStatus;
+    use crate::runs::summary::Aggregator;
+
+    #[test]
+    fn the_table_shows_each_pass_rate_with_its_interval_and_the_unsure_items() {
+        let mut agg = Aggregator::new(vec!["judge".into()]);
+        let score = |pass: bool, unsure: bool| Score { unsure, ..Score::new("judge", 0.5, pass, "r") };
+        for _ in 0..6 {
+            agg.add(&[score(true, false)]);
+        }
+        agg.add(&[score(false, true)]);
+        agg.add(&[score(false, false)]);
+        let summary = agg.finish(8, &GateSpec::default(), RunStatus::Completed);
+        let run: Run = serde_json::from_value(serde_json::json!({
+            "id": "run_1", "project_id": "p", "kind": "eval", "status": "completed",
+            "progress": {"done": 8, "total": 8}, "scorers": ["judge"], "created_at": "now"
+        }))
+        .unwrap();
+        let lines = summary_lines(&run, &summary);
+        assert_eq!(
+            lines[0],
+            "run run_1 completed: 8 items, 6 passed, 2 failed (1 unsure), 0 errored, pass rate 75.00% [40.93–92.85] (95% interval)"
+        );
+        assert!(lines[2].contains("pass rate [95% interval]") && lines[2].contains("unsure"), "{}", lines[2]);
+        assert!(lines[3].contains("75.00% [40.93–92.85]") && lines[3].ends_with("     1       0"), "{}", lines[3]);
     }
 }

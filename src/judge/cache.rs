@@ -25,9 +25,10 @@ impl Judge {
     }
 }
 
-/// Never shared across orgs: the org is part of the key.
-pub(super) fn cache_key(org: &str, provider: Provider, req: &ChatRequest) -> String {
-    let material = json!([
+/// Never shared across orgs: the org is part of the key. `sample` (the index of a repeated verdict) is part of it
+/// too, so k samples of one item are k cached verdicts; a single verdict keeps the key it always had.
+pub(super) fn cache_key(org: &str, provider: Provider, req: &ChatRequest, sample: Option<u32>) -> String {
+    let mut material = json!([
         org,
         provider.as_str(),
         req.model,
@@ -36,7 +37,10 @@ pub(super) fn cache_key(org: &str, provider: Provider, req: &ChatRequest) -> Str
         req.temperature,
         req.max_tokens,
         req.json_schema
-    ])
-    .to_string();
+    ]);
+    if let (Some(i), Some(list)) = (sample, material.as_array_mut()) {
+        list.push(json!({"sample": i}));
+    }
+    let material = material.to_string();
     crate::tenancy::apikey::hex(ring::digest::digest(&ring::digest::SHA256, material.as_bytes()).as_ref())
 }

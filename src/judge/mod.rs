@@ -3,6 +3,7 @@
 //! handles transient failures within a per-item time budget, a key the provider rejects fails the rest of its work
 //! at once, verdicts are cached per org, and every call is booked to the run's usage.
 
+mod ask;
 pub mod backend;
 mod cache;
 mod health;
@@ -10,6 +11,7 @@ pub mod keys;
 pub mod lane;
 mod metrics;
 pub mod retry;
+mod samples;
 pub mod settings;
 
 pub use settings::{org_settings, save_org_settings};
@@ -273,15 +275,9 @@ impl Judge {
         Ok(Target { provider, endpoint, secret, key_ref, model })
     }
 
-    /// One judge score for one item.
+    /// One judge score for one item: one verdict, or with `samples: k` the combination of k (see `samples`).
     pub async fn score(&self, ctx: &RunCtx, name: &str, prepared: &Prepared, item: &Item) -> Score {
-        let fail = |e: ScoreError| Score {
-            scorer: name.to_string(),
-            score: 0.0,
-            pass: false,
-            reason: e.message.clone(),
-            error: Some(e),
-        };
+        let fail = |e: ScoreError| samples::failed(name, e);
         let target = match &prepared.target {
             Ok(t) => t,
             Err(e) => return fail(e.clone()),
@@ -291,36 +287,52 @@ impl Judge {
             return fail(err(Code::ValidationFailed, missing));
         }
         let (system, user) = prompts::prompts(spec, item);
+        let k = spec.samples.max(1);
         let req = ChatRequest {
             model: target.model.clone(),
             system,
             user,
             max_tokens: VERDICT_MAX_TOKENS,
-            temperature: 0.0,
+            temperature: if k == 1 { 0.0 } else { samples::SAMPLE_TEMPERATURE },
             json_schema: Some(prompts::verdict_schema()),
         };
-        let cache_key = (self.cfg.cache_ttl_s > 0).then(|| cache_key(&ctx.org_id, target.provider, &req));
+        if k == 1 {
+            return match self.verdict(ctx, target, spec, &req, None).await {
+                Ok(v) => samples::verdict_score(name, spec, v),
+                Err(e) => fail(e),
+            };
+        }
+        let calls = (0..k).map(|i| self.verdict(ctx, target, spec, &req, Some(i)));
+        let verdicts = futures_util::future::join_all(calls).await;
+        samples::combine(name, spec, verdicts)
+    }
+
+    /// One verdict: from the cache when allowed, else one call (with its retries). `sample` is the index of a
+    /// repeated verdict; it is part of the cache key, so k samples are k verdicts, not one served k times.
+    async fn verdict(
+        &self,
+        ctx: &RunCtx,
+        target: &Target,
+        spec: &JudgeSpec,
+        req: &ChatRequest,
+        sample: Option<u32>,
+    ) -> Result<prompts::Verdict, ScoreError> {
+        let cache_key = (self.cfg.cache_ttl_s > 0).then(|| cache_key(&ctx.org_id, target.provider, req, sample));
         if let (true, Some(k)) = (ctx.use_cache, &cache_key) {
             if let Some(text) = self.cache_get(k).await {
                 if let Ok(v) = prompts::parse_reply(&text, spec.scale) {
                     ctx.record(target, Line { cache_hits: 1, price_known: true, ..Default::default() });
                     self.metrics.cache_hits.inc();
-                    return verdict_score(name, spec, v);
+                    return Ok(v);
                 }
             }
         }
-        match self.call(ctx, target, &req).await {
-            Ok(text) => match prompts::parse_reply(&text, spec.scale) {
-                Ok(v) => {
-                    if let Some(k) = cache_key {
-                        self.cache_put(&ctx.org_id, k, text).await;
-                    }
-                    verdict_score(name, spec, v)
-                }
-                Err(why) => fail(err(Code::JudgeUnparseable, why)),
-            },
-            Err(e) => fail(e),
+        let text = self.call(ctx, target, req).await?;
+        let v = prompts::parse_reply(&text, spec.scale).map_err(|why| err(Code::JudgeUnparseable, why))?;
+        if let Some(k) = cache_key {
+            self.cache_put(&ctx.org_id, k, text).await;
         }
+        Ok(v)
     }
 
     /// One provider call with the one retry layer.
@@ -448,13 +460,4 @@ impl Judge {
         let r = providers::complete(&self.http, provider, endpoint, secret, &req).await;
         (started.elapsed().as_millis() as u64, r.map(|_| ()).map_err(|e| from_provider(&e)))
     }
-}
-
-fn verdict_score(name: &str, spec: &JudgeSpec, v: prompts::Verdict) -> Score {
-    let pass = match spec.pass_threshold {
-        Some(t) => v.score >= t,
-        None => v.pass.unwrap_or(v.score >= 0.5),
-    };
-    let reason = if v.reason.is_empty() { format!("judge score {:.2}", v.score) } else { v.reason };
-    Score { scorer: name.to_string(), score: v.score, pass, reason, error: None }
 }

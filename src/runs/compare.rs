@@ -59,8 +59,7 @@ pub struct ScorerDelta {
 
 /// Did any scorer present in both runs change its verdict? (A scorer only one run has is no change.)
 fn verdict_moved(a: &[Score], b: &[Score]) -> bool {
-    a.iter()
-        .any(|x| b.iter().any(|y| y.scorer == x.scorer && (y.pass, y.error.is_some()) != (x.pass, x.error.is_some())))
+    a.iter().any(|x| b.iter().any(|y| y.scorer == x.scorer && y.verdict_word() != x.verdict_word()))
 }
 
 /// (counts, one page of changed items after `after`).

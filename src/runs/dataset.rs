@@ -1,6 +1,7 @@
 //! Dataset bodies: a JSON array, JSONL or CSV, parsed with line-numbered errors. A dataset with one bad line
 //! is refused whole, so nothing half-parsed is ever stored.
 
+use serde_json::value::RawValue;
 use serde_json::{Map, Value};
 
 use super::model::Item;
@@ -66,20 +67,18 @@ pub fn parse(format: Format, body: &[u8]) -> Result<Vec<Item>> {
     Ok(items)
 }
 
-/// A JSON array of items, or `{"items": [...]}`; errors name the item index or the line and column.
+/// A JSON array of items, or `{"items": [...]}`; errors name the item index or the line and column. Items are
+/// read from their own JSON text (not through a `Value`), so a number in `expected` keeps every digit.
 pub fn parse_json(body: &[u8]) -> Result<Vec<Item>> {
-    let values: Vec<Value> = match serde_json::from_slice::<Value>(body) {
-        Ok(Value::Array(v)) => v,
-        Ok(Value::Object(mut m)) => match m.remove("items") {
-            Some(Value::Array(v)) => v,
-            _ => {
-                return Err(bad(
-                    "a JSON dataset is an array of items (or {\"items\": [...]})".into(),
-                    serde_json::json!({}),
-                ))
-            }
-        },
-        Ok(_) => return Err(bad("a JSON dataset is an array of items".into(), serde_json::json!({}))),
+    #[derive(serde::Deserialize)]
+    struct Wrapped<'a> {
+        #[serde(borrow)]
+        items: Vec<&'a RawValue>,
+    }
+    let not_a_list =
+        || bad("a JSON dataset is an array of items (or {\"items\": [...]})".into(), serde_json::json!({}));
+    let raw = match serde_json::from_slice::<&RawValue>(body) {
+        Ok(raw) => raw.get(),
         Err(e) => {
             return Err(bad(
                 format!("line {}: invalid JSON: {e}", e.line()),
@@ -87,7 +86,21 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<Item>> {
             ))
         }
     };
-    items_from_values(values)
+    let raws = if raw.starts_with('[') {
+        serde_json::from_str::<Vec<&RawValue>>(raw).map_err(|_| not_a_list())?
+    } else if raw.starts_with('{') {
+        serde_json::from_str::<Wrapped<'_>>(raw).map_err(|_| not_a_list())?.items
+    } else {
+        return Err(bad("a JSON dataset is an array of items".into(), serde_json::json!({})));
+    };
+    raws.into_iter()
+        .enumerate()
+        .map(|(i, raw)| {
+            serde_json::from_str::<Item>(raw.get()).map_err(|e| {
+                bad(format!("item {i}: {e}"), serde_json::json!({"item": i, "field": format!("dataset[{i}]")}))
+            })
+        })
+        .collect()
 }
 
 /// Validate already-parsed item values (inline datasets of a run).
@@ -184,6 +197,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Item>> {
             context: ctx,
             expected: expected.map(|_| cell(expected)).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_string())),
             metadata: (!meta.is_empty()).then_some(meta),
+            expected_exact: None,
         });
     }
     Ok(items)

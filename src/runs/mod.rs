@@ -4,6 +4,7 @@ pub mod compare;
 pub mod dataset;
 pub mod engine;
 pub mod model;
+pub mod pairwise;
 pub mod pipeline;
 pub mod repo;
 pub mod sink;

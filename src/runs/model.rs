@@ -80,6 +80,9 @@ pub struct ScorerSummary {
     #[serde(default = "no_interval")]
     pub pass_rate_ci: [f64; 2],
     pub errors: u64,
+    /// Items on which this (sampled judge) scorer was `unsure`; they count as not passed in `pass_rate`.
+    #[serde(default)]
+    pub unsure: u64,
 }
 
 /// What a summary stored before intervals existed reads as: nothing known.
@@ -100,6 +103,10 @@ pub struct Summary {
     pub passed: u64,
     pub failed: u64,
     pub errored: u64,
+    /// Items not passed because a sampled judge was `unsure` (and no scorer errored): counted apart, and also
+    /// within `failed`, so `passed + failed + errored = items` still holds and an unsure item is never a pass.
+    #[serde(default)]
+    pub unsure: u64,
     pub pass_rate: f64,
     /// Wilson 95 % interval of `pass_rate`.
     #[serde(default = "no_interval")]

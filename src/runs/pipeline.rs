@@ -241,7 +241,13 @@ fn finished(agg: &mut Aggregator, idx: u64, scores: Vec<Score>) -> Result<Finish
 pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
     let output = text_of(&item.output);
     let input = text_of(&item.input);
-    let view = ItemView { input: &input, output: &output, expected: item.expected.as_ref(), context: &item.context };
+    let view = ItemView {
+        input: &input,
+        output: &output,
+        expected: item.expected.as_ref(),
+        expected_exact: item.expected_exact.as_ref().map(|e| e.text()),
+        context: &item.context,
+    };
     scorers
         .iter()
         .filter_map(|s| match &s.kind {
@@ -252,6 +258,8 @@ pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
                     score: o.score,
                     pass: o.pass,
                     reason: o.reason,
+                    unsure: false,
+                    samples: None,
                     error: o
                         .error
                         .map(|e| ScoreError::new(Code::parse(&e.code).unwrap_or(Code::ValidationFailed), e.message)),

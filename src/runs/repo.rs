@@ -178,7 +178,7 @@ pub struct ResultRow {
     pub verdicts: String,
 }
 
-/// Every scorer's verdict (pass, fail or error), sorted by scorer: two results with the same scorers have the same
+/// Every scorer's verdict (pass, fail, unsure or error), sorted by scorer: two results with the same scorers have the same
 /// signature exactly when no scorer's verdict moved, which lets a comparison skip decoding their scores.
 pub fn verdict_signature(scores: &[Score]) -> String {
     let mut v: Vec<(&str, char)> = scores
@@ -188,6 +188,8 @@ pub fn verdict_signature(scores: &[Score]) -> String {
                 s.scorer.as_str(),
                 if s.error.is_some() {
                     'E'
+                } else if s.unsure {
+                    'U'
                 } else if s.pass {
                     'P'
                 } else {
@@ -399,7 +401,7 @@ pub fn list_results(
         "SELECT i.idx, i.item, r.outcome, r.scores FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
          WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
-                WHERE json_extract(s.value, '$.scorer') = ?4 AND json_extract(s.value, '$.pass') = 0))
+                WHERE json_extract(s.value, '$.scorer') = ?4 AND coalesce(json_extract(s.value, '$.pass'), 0) = 0))
            AND (?6 IS NULL OR instr(lower(CAST(json_extract(i.item, '$.input') AS TEXT)), lower(?6)) > 0
                 OR instr(lower(CAST(json_extract(i.item, '$.output') AS TEXT)), lower(?6)) > 0)
          ORDER BY r.idx LIMIT ?5",

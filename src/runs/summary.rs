@@ -40,6 +40,7 @@ struct PerScorer {
     scored: u64,
     passes: u64,
     errors: u64,
+    unsure: u64,
 }
 
 /// Running totals of a run.
@@ -50,6 +51,7 @@ pub struct Aggregator {
     passed: u64,
     failed: u64,
     errored: u64,
+    unsure: u64,
     pub usage: Usage,
 }
 
@@ -83,9 +85,15 @@ impl Aggregator {
                 if s.pass {
                     p.passes += 1;
                 }
+                if s.unsure {
+                    p.unsure += 1;
+                }
             }
         }
         let o = Outcome::of(scores);
+        if o == Outcome::Failed && scores.iter().any(|s| s.unsure) {
+            self.unsure += 1;
+        }
         match o {
             Outcome::Passed => self.passed += 1,
             Outcome::Failed => self.failed += 1,
@@ -110,18 +118,20 @@ impl Aggregator {
                     pass_rate: round(rate(p.passes)),
                     pass_rate_ci: ci,
                     errors: p.errors,
+                    unsure: p.unsure,
                 };
                 (n.clone(), s)
             })
             .collect();
         let pass_rate = round(rate(self.passed));
         let not_passed = items - self.passed;
-        let gate = evaluate_gate(gate, status, pass_rate, not_passed, self.errored, &per_scorer);
+        let gate = evaluate_gate(gate, status, pass_rate, not_passed, (self.errored, self.unsure), &per_scorer);
         Summary {
             items,
             passed: self.passed,
             failed: self.failed + (items - self.done()),
             errored: self.errored,
+            unsure: self.unsure,
             pass_rate,
             pass_rate_ci: interval(self.passed, items),
             per_scorer,
@@ -146,7 +156,7 @@ fn evaluate_gate(
     status: RunStatus,
     pass_rate: f64,
     not_passed: u64,
-    errored: u64,
+    (errored, unsure): (u64, u64),
     per: &BTreeMap<String, ScorerSummary>,
 ) -> GateResult {
     let mut failures = Vec::new();
@@ -163,7 +173,9 @@ fn evaluate_gate(
     }
     if let Some(max) = spec.max_failed {
         if not_passed > max {
-            failures.push(format!("{not_passed} items did not pass ({errored} errored), more than the {max} allowed"));
+            failures.push(format!(
+                "{not_passed} items did not pass ({errored} errored, {unsure} unsure), more than the {max} allowed"
+            ));
         } else {
             notes.push(format!("{not_passed} items did not pass, within the {max} allowed"));
         }
@@ -210,8 +222,25 @@ mod tests {
             score,
             pass,
             reason: String::new(),
+            unsure: false,
+            samples: None,
             error: err.then(|| ScoreError::new(crate::domain::Code::Internal, "m")),
         }
+    }
+
+    #[test]
+    fn an_unsure_item_is_counted_apart_and_never_passes() {
+        let unsure = Score { unsure: true, ..s("j", 0.5, false, false) };
+        let mut a = Aggregator::new(vec!["j".into(), "h".into()]);
+        assert_eq!(a.add(&[unsure.clone(), s("h", 1.0, true, false)]), Outcome::Failed);
+        a.add(&[s("j", 1.0, true, false), s("h", 1.0, true, false)]);
+        a.add(&[unsure, s("h", 0.0, false, true)]);
+        let gate = GateSpec { max_failed: Some(1), ..Default::default() };
+        let sum = a.finish(3, &gate, RunStatus::Completed);
+        assert_eq!((sum.passed, sum.failed, sum.errored, sum.unsure), (1, 1, 1, 1));
+        assert_eq!((sum.per_scorer["j"].unsure, sum.per_scorer["j"].pass_rate), (2, 0.333333));
+        assert!(!sum.gate.passed, "an unsure item is not passed");
+        assert_eq!(sum.gate.reasons, vec!["2 items did not pass (1 errored, 1 unsure), more than the 1 allowed"]);
     }
 
     #[test]

@@ -32,6 +32,24 @@ pub struct JudgeSpec {
     /// The scale the rubric scores on (normalised to 0..1): `config.scale`, else the one the rubric states
     /// ("on a scale of 1 to 5"), else 0..1 (where a scale the reply states is honoured).
     pub scale: (f64, f64),
+    /// Verdicts taken per item (`samples`, 1..=[`MAX_JUDGE_SAMPLES`]); their mean is the score.
+    #[serde(default = "one_sample")]
+    pub samples: u32,
+    /// Least share of the samples that must agree with the majority for a definite verdict (`min_agreement`,
+    /// default 0.5: only a tie is unsure); below it, or on a tie, the score is `unsure`.
+    #[serde(default = "half")]
+    pub min_agreement: f64,
+}
+
+/// Most verdicts one judge scorer may take per item (`samples`): each is a paid call.
+pub const MAX_JUDGE_SAMPLES: u32 = 10;
+
+fn one_sample() -> u32 {
+    1
+}
+
+fn half() -> f64 {
+    0.5
 }
 
 struct RawConfig {
@@ -41,9 +59,12 @@ struct RawConfig {
     key_id: Option<String>,
     pass_threshold: Option<f64>,
     scale: Option<[f64; 2]>,
+    samples: Option<u32>,
+    min_agreement: Option<f64>,
 }
 
-const CONFIG_KEYS: &[&str] = &["rubric", "provider", "model", "key_id", "pass_threshold", "scale"];
+const CONFIG_KEYS: &[&str] =
+    &["rubric", "provider", "model", "key_id", "pass_threshold", "scale", "samples", "min_agreement"];
 
 /// Read one field, naming it in the error.
 fn field<T: serde::de::DeserializeOwned>(
@@ -79,6 +100,8 @@ pub fn compile(kind: &str, config: &Value) -> Result<JudgeSpec, (String, String)
         key_id: field(m, "key_id")?,
         pass_threshold: field(m, "pass_threshold")?,
         scale: field(m, "scale")?,
+        samples: field(m, "samples")?,
+        min_agreement: field(m, "min_agreement")?,
     };
     let rubric = raw.rubric.map(|r| r.trim().to_string());
     if kind == "llm_judge" {
@@ -101,6 +124,17 @@ pub fn compile(kind: &str, config: &Value) -> Result<JudgeSpec, (String, String)
     if pass_threshold.is_some_and(|t| !(0.0..=1.0).contains(&t)) {
         return Err(("config.pass_threshold".into(), "pass_threshold must be between 0 and 1".into()));
     }
+    let samples = raw.samples.unwrap_or(1);
+    if !(1..=MAX_JUDGE_SAMPLES).contains(&samples) {
+        return Err((
+            "config.samples".into(),
+            format!("samples must be 1 to {MAX_JUDGE_SAMPLES} (MAX_JUDGE_SAMPLES): each sample is a paid judge call"),
+        ));
+    }
+    let min_agreement = raw.min_agreement.unwrap_or(0.5);
+    if !(0.5..=1.0).contains(&min_agreement) {
+        return Err(("config.min_agreement".into(), "min_agreement must be between 0.5 and 1".into()));
+    }
     if let Some(m) = &raw.model {
         if m.trim().is_empty() || m.len() > 200 {
             return Err(("config.model".into(), "model must be 1-200 characters".into()));
@@ -114,6 +148,8 @@ pub fn compile(kind: &str, config: &Value) -> Result<JudgeSpec, (String, String)
         key_id: raw.key_id,
         pass_threshold,
         scale,
+        samples,
+        min_agreement,
     })
 }
 

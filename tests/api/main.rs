@@ -27,3 +27,4 @@ mod providers;
 mod runs;
 mod secrets;
 mod tenancy;
+mod trust;

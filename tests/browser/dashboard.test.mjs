@@ -130,6 +130,7 @@ try {
     await page.waitForURL((u) => u.pathname.endsWith(SEED.run_failed));
     await page.getByText('Pass rate', { exact: true }).first().waitFor();
     await page.getByText('Gate', { exact: true }).first().waitFor();
+    await page.getByText(/^95% CI \d/).first().waitFor();
     await page.locator('tbody tr[data-index]').first().waitFor();
     await shot('run');
   });
@@ -198,6 +199,7 @@ try {
     await page.getByLabel('Head (after)').selectOption(SEED.run_failed);
     await page.getByRole('button', { name: 'Compare', exact: true }).click();
     await page.getByRole('heading', { name: 'Per scorer' }).waitFor();
+    await page.getByText('Beyond noise?', { exact: true }).first().waitFor();
     await page.getByRole('heading', { name: 'Items whose verdict changed' }).waitFor();
     await shot('compare');
   });

@@ -4,6 +4,7 @@
 pub mod byok;
 pub mod gateway;
 pub mod ops;
+pub mod pairwise;
 pub mod runs;
 pub mod scorers;
 pub mod settings;

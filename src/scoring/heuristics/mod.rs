@@ -47,6 +47,9 @@ pub struct ItemView<'a> {
     pub input: &'a str,
     pub output: &'a str,
     pub expected: Option<&'a Value>,
+    /// `expected` as written, when it holds a number a `Value` cannot hold exactly (see `Item::expected_exact`):
+    /// `equals` compares against this text so no digit is lost.
+    pub expected_exact: Option<&'a str>,
     pub context: &'a [String],
 }
 

@@ -124,7 +124,7 @@ proptest! {
     #[test]
     fn no_scorer_panics(output in any_output(), expected in proptest::option::of(any_json())) {
         for scorer in all_scorers() {
-            let item = ItemView { input: "", output: &output, expected: expected.as_ref(), context: &[] };
+            let item = ItemView { input: "", output: &output, expected: expected.as_ref(), expected_exact: None, context: &[] };
             let outcome = scorer.score(&item);
             prop_assert!((0.0..=1.0).contains(&outcome.score), "{} gave {:?}", scorer.kind(), outcome);
             prop_assert!(!outcome.reason.is_empty());
@@ -141,7 +141,7 @@ proptest! {
     fn no_scorer_panics_on_configured_values(value in any_text(), output in any_output()) {
         for kind in ["equals", "contains", "icontains", "not_contains", "starts_with", "levenshtein"] {
             let scorer = Heuristic::compile(kind, &json!({"value": value})).unwrap();
-            let outcome = scorer.score(&ItemView { input: "", output: &output, expected: None, context: &[] });
+            let outcome = scorer.score(&ItemView { input: "", output: &output, expected: None, expected_exact: None, context: &[] });
             prop_assert!(outcome.error.is_none());
         }
         // Arbitrary text as a pattern either compiles or is a config error naming the pattern; never a panic.
@@ -154,7 +154,7 @@ proptest! {
     fn arbitrary_schemas_compile_or_fail_cleanly(schema in any_json(), output in any_output()) {
         match Heuristic::compile("json_schema", &json!({"schema": schema})) {
             Ok(scorer) => {
-                let outcome = scorer.score(&ItemView { input: "", output: &output, expected: None, context: &[] });
+                let outcome = scorer.score(&ItemView { input: "", output: &output, expected: None, expected_exact: None, context: &[] });
                 prop_assert!(outcome.score == 0.0 || outcome.score == 1.0);
             }
             Err(error) => prop_assert_eq!(error.field, "config.schema"),

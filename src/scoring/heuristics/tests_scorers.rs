@@ -8,7 +8,13 @@ use super::*;
 /// Compiles `kind` with `config` and scores one output against an optional expected value.
 pub(super) fn run(kind: &str, config: Value, output: &str, expected: Option<Value>) -> Outcome {
     let scorer = Heuristic::compile(kind, &config).unwrap();
-    scorer.score(&ItemView { input: "question", output, expected: expected.as_ref(), context: &[] })
+    scorer.score(&ItemView {
+        input: "question",
+        output,
+        expected: expected.as_ref(),
+        expected_exact: None,
+        context: &[],
+    })
 }
 
 fn passes(kind: &str, config: Value, output: &str, expected: Option<Value>) -> bool {
@@ -276,11 +282,41 @@ fn heuristics_are_shareable_across_threads() {
         for output in ["kitten", "sitting", "東京", ""] {
             let scorer = &scorer;
             scope.spawn(move || {
-                let item = ItemView { input: "", output, expected: None, context: &[] };
+                let item = ItemView { input: "", output, expected: None, expected_exact: None, context: &[] };
                 for _ in 0..200 {
                     assert_eq!(scorer.score(&item), scorer.score(&item));
                 }
             });
         }
     });
+}
+
+/// Scores `output` against an item read from its JSON text, as datasets and runs are, so `expected` keeps its digits.
+fn equals_item(output: &str, item_json: &str) -> bool {
+    let item: crate::domain::Item = serde_json::from_str(item_json).unwrap();
+    let scorer = Heuristic::compile("equals", &Value::Null).unwrap();
+    let view = ItemView {
+        input: "q",
+        output,
+        expected: item.expected.as_ref(),
+        expected_exact: item.expected_exact.as_ref().map(|e| e.text()),
+        context: &[],
+    };
+    scorer.score(&view).pass
+}
+
+#[test]
+fn equals_compares_big_numbers_exactly_as_written() {
+    let big = r#"{"input": "q", "output": "", "expected": 12345678901234567890123}"#;
+    assert!(equals_item("12345678901234567890123", big));
+    assert!(!equals_item("12345678901234567890124", big), "two different 23-digit integers");
+    assert!(equals_item("1.2345678901234567890123e22", big));
+    let fraction = r#"{"input": "q", "output": "", "expected": {"p": 0.1000000000000000000001}}"#;
+    assert!(!equals_item(r#"{"p": 0.1}"#, fraction));
+    assert!(equals_item(r#"{ "p" : 1.000000000000000000001E-1 }"#, fraction));
+    let hundred = r#"{"input": "q", "output": "", "expected": 1e2}"#;
+    assert!(equals_item("100", hundred) && equals_item("100.0", hundred) && !equals_item("100.5", hundred));
+    // A string reference is text: exact by nature, digit for digit.
+    let text = r#"{"input": "q", "output": "", "expected": "12345678901234567890123"}"#;
+    assert!(equals_item("12345678901234567890123", text) && !equals_item("12345678901234567890124", text));
 }

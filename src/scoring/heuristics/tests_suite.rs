@@ -73,8 +73,13 @@ fn run_draft(draft: &str, meta_schema: &str) -> (usize, usize, Vec<String>) {
                 let verdict = match &scorer {
                     Ok(scorer) => {
                         let output = case.data.to_string();
-                        let outcome =
-                            scorer.score(&ItemView { input: "", output: &output, expected: None, context: &[] });
+                        let outcome = scorer.score(&ItemView {
+                            input: "",
+                            output: &output,
+                            expected: None,
+                            expected_exact: None,
+                            context: &[],
+                        });
                         if outcome.error.is_some() {
                             Err(format!("{outcome:?}"))
                         } else {
@@ -125,7 +130,7 @@ fn the_whole_official_suite() {
 fn multiple_of_is_exact_for_decimals_and_negatives() {
     let scorer = |step: f64| Heuristic::compile("json_schema", &json!({"schema": {"multipleOf": step}})).unwrap();
     let verdict = |scorer: &Heuristic, output: &str| {
-        scorer.score(&ItemView { input: "", output, expected: None, context: &[] }).pass
+        scorer.score(&ItemView { input: "", output, expected: None, expected_exact: None, context: &[] }).pass
     };
     let (cents, half) = (scorer(0.01), scorer(1.5));
     for output in ["64.68", "0.07", "1.1", "-19.99", "1000000.01", "0"] {
@@ -155,7 +160,7 @@ fn self_recursive_schemas_validate_without_crashing() {
         for schema in schemas {
             let scorer = Heuristic::compile("json_schema", &json!({"schema": schema})).unwrap();
             for output in ["1", "[1, {\"a\": [2]}]", &format!("{}1{}", "[".repeat(500), "]".repeat(500))] {
-                let outcome = scorer.score(&ItemView { input: "", output, expected: None, context: &[] });
+                let outcome = scorer.score(&ItemView { input: "", output, expected: None, expected_exact: None, context: &[] });
                 assert!(outcome.error.is_none(), "{outcome:?}");
             }
         }
@@ -164,7 +169,7 @@ fn self_recursive_schemas_validate_without_crashing() {
     // Recursion through `properties`/`items` consumes the instance and validates as usual.
     let tree = json!({"schema": {"properties": {"children": {"items": {"$ref": "#"}}}, "required": ["name"]}});
     let scorer = Heuristic::compile("json_schema", &tree).unwrap();
-    let item = |output| ItemView { input: "", output, expected: None, context: &[] };
+    let item = |output| ItemView { input: "", output, expected: None, expected_exact: None, context: &[] };
     assert!(scorer.score(&item("{\"name\": 1, \"children\": [{\"name\": 2, \"children\": []}]}")).pass);
     assert!(!scorer.score(&item("{\"name\": 1, \"children\": [{\"children\": []}]}")).pass);
 }
@@ -189,16 +194,27 @@ fn deep_outputs_are_validated_not_refused_and_never_overflow() {
         for (length, depth) in [(1, 129), (1, 5_000), (12, 300), (31, 127)] {
             let scorer = Heuristic::compile("json_schema", &json!({"schema": chained_schema(length)})).unwrap();
             let output = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
-            let outcome = scorer.score(&ItemView { input: "", output: &output, expected: None, context: &[] });
+            let outcome = scorer.score(&ItemView {
+                input: "",
+                output: &output,
+                expected: None,
+                expected_exact: None,
+                context: &[],
+            });
             assert!(outcome.pass, "{length}/{depth}: {outcome:?}");
             // json_valid reads the same text the same way.
             let valid = Heuristic::compile("json_valid", &Value::Null).unwrap();
-            assert!(valid.score(&ItemView { input: "", output: &output, expected: None, context: &[] }).pass);
+            assert!(
+                valid
+                    .score(&ItemView { input: "", output: &output, expected: None, expected_exact: None, context: &[] })
+                    .pass
+            );
         }
         let scorer = Heuristic::compile("json_schema", &json!({"schema": {"type": "array"}})).unwrap();
         let depth = json_read::MAX_JSON_DEPTH + 1;
         let output = format!("{}1{}", "[".repeat(depth), "]".repeat(depth));
-        let outcome = scorer.score(&ItemView { input: "", output: &output, expected: None, context: &[] });
+        let outcome =
+            scorer.score(&ItemView { input: "", output: &output, expected: None, expected_exact: None, context: &[] });
         let error = outcome.error.unwrap();
         assert_eq!(error.code, SCORER_LIMIT_EXCEEDED);
         assert!(error.message.contains("MAX_JSON_DEPTH") && error.message.contains("10000"), "{}", error.message);
@@ -212,7 +228,7 @@ fn json_valid_and_json_schema_agree_on_rfc_8259() {
     let any = Heuristic::compile("json_schema", &json!({"schema": true})).unwrap();
     let number = Heuristic::compile("json_schema", &json!({"schema": {"type": "number", "minimum": 1e300}})).unwrap();
     let string = Heuristic::compile("json_schema", &json!({"schema": {"type": "string", "maxLength": 1}})).unwrap();
-    let item = |output| ItemView { input: "", output, expected: None, context: &[] };
+    let item = |output| ItemView { input: "", output, expected: None, expected_exact: None, context: &[] };
     for output in ["1e400", "\"\\ud800\"", "[\"\\udfff\", 1]", "-0", "{\"a\": {\"a\": {}}}"] {
         assert!(valid.score(&item(output)).pass, "{output}");
         assert!(any.score(&item(output)).pass, "{output}");
@@ -232,7 +248,7 @@ fn schema_patterns_are_bounded() {
         Heuristic::compile("json_schema", &json!({"schema": {"type": "string", "pattern": pattern}})).unwrap()
     };
     let megabyte = format!("\"{}\"", "a".repeat(1 << 20));
-    let item = |output| ItemView { input: "", output, expected: None, context: &[] };
+    let item = |output| ItemView { input: "", output, expected: None, expected_exact: None, context: &[] };
     // Linear after rewriting: answered, and quickly.
     let started = std::time::Instant::now();
     assert!(!schema(r"(?<=a)a*b").score(&item(&megabyte)).pass);

@@ -7,7 +7,7 @@ use super::*;
 
 fn run(kind: &str, config: Value, output: &str, expected: Option<Value>) -> Outcome {
     let scorer = Heuristic::compile(kind, &config).unwrap();
-    scorer.score(&ItemView { input: "", output, expected: expected.as_ref(), context: &[] })
+    scorer.score(&ItemView { input: "", output, expected: expected.as_ref(), expected_exact: None, context: &[] })
 }
 
 #[test]

@@ -33,20 +33,28 @@ impl Equals {
     }
 
     pub(super) fn score(&self, item: &ItemView<'_>) -> Outcome {
-        let target = match (&self.value, item.expected) {
-            (Some(value), _) => value,
-            (None, Some(expected)) if !expected.is_null() => expected,
+        let (target, exact) = match (&self.value, item.expected) {
+            (Some(value), _) => (value, None),
+            (None, Some(expected)) if !expected.is_null() => (expected, item.expected_exact),
             (None, _) => return Outcome::missing_value(),
         };
         if let Value::String(text) = target {
             return self.text_verdict(item.output, text);
         }
-        let structurally_equal =
-            json_read::read(item.output).is_ok_and(|document| node_equal(&document.root, target, self.form));
+        // The reference as written when the item kept it (digits a double cannot hold), else as the value holds it.
+        let reference = exact.and_then(|text| json_read::read(text).ok());
+        let written = match exact {
+            Some(text) => text.to_string(),
+            None => target.to_string(),
+        };
+        let structurally_equal = json_read::read(item.output).is_ok_and(|document| match &reference {
+            Some(reference) => nodes_equal(&document.root, &reference.root, self.form),
+            None => node_equal(&document.root, target, self.form),
+        });
         if structurally_equal {
-            return Outcome::verdict(true, format!("output equals {} as JSON", quote(&target.to_string())));
+            return Outcome::verdict(true, format!("output equals {} as JSON", quote(&written)));
         }
-        self.text_verdict(item.output, &target.to_string())
+        self.text_verdict(item.output, &written)
     }
 
     fn text_verdict(&self, output: &str, target: &str) -> Outcome {
@@ -84,6 +92,39 @@ fn node_equal(node: &Node, value: &Value, form: TextForm) -> bool {
         }
         _ => false,
     }
+}
+
+/// [`node_equal`] between two readings, for a reference kept as written. Object keys follow the same rules; the
+/// reference's depth is bounded by the JSON reader.
+fn nodes_equal(node: &Node, reference: &Node, form: TextForm) -> bool {
+    match (node, reference) {
+        (Node::Null, Node::Null) => true,
+        (Node::Bool(a), Node::Bool(b)) => a == b,
+        (Node::Number(a), Node::Number(b)) => json_read::numbers_equal(a, b),
+        (Node::String(a), Node::String(b)) => form.apply(a) == form.apply(b),
+        (Node::Array(a), Node::Array(b)) => a.len() == b.len() && a.iter().zip(b).all(|(a, b)| nodes_equal(a, b, form)),
+        (Node::Object(members), Node::Object(wanted)) => {
+            let wanted_keys = distinct_keys(wanted);
+            distinct_keys(members) == wanted_keys
+                && wanted_keys.iter().all(|key| match (last_member(members, key), last_member(wanted, key)) {
+                    (Some(a), Some(b)) => nodes_equal(a, b, form),
+                    _ => false,
+                })
+        }
+        _ => false,
+    }
+}
+
+fn distinct_keys(members: &[(String, Node)]) -> Vec<&str> {
+    let mut keys: Vec<&str> = members.iter().map(|(key, _)| key.as_str()).collect();
+    keys.sort_unstable();
+    keys.dedup();
+    keys
+}
+
+/// A repeated key counts with its last value, as JSON readers do.
+fn last_member<'a>(members: &'a [(String, Node)], key: &str) -> Option<&'a Node> {
+    members.iter().rev().find(|(name, _)| name == key).map(|(_, node)| node)
 }
 
 /// Which member of the `contains` family a [`Contains`] implements.
