@@ -140,22 +140,36 @@ pub fn insert_run_items(
             )?;
         }
         None => {
-            // The matching key is computed by SQLite in both paths, so inline and stored datasets agree on it.
+            // The matching key is SQLite's reading of the item's id in both paths, so inline and stored datasets
+            // agree on it. For the usual ids (none, a string, an integer) it is computed here, identically and
+            // without re-parsing each item's JSON on the only writer; any other id falls back to SQLite.
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO run_items (run_id, idx, item, item_key)
-                 VALUES (?1, ?2, ?3, CAST(coalesce(json_extract(?3, '$.id'), ?2) AS TEXT))",
+                 VALUES (?1, ?2, ?3, coalesce(?4, CAST(coalesce(json_extract(?3, '$.id'), ?2) AS TEXT)))",
             )?;
             let mut buf = Vec::with_capacity(512);
             for (i, item) in items.iter().enumerate() {
                 buf.clear();
                 serde_json::to_writer(&mut buf, item).map_err(Error::internal)?;
                 let text = std::str::from_utf8(&buf).map_err(Error::internal)?;
-                stmt.execute(params![id, (from + i) as i64, text])?;
+                let idx = (from + i) as i64;
+                stmt.execute(params![id, idx, text, usual_item_key(item.id.as_ref(), idx)])?;
             }
         }
     }
     tx.commit()?;
     Ok(())
+}
+
+/// The item key SQLite's `CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT)` gives, for the ids whose
+/// reading is certain: none (the index), a string (itself), an integer that fits i64 (its digits).
+fn usual_item_key(id: Option<&serde_json::Value>, idx: i64) -> Option<String> {
+    match id {
+        None | Some(serde_json::Value::Null) => Some(idx.to_string()),
+        Some(serde_json::Value::String(s)) => Some(s.clone()),
+        Some(serde_json::Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
+        Some(_) => None,
+    }
 }
 
 /// Every item is stored: the run is `queued` and the engine may take it.
@@ -423,4 +437,47 @@ pub fn list_results(
             })
         })
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    /// The keys computed in Rust are the ones SQLite computes for the same item, or none (SQLite decides).
+    #[test]
+    fn usual_item_keys_agree_with_sqlite() {
+        let db = rusqlite::Connection::open_in_memory().unwrap();
+        let ids = [
+            None,
+            Some(json!(null)),
+            Some(json!("k-1")),
+            Some(json!("")),
+            Some(json!("ünï")),
+            Some(json!(0)),
+            Some(json!(-42)),
+            Some(json!(i64::MAX)),
+            Some(json!(u64::MAX)),
+            Some(json!(1.5)),
+            Some(json!(true)),
+            Some(json!([1])),
+        ];
+        for (idx, id) in ids.iter().enumerate() {
+            let item = match id {
+                Some(v) => json!({"id": v, "input": "q", "output": "a"}),
+                None => json!({"input": "q", "output": "a"}),
+            };
+            let sql: String = db
+                .query_row(
+                    "SELECT CAST(coalesce(json_extract(?1, '$.id'), ?2) AS TEXT)",
+                    (item.to_string(), idx as i64),
+                    |r| r.get(0),
+                )
+                .unwrap();
+            if let Some(ours) = super::usual_item_key(id.as_ref(), idx as i64) {
+                assert_eq!(ours, sql, "id {id:?}");
+            }
+        }
+        assert_eq!(super::usual_item_key(Some(&json!(1.5)), 3), None, "floats are left to SQLite");
+    }
 }
