@@ -30,7 +30,17 @@ pub struct Config {
     pub judge: JudgeConfig,
     pub gateway: GatewayConfig,
     pub runs: RunsConfig,
+    pub providers: ProvidersConfig,
     pub log: LogConfig,
+}
+
+/// Where provider keys may point besides the public internet (see `providers::destination`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvidersConfig {
+    /// Host names (`vllm.internal`, `*.corp.example`), addresses and CIDR ranges (`10.0.0.0/8`), each optionally
+    /// with a port (`vllm.internal:8000`, `[fd12::/16]:8000`), that loopback and private destinations must match.
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -400,6 +410,9 @@ impl Config {
             if targets.iter().any(|t| t.model.trim().is_empty()) {
                 return bad(&format!("gateway.models.{alias}"), "a target's model is empty".into());
             }
+        }
+        if let Err(e) = crate::providers::DestinationPolicy::new(&self.providers.allowed_hosts) {
+            return Err(ConfigError::Invalid(e));
         }
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", format!("{:?} is not one of text, json", self.log.format));

@@ -6,11 +6,15 @@
 //! Failures go through the same classifier as judge calls, so the gateway's codes (`BYOK_AUTH_FAILED`,
 //! `BYOK_RATE_LIMITED`, ...) and retry hints agree with the judge's, and every message is scrubbed of the key.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{anthropic, auth_headers, classify, google, openai, Endpoint, ErrorKind, ProviderError};
+use super::{
+    anthropic, auth_headers, classify, google, openai, DestinationPolicy, Endpoint, ErrorKind, ProviderClient,
+    ProviderError,
+};
 use crate::domain::{Provider, Secret};
 
 /// The largest non-streaming answer read; chat answers and embedding batches are far smaller.
@@ -32,15 +36,14 @@ pub enum Operation {
 /// The client for gateway calls: no overall timeout (a stream may rightly last minutes), but a bound on the wait
 /// for each next byte, so a provider that goes silent frees the caller.
 /// Fails only if the TLS backend cannot be initialised (it does not with the bundled rustls); start-up reports it.
-pub fn streaming_client(connect_timeout: Duration, read_timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .read_timeout(read_timeout)
-        .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .retry(reqwest::retry::never())
-        .use_rustls_tls()
-        .build()
+/// Made by the same factory as the judge's client, so the destination policy holds for gateway calls too.
+pub fn streaming_client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    policy: Arc<DestinationPolicy>,
+) -> reqwest::Result<ProviderClient> {
+    let http = super::client_builder(&policy, connect_timeout).read_timeout(read_timeout).build()?;
+    Ok(ProviderClient { http, policy })
 }
 
 fn invalid(provider: Provider, what: &str, key: &Secret) -> ProviderError {
@@ -81,7 +84,7 @@ fn host_of(url: &url::Url) -> String {
 
 /// Sends `body` and returns the successful answer unread; a non-2xx answer is read (bounded) and classified.
 pub async fn send(
-    client: &reqwest::Client,
+    client: &ProviderClient,
     provider: Provider,
     endpoint: &Endpoint,
     key: &Secret,
@@ -92,7 +95,9 @@ pub async fn send(
     let url = url(provider, endpoint, model, op).map_err(|m| invalid(provider, &m, key))?;
     let host = host_of(&url);
     let headers = auth_headers(provider, key)?;
+    client.check(provider, &url).await?;
     let resp = client
+        .http
         .post(url)
         .headers(headers)
         .json(body)

@@ -14,6 +14,7 @@ mod architecture;
 mod byok;
 mod cli;
 mod dashboard;
+mod egress;
 mod errors;
 mod eval_cli;
 mod gateway;
