@@ -110,33 +110,7 @@ pub async fn send(
     }
     let headers = resp.headers().clone();
     let body = read_bounded(resp, MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
-    let mut e = classify::http_error(provider, status.as_u16(), &headers, &body, key);
-    if let Some(code) = provider_code(&body).map(|c| super::scrub_secret(&c, key)) {
-        let at = format!("answered {}:", status.as_u16());
-        e.message = e.message.replacen(&at, &format!("answered {} ({code}):", status.as_u16()), 1);
-    }
-    Err(e)
-}
-
-/// The longest provider error code quoted; real ones (`invalid_api_key`, `RESOURCE_EXHAUSTED`) are short.
-const MAX_PROVIDER_CODE_LEN: usize = 64;
-
-/// The provider's own error code (`error.code`, else `error.type` or `error.status`), when it is a plain token, so
-/// the gateway's summary of a failure names it without quoting the body.
-fn provider_code(body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let v = match v {
-        Value::Array(items) => items.into_iter().next()?,
-        other => other,
-    };
-    let err = v.get("error")?;
-    let code = ["code", "type", "status"].iter().find_map(|f| match err.get(*f) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    })?;
-    let plain = code.len() <= MAX_PROVIDER_CODE_LEN
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    plain.then_some(code)
+    Err(classify::http_error(provider, status.as_u16(), &headers, &body, key))
 }
 
 /// Reads at most `max` bytes of an answer (what is beyond is dropped).
@@ -172,7 +146,7 @@ pub async fn read_json(mut resp: reqwest::Response, provider: Provider, key: &Se
         let msg = format!(
             "{} answered {status} with a body that is not JSON: {}",
             provider.as_str(),
-            super::scrub_secret(&snippet, key)
+            classify::summarise(&snippet, key)
         );
         ProviderError::new(ErrorKind::BadResponse, Some(status), classify::cap(&msg))
     })
@@ -182,27 +156,4 @@ pub async fn read_json(mut resp: reqwest::Response, provider: Provider, key: &Se
 pub fn stream_failure(provider: Provider, e: &reqwest::Error, key: &Secret) -> ProviderError {
     let host = e.url().and_then(|u| u.host_str()).unwrap_or("").to_owned();
     classify::transport_error(provider, &host, e, key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::provider_code;
-
-    #[test]
-    fn provider_codes_are_plain_tokens_only() {
-        assert_eq!(
-            provider_code(br#"{"error": {"code": "invalid_api_key", "type": "x"}}"#).as_deref(),
-            Some("invalid_api_key")
-        );
-        assert_eq!(
-            provider_code(br#"{"type": "error", "error": {"type": "overloaded_error"}}"#).as_deref(),
-            Some("overloaded_error")
-        );
-        assert_eq!(
-            provider_code(br#"[{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}]"#).as_deref(),
-            Some("RESOURCE_EXHAUSTED")
-        );
-        assert_eq!(provider_code(br#"{"error": {"code": "sk-abc def"}}"#), None, "not a token: not quoted");
-        assert_eq!(provider_code(b"<html>bad gateway</html>"), None);
-    }
 }

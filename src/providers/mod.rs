@@ -34,7 +34,7 @@ mod tests_openapi;
 mod tests_wire;
 
 pub use anthropic::anthropic_body;
-pub use classify::scrub_secret;
+pub use classify::{scrub_secret, MAX_UPSTREAM_SUMMARY_CHARS};
 pub use destination::DestinationPolicy;
 pub use google::{gemini_schema, google_body};
 pub use openai::openai_body;
@@ -283,7 +283,7 @@ pub async fn complete(
     }
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
         let snippet = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
-        let snippet = scrub_secret(&snippet, key);
+        let snippet = classify::summarise(&snippet, key);
         let msg = format!("{} answered {} with a body that is not JSON: {snippet}", provider.as_str(), status.as_u16());
         ProviderError::new(ErrorKind::BadResponse, Some(status.as_u16()), classify::cap(&msg))
     })?;
@@ -293,7 +293,7 @@ pub async fn complete(
         _ => openai::parse(&json, &call.model),
     };
     parsed.map_err(|msg| {
-        let msg = format!("{} answered {} but {}", provider.as_str(), status.as_u16(), scrub_secret(&msg, key));
+        let msg = format!("{} answered {} but {}", provider.as_str(), status.as_u16(), classify::summarise(&msg, key));
         ProviderError::new(ErrorKind::NoAnswer, Some(status.as_u16()), classify::cap(&msg))
     })
 }

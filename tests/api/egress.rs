@@ -141,3 +141,90 @@ async fn the_clients_resolver_refuses_names_resolving_to_refused_addresses() {
     let r = client.http().post(format!("http://localhost:{port}/v1/chat/completions")).json(&json!({})).send().await;
     assert!(r.is_ok(), "a listed name connects: {r:?}");
 }
+
+/// An upstream that answers every request with `status` and `body` (then closes), for error-body tests.
+fn canned_upstream(status: u16, content_type: &'static str, body: String) -> String {
+    use std::io::{Read, Write};
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    std::thread::spawn(move || {
+        for conn in listener.incoming().take(64) {
+            let Ok(mut conn) = conn else { continue };
+            let mut seen = Vec::new();
+            let mut buf = [0u8; 4096];
+            while let Ok(n) = conn.read(&mut buf) {
+                if n == 0 {
+                    break;
+                }
+                seen.extend_from_slice(&buf[..n]);
+                let text = String::from_utf8_lossy(&seen).to_lowercase();
+                if let Some(end) = text.find("\r\n\r\n") {
+                    let len = text
+                        .lines()
+                        .find_map(|l| l.strip_prefix("content-length:").map(|v| v.trim().parse::<usize>().unwrap_or(0)))
+                        .unwrap_or(0);
+                    if seen.len() >= end + 4 + len {
+                        break;
+                    }
+                }
+            }
+            let head = format!(
+                "HTTP/1.1 {status} Oops\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\nconnection: close\r\n\r\n",
+                body.len()
+            );
+            let _ = conn.write_all(head.as_bytes()).and_then(|_| conn.write_all(body.as_bytes()));
+        }
+    });
+    base
+}
+
+/// An upstream's error page (an internal service behind a `base_url`, say) comes back as status, provider code and
+/// a bounded, scrubbed summary: never the page, never a secret it holds, in a key test, a score or a gateway error.
+#[tokio::test]
+async fn upstream_error_bodies_are_summarised_never_reflected() {
+    let planted = "AKIAZXCVBNMASDFGHJKL";
+    let internal = "internal-only-row-marker";
+    let html = format!(
+        "<html><head><title>Jenkins admin</title></head><body>{}<pre>AWS_ACCESS_KEY_ID={planted}</pre>{}</body></html>",
+        format!("<tr><td>{internal}</td></tr>").repeat(500),
+        "more page text ".repeat(1000)
+    );
+    let json_body = json!({"error": {"code": "upstream_exploded", "message":
+        format!("token ghp_abcdefghij0123456789ABCDEFGHIJ012345 then {} {planted}", "filler ".repeat(400))}})
+    .to_string();
+    let app = spawn_app_with(|_| {}).await;
+    for (i, (ct, body, code)) in
+        [("text/html", html, None), ("application/json", json_body, Some("(upstream_exploded)"))]
+            .into_iter()
+            .enumerate()
+    {
+        let base = canned_upstream(502, ct, body);
+        let (_, admin) = app.org(&format!("org{i}")).await;
+        let (s, k) = app.post("/v1/byok-keys", &admin, compat(&format!("{base}/v1"))).await;
+        assert_eq!(s, 201, "{k}");
+        let id = k["id"].as_str().unwrap().to_owned();
+        let (_, t) = app.post(&format!("/v1/byok-keys/{id}/test"), &admin, json!({})).await;
+        let msg = t["error"]["message"].as_str().unwrap().to_owned();
+        let r = app
+            .client
+            .post(format!("{}/v1/chat/completions", app.base))
+            .bearer_auth(&admin)
+            .json(&json!({"model": "openai_compatible/fake-model", "messages": [{"role": "user", "content": "hi"}]}))
+            .send()
+            .await
+            .unwrap();
+        let gw: Value = r.json().await.unwrap();
+        let gw_msg = gw["error"]["message"].as_str().unwrap().to_owned();
+        for m in [&msg, &gw_msg] {
+            assert!(m.contains("answered 502"), "{m}");
+            for leaked in [planted, "ghp_abcdefghij", "<", "Jenkins admin</title>"] {
+                assert!(!m.contains(leaked), "{leaked} reflected: {m}");
+            }
+            assert!(m.matches(internal).count() <= 10, "bounded: {m}");
+            assert!(m.chars().count() <= 300, "{} chars: {m}", m.chars().count());
+            if let Some(code) = code {
+                assert!(m.contains(code), "{m}");
+            }
+        }
+    }
+}
