@@ -132,6 +132,7 @@ impl Application {
             metrics,
             runs: runs.clone(),
             gateway,
+            limits: http::ratelimit::RateLimits::new(&config.limits),
         });
         let resumed = runs.resume_unfinished().await.map_err(|e| anyhow::anyhow!("resuming unfinished runs: {e}"))?;
         if resumed > 0 {

@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
+
+mod limits;
 use figment::Figment;
+pub use limits::LimitsConfig;
 use serde::{Deserialize, Serialize};
 
 /// Environment prefix for configuration keys; nested keys use `__` (`GAVEL_SERVER__BIND`).
@@ -31,6 +34,7 @@ pub struct Config {
     pub gateway: GatewayConfig,
     pub runs: RunsConfig,
     pub providers: ProvidersConfig,
+    pub limits: LimitsConfig,
     pub log: LogConfig,
 }
 
@@ -414,6 +418,7 @@ impl Config {
         if let Err(e) = crate::providers::DestinationPolicy::new(&self.providers.allowed_hosts) {
             return Err(ConfigError::Invalid(e));
         }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", format!("{:?} is not one of text, json", self.log.format));
         }

@@ -35,6 +35,11 @@ pub fn test_config(data_dir: &Path) -> Config {
     cfg.log.level = "warn".into();
     // The fake provider listens on the loopback, which the destination policy refuses unless listed.
     cfg.providers.allowed_hosts = vec!["127.0.0.0/8".into(), "::1".into(), "localhost".into()];
+    // Tests poll run status in tight loops; the request-rate buckets are tested on their own (tests/api/ratelimit.rs).
+    cfg.limits.requests_per_s_per_key = 10_000.0;
+    cfg.limits.burst_per_key = 20_000;
+    cfg.limits.requests_per_s_per_org = 10_000.0;
+    cfg.limits.burst_per_org = 20_000;
     cfg
 }
 
