@@ -82,7 +82,9 @@ pub async fn start(cfg: Config, admin_key: Option<String>) -> TestApp {
     TestApp {
         base,
         admin_key,
-        client: Client::new(),
+        // Idle connections are dropped before the server's 5 s keep-alive closes them, so a request that took long to
+        // build (a 150,000-item dataset) is never written into a connection the server is closing.
+        client: Client::builder().pool_idle_timeout(Duration::from_secs(2)).build().unwrap(),
         data_dir: cfg.server.data_dir.clone(),
         config: cfg,
         handle: Some(handle),
