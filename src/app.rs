@@ -101,13 +101,17 @@ impl Application {
         let keys = Arc::new(opened.keys);
         let metrics = Metrics::new()?;
         let backend = Arc::new(crate::judge::backend::StoreBackend { store: opened.store.clone(), keys: keys.clone() });
-        let judge = crate::judge::Judge::new(&config.judge, backend, metrics.registry())?;
+        // gavel's own address is the bound one (port 0 in tests becomes the real port).
+        let policy = crate::providers::DestinationPolicy::new(&config.providers.allowed_hosts)
+            .map_err(|e| anyhow::anyhow!(e))?
+            .with_own_address(listener.local_addr()?, &config.server.public_url);
+        let judge = crate::judge::Judge::new(&config.judge, backend, metrics.registry(), Arc::new(policy))?;
         let runtime = runs_runtime(config.runs.worker_threads)?;
         let gateway = crate::gateway::Gateway::new(
             &config,
             opened.store.clone(),
             keys.clone(),
-            judge.fallback_key().cloned(),
+            &judge,
             runtime.handle(),
             cancel.child_token(),
             metrics.registry(),
@@ -128,6 +132,7 @@ impl Application {
             metrics,
             runs: runs.clone(),
             gateway,
+            limits: http::ratelimit::RateLimits::new(&config.limits),
         });
         let resumed = runs.resume_unfinished().await.map_err(|e| anyhow::anyhow!("resuming unfinished runs: {e}"))?;
         if resumed > 0 {

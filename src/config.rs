@@ -8,7 +8,10 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::providers::{Env, Format, Serialized, Toml};
+
+mod limits;
 use figment::Figment;
+pub use limits::LimitsConfig;
 use serde::{Deserialize, Serialize};
 
 /// Environment prefix for configuration keys; nested keys use `__` (`GAVEL_SERVER__BIND`).
@@ -30,7 +33,18 @@ pub struct Config {
     pub judge: JudgeConfig,
     pub gateway: GatewayConfig,
     pub runs: RunsConfig,
+    pub providers: ProvidersConfig,
+    pub limits: LimitsConfig,
     pub log: LogConfig,
+}
+
+/// Where provider keys may point besides the public internet (see `providers::destination`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct ProvidersConfig {
+    /// Host names (`vllm.internal`, `*.corp.example`), addresses and CIDR ranges (`10.0.0.0/8`), each optionally
+    /// with a port (`vllm.internal:8000`, `[fd12::/16]:8000`), that loopback and private destinations must match.
+    pub allowed_hosts: Vec<String>,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -401,6 +415,10 @@ impl Config {
                 return bad(&format!("gateway.models.{alias}"), "a target's model is empty".into());
             }
         }
+        if let Err(e) = crate::providers::DestinationPolicy::new(&self.providers.allowed_hosts) {
+            return Err(ConfigError::Invalid(e));
+        }
+        self.limits.validate().map_err(ConfigError::Invalid)?;
         if !matches!(self.log.format.as_str(), "text" | "json") {
             return bad("log.format", format!("{:?} is not one of text, json", self.log.format));
         }

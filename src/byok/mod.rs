@@ -1,5 +1,6 @@
 //! The customers' provider keys: metadata in SQLite, secrets only in the encrypted key file.
 
+pub mod destination;
 pub mod model;
 pub mod repo;
 

@@ -91,7 +91,8 @@ pub(crate) async fn run(
     let judging = if judged {
         let rk = request_key(args)?;
         let cfg = crate::config::JudgeConfig { cache_ttl_s: 0, ..Default::default() };
-        let judge = Judge::new(&cfg, Arc::new(MemoryBackend::default()), &prometheus::Registry::new())?;
+        let policy = Arc::new(crate::providers::DestinationPolicy::local_operator());
+        let judge = Judge::new(&cfg, Arc::new(MemoryBackend::default()), &prometheus::Registry::new(), policy)?;
         judge.hold_request_key("local", rk);
         let request = JudgeRequest {
             org_id: "local",

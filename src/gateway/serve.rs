@@ -208,7 +208,7 @@ pub struct Gateway {
     pub(crate) cfg: GatewayConfig,
     pub(crate) store: Store,
     keys: Arc<KeyFile>,
-    http: reqwest::Client,
+    http: crate::providers::ProviderClient,
     fallback: Option<FallbackKey>,
     pub(crate) prices: HashMap<String, (f64, f64)>,
     config_aliases: AliasTable,
@@ -224,11 +224,13 @@ impl Gateway {
         config: &Config,
         store: Store,
         keys: Arc<KeyFile>,
-        fallback: Option<FallbackKey>,
+        judge: &crate::judge::Judge,
         rt: &tokio::runtime::Handle,
         cancel: CancellationToken,
         registry: &prometheus::Registry,
     ) -> anyhow::Result<Arc<Gateway>> {
+        // The judge's managed-mode key and destination policy hold for gateway calls too.
+        let (fallback, policy) = (judge.fallback_key().cloned(), judge.http().policy().clone());
         let cfg = config.gateway.clone();
         let metrics = super::metrics::GatewayMetrics::new(registry)?;
         let recorder = Recorder::start(store.clone(), cfg.writer_batch, cancel, rt);
@@ -236,6 +238,7 @@ impl Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
                 Duration::from_secs(cfg.read_timeout_s),
+                policy,
             )?,
             config_aliases: resolve::alias_table(&cfg.models),
             prices: config.judge.prices.iter().map(|(m, p)| (m.clone(), (p.input, p.output))).collect(),

@@ -60,12 +60,32 @@ fn presented_key(req: &HttpRequest) -> Result<String> {
     Ok(raw)
 }
 
+/// Authentication between the rate limits: a client address that keeps failing is refused before its key is looked
+/// at, each failure with a presented key counts against its address, and a caller who passes takes a token from
+/// its key's and its org's buckets (see `ratelimit`).
 async fn authenticate(req: HttpRequest) -> Result<Authenticated> {
-    let key = presented_key(&req)?;
     let state = req
         .app_data::<web::Data<AppState>>()
         .cloned()
         .ok_or_else(|| Error::internal(anyhow::anyhow!("application state missing")))?;
+    let client = req.peer_addr().map(|a| a.ip());
+    state.limits.check_client(client)?;
+    let key = presented_key(&req)?;
+    let who = match identify(&state, key).await {
+        Err(e @ Error::Unauthenticated(_)) => {
+            state.limits.failed_auth(client);
+            return Err(e);
+        }
+        other => other?,
+    };
+    match &who {
+        Authenticated::ServerAdmin => state.limits.admit("server_admin", None)?,
+        Authenticated::Org(c) => state.limits.admit(&c.key_id, Some(&c.org_id))?,
+    }
+    Ok(who)
+}
+
+async fn identify(state: &web::Data<AppState>, key: String) -> Result<Authenticated> {
     if !apikey::well_formed(&key) {
         return Err(Error::Unauthenticated("unknown or revoked API key".into()));
     }

@@ -122,6 +122,18 @@ fn code_for(status: StatusCode) -> Code {
     }
 }
 
+/// The methods a route pattern answers, for a 405's `Allow` header, read from the served OpenAPI document (which
+/// the handlers' annotations generate and a test keeps complete), so no second table can drift from the routes.
+fn allowed_methods(pattern: &str) -> Option<String> {
+    let ops = super::openapi::document().get("paths")?.get(pattern)?.as_object()?;
+    let methods: Vec<String> = ["get", "post", "put", "patch", "delete"]
+        .iter()
+        .filter(|m| ops.contains_key(**m))
+        .map(|m| m.to_ascii_uppercase())
+        .collect();
+    (!methods.is_empty()).then(|| methods.join(", "))
+}
+
 /// `ErrorHandlers` default: any error response that is not already JSON (a bare 405 from the router, a
 /// framework 400, a 500 from a panic guard) gets the contract's shape, so no client ever sees an empty error.
 pub fn normalise<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
@@ -142,8 +154,15 @@ pub fn normalise<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerRe
     };
     let body = ErrorBody { error: ErrorDetail { code, message, details: json!({}) } };
     let status = if code == Code::Internal && status.as_u16() < 500 { status } else { status_of(code).max(status) };
+    let allow = (status == StatusCode::METHOD_NOT_ALLOWED)
+        .then(|| res.request().match_pattern().and_then(|p| allowed_methods(&p)))
+        .flatten();
     let (req, _) = res.into_parts();
-    let resp: HttpResponse<BoxBody> = HttpResponse::build(status).json(body);
+    let mut builder = HttpResponse::build(status);
+    if let Some(allow) = allow {
+        builder.insert_header((header::ALLOW, allow));
+    }
+    let resp: HttpResponse<BoxBody> = builder.json(body);
     Ok(ErrorHandlerResponse::Response(ServiceResponse::new(req, resp).map_body(|_, b| EitherBody::right(b))))
 }
 

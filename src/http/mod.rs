@@ -8,6 +8,7 @@ pub mod dashboard;
 pub mod errors;
 pub mod metrics;
 pub mod openapi;
+pub mod ratelimit;
 pub mod routes;
 pub mod sse;
 mod state;

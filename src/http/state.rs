@@ -20,6 +20,8 @@ pub struct AppState {
     pub runs: Arc<crate::runs::engine::RunManager>,
     /// The OpenAI-compatible gateway.
     pub gateway: Arc<crate::gateway::Gateway>,
+    /// API request rates and failed-authentication throttling (`[limits]`).
+    pub limits: super::ratelimit::RateLimits,
 }
 
 impl AppState {

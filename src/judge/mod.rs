@@ -77,7 +77,7 @@ impl RunCtx {
 pub struct Judge {
     cfg: JudgeConfig,
     backend: Arc<dyn backend::Backend>,
-    http: reqwest::Client,
+    http: providers::ProviderClient,
     lanes: Mutex<HashMap<(String, Provider), Arc<Lane>>>,
     global: Semaphore,
     failed: Mutex<HashMap<KeyRef, ScoreError>>,
@@ -103,6 +103,7 @@ impl Judge {
         cfg: &JudgeConfig,
         backend: Arc<dyn backend::Backend>,
         registry: &prometheus::Registry,
+        policy: Arc<providers::DestinationPolicy>,
     ) -> anyhow::Result<Arc<Judge>> {
         let fallback = if cfg.fallback_provider.is_empty() {
             None
@@ -135,6 +136,7 @@ impl Judge {
             http: providers::http_client(
                 Duration::from_secs(cfg.connect_timeout_s),
                 Duration::from_secs(cfg.request_timeout_s),
+                policy,
             )?,
             backend,
             lanes: Mutex::new(HashMap::new()),
@@ -155,7 +157,7 @@ impl Judge {
     }
 
     /// The shared HTTP client (key tests use it too).
-    pub fn http(&self) -> &reqwest::Client {
+    pub fn http(&self) -> &providers::ProviderClient {
         &self.http
     }
 

@@ -16,6 +16,12 @@ use crate::domain::Secret;
 const REDACTED: &str = "[REDACTED]";
 /// Long enough for the provider's explanation, short enough for a table cell and a log line.
 const MAX_MESSAGE_CHARS: usize = 300;
+/// The most of an upstream's own words kept in a failure's message. An upstream's error body is not ours to
+/// reflect: with a `base_url` pointed at some internal service, a verbatim body would hand its content to whoever
+/// reads the key test or the scores, so only a bounded, scrubbed summary is kept.
+pub const MAX_UPSTREAM_SUMMARY_CHARS: usize = 200;
+/// The longest provider error code quoted; real ones (`invalid_api_key`, `RESOURCE_EXHAUSTED`) are short.
+const MAX_PROVIDER_CODE_LEN: usize = 64;
 /// Fragments of the key shorter than this are too likely to be ordinary text to be worth removing.
 const MIN_FRAGMENT: usize = 6;
 
@@ -31,6 +37,17 @@ struct ErrorInfo {
     haystack: String,
     /// Gemini's `google.rpc.RetryInfo` detail.
     retry_delay: Option<String>,
+    /// The provider's own error code as written (`error.code`, else `error.type` or `error.status`), when it is a
+    /// plain token: quoted in the summary, never a free text.
+    provider_code: Option<String>,
+}
+
+fn plain_token(v: Option<&Value>) -> Option<String> {
+    let Some(Value::String(s)) = v else { return None };
+    let plain = !s.is_empty()
+        && s.len() <= MAX_PROVIDER_CODE_LEN
+        && s.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    plain.then(|| s.clone())
 }
 
 fn error_info(body: &[u8]) -> ErrorInfo {
@@ -57,6 +74,7 @@ fn error_info(body: &[u8]) -> ErrorInfo {
         .or_else(|| text(root.get("message")))
         .or_else(|| text(root.get("detail")))
         .unwrap_or_else(|| plain_text(&raw));
+    info.provider_code = ["code", "type", "status"].iter().find_map(|f| plain_token(err.get(*f)));
     info.kind = text(err.get("type")).or_else(|| text(err.get("status"))).unwrap_or_default().to_lowercase();
     info.code = text(err.get("code")).unwrap_or_default().to_lowercase();
     info.retry_delay = err
@@ -160,7 +178,9 @@ pub(super) fn http_error(
             .to_owned();
     }
     // Only the provider's words are scrubbed: a key fragment that happens to spell "openai" must not blank our own.
-    let message = cap(&format!("{} answered {status}: {}", provider.as_str(), scrub_secret(&explanation, key)));
+    let code = info.provider_code.as_deref().map(|c| redact_key_tokens(&remove_fragments(c, key.expose_secret())));
+    let code = code.map(|c| format!(" ({c})")).unwrap_or_default();
+    let message = format!("{} answered {status}{code}: {}", provider.as_str(), summarise(&explanation, key));
     // Rate-limit resets are about 429s; on other answers only an explicit Retry-After is a hint. Gemini sends no
     // header at all: its wait is a RetryInfo detail in the body ("retryDelay": "43s").
     let wait = if status == 429 {
@@ -210,14 +230,27 @@ pub fn scrub_secret(text: &str, key: &Secret) -> String {
     cap(&redact_key_tokens(&without_key))
 }
 
-/// At most [`MAX_MESSAGE_CHARS`] characters, with an ellipsis when something was cut.
-pub(super) fn cap(text: &str) -> String {
-    if text.chars().count() <= MAX_MESSAGE_CHARS {
+/// An upstream's words as gavel keeps them: markup removed, whitespace collapsed, every key fragment and
+/// secret-shaped token replaced, at most [`MAX_UPSTREAM_SUMMARY_CHARS`] characters.
+pub(super) fn summarise(text: &str, key: &Secret) -> String {
+    let bounded: String = text.chars().take(8 * MAX_UPSTREAM_SUMMARY_CHARS).collect();
+    let words = if bounded.contains('<') { plain_text(&bounded) } else { bounded };
+    let scrubbed = scrub_secret(&words, key);
+    cap_at(&scrubbed, MAX_UPSTREAM_SUMMARY_CHARS)
+}
+
+fn cap_at(text: &str, max: usize) -> String {
+    if text.chars().count() <= max {
         return text.to_owned();
     }
-    let mut shorter: String = text.chars().take(MAX_MESSAGE_CHARS - 1).collect();
+    let mut shorter: String = text.chars().take(max - 1).collect();
     shorter.push('…');
     shorter
+}
+
+/// At most [`MAX_MESSAGE_CHARS`] characters, with an ellipsis when something was cut.
+pub(super) fn cap(text: &str) -> String {
+    cap_at(text, MAX_MESSAGE_CHARS)
 }
 
 /// Replaces every run of `text` of at least [`MIN_FRAGMENT`] characters that also occurs in the secret.
@@ -252,15 +285,59 @@ fn remove_fragments(text: &str, secret: &str) -> String {
     out
 }
 
-/// Replaces whole tokens that start like a provider key (`sk-`, `gsk_`, `AIza`), masked or not.
+/// Prefixes of well-known credential formats: provider keys (`sk-`, `gsk_`, `AIza`), GitHub (`ghp_`, `gho_`,
+/// `github_pat_`), Slack (`xox?-`), AWS access key ids (`AKIA`, `ASIA`), Stripe (`rk_live_`, `pk_live_`), gavel's
+/// own API keys (`gv_`) and JWTs (`eyJ`).
+const SECRET_PREFIXES: &[&str] = &[
+    "sk-",
+    "sk_",
+    "gsk_",
+    "AIza",
+    "ghp_",
+    "gho_",
+    "ghs_",
+    "github_pat_",
+    "xoxb-",
+    "xoxp-",
+    "xoxa-",
+    "AKIA",
+    "ASIA",
+    "rk_live_",
+    "pk_live_",
+    "gv_",
+    "eyJ",
+];
+/// A token this long that mixes letters and digits is treated as a secret even without a known prefix (a hex or
+/// base64 credential); ordinary words and ids are shorter.
+const OPAQUE_TOKEN_CHARS: usize = 32;
+
+fn looks_secret(token: &str) -> bool {
+    if SECRET_PREFIXES.iter().any(|p| token.starts_with(p)) && token.len() > 8 {
+        return true;
+    }
+    token.len() >= OPAQUE_TOKEN_CHARS
+        && token.bytes().any(|b| b.is_ascii_digit())
+        && token.bytes().any(|b| b.is_ascii_alphabetic())
+}
+
+/// Replaces whole tokens shaped like a credential (a known prefix, masked or not, or a long opaque run), and the
+/// word after `Bearer`/`Basic`.
 fn redact_key_tokens(text: &str) -> String {
-    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*');
+    let is_token_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '*' | '.' | '+' | '=');
     let mut out = String::with_capacity(text.len());
     let mut token = String::new();
-    let flush = |token: &mut String, out: &mut String| {
-        if ["sk-", "gsk_", "AIza"].iter().any(|p| token.starts_with(p)) {
+    let mut after_scheme = false;
+    let mut flush = |token: &mut String, out: &mut String| {
+        if token.is_empty() {
+            return;
+        }
+        let bare = token.trim_end_matches(['.', '=']);
+        if after_scheme || looks_secret(bare) || looks_secret(token.trim_start_matches('*')) {
             out.push_str(REDACTED);
+            out.push_str(&token[bare.len()..]);
+            after_scheme = false;
         } else {
+            after_scheme = token.eq_ignore_ascii_case("bearer") || token.eq_ignore_ascii_case("basic");
             out.push_str(token);
         }
         token.clear();

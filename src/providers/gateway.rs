@@ -6,11 +6,15 @@
 //! Failures go through the same classifier as judge calls, so the gateway's codes (`BYOK_AUTH_FAILED`,
 //! `BYOK_RATE_LIMITED`, ...) and retry hints agree with the judge's, and every message is scrubbed of the key.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use serde_json::Value;
 
-use super::{anthropic, auth_headers, classify, google, openai, Endpoint, ErrorKind, ProviderError};
+use super::{
+    anthropic, auth_headers, classify, google, openai, DestinationPolicy, Endpoint, ErrorKind, ProviderClient,
+    ProviderError,
+};
 use crate::domain::{Provider, Secret};
 
 /// The largest non-streaming answer read; chat answers and embedding batches are far smaller.
@@ -32,15 +36,14 @@ pub enum Operation {
 /// The client for gateway calls: no overall timeout (a stream may rightly last minutes), but a bound on the wait
 /// for each next byte, so a provider that goes silent frees the caller.
 /// Fails only if the TLS backend cannot be initialised (it does not with the bundled rustls); start-up reports it.
-pub fn streaming_client(connect_timeout: Duration, read_timeout: Duration) -> reqwest::Result<reqwest::Client> {
-    reqwest::Client::builder()
-        .connect_timeout(connect_timeout)
-        .read_timeout(read_timeout)
-        .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
-        .redirect(reqwest::redirect::Policy::none())
-        .retry(reqwest::retry::never())
-        .use_rustls_tls()
-        .build()
+/// Made by the same factory as the judge's client, so the destination policy holds for gateway calls too.
+pub fn streaming_client(
+    connect_timeout: Duration,
+    read_timeout: Duration,
+    policy: Arc<DestinationPolicy>,
+) -> reqwest::Result<ProviderClient> {
+    let http = super::client_builder(&policy, connect_timeout).read_timeout(read_timeout).build()?;
+    Ok(ProviderClient { http, policy })
 }
 
 fn invalid(provider: Provider, what: &str, key: &Secret) -> ProviderError {
@@ -81,7 +84,7 @@ fn host_of(url: &url::Url) -> String {
 
 /// Sends `body` and returns the successful answer unread; a non-2xx answer is read (bounded) and classified.
 pub async fn send(
-    client: &reqwest::Client,
+    client: &ProviderClient,
     provider: Provider,
     endpoint: &Endpoint,
     key: &Secret,
@@ -92,7 +95,9 @@ pub async fn send(
     let url = url(provider, endpoint, model, op).map_err(|m| invalid(provider, &m, key))?;
     let host = host_of(&url);
     let headers = auth_headers(provider, key)?;
+    client.check(provider, &url).await?;
     let resp = client
+        .http
         .post(url)
         .headers(headers)
         .json(body)
@@ -105,33 +110,7 @@ pub async fn send(
     }
     let headers = resp.headers().clone();
     let body = read_bounded(resp, MAX_ERROR_BODY_BYTES).await.unwrap_or_default();
-    let mut e = classify::http_error(provider, status.as_u16(), &headers, &body, key);
-    if let Some(code) = provider_code(&body).map(|c| super::scrub_secret(&c, key)) {
-        let at = format!("answered {}:", status.as_u16());
-        e.message = e.message.replacen(&at, &format!("answered {} ({code}):", status.as_u16()), 1);
-    }
-    Err(e)
-}
-
-/// The longest provider error code quoted; real ones (`invalid_api_key`, `RESOURCE_EXHAUSTED`) are short.
-const MAX_PROVIDER_CODE_LEN: usize = 64;
-
-/// The provider's own error code (`error.code`, else `error.type` or `error.status`), when it is a plain token, so
-/// the gateway's summary of a failure names it without quoting the body.
-fn provider_code(body: &[u8]) -> Option<String> {
-    let v: Value = serde_json::from_slice(body).ok()?;
-    let v = match v {
-        Value::Array(items) => items.into_iter().next()?,
-        other => other,
-    };
-    let err = v.get("error")?;
-    let code = ["code", "type", "status"].iter().find_map(|f| match err.get(*f) {
-        Some(Value::String(s)) if !s.is_empty() => Some(s.clone()),
-        _ => None,
-    })?;
-    let plain = code.len() <= MAX_PROVIDER_CODE_LEN
-        && code.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
-    plain.then_some(code)
+    Err(classify::http_error(provider, status.as_u16(), &headers, &body, key))
 }
 
 /// Reads at most `max` bytes of an answer (what is beyond is dropped).
@@ -167,7 +146,7 @@ pub async fn read_json(mut resp: reqwest::Response, provider: Provider, key: &Se
         let msg = format!(
             "{} answered {status} with a body that is not JSON: {}",
             provider.as_str(),
-            super::scrub_secret(&snippet, key)
+            classify::summarise(&snippet, key)
         );
         ProviderError::new(ErrorKind::BadResponse, Some(status), classify::cap(&msg))
     })
@@ -177,27 +156,4 @@ pub async fn read_json(mut resp: reqwest::Response, provider: Provider, key: &Se
 pub fn stream_failure(provider: Provider, e: &reqwest::Error, key: &Secret) -> ProviderError {
     let host = e.url().and_then(|u| u.host_str()).unwrap_or("").to_owned();
     classify::transport_error(provider, &host, e, key)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::provider_code;
-
-    #[test]
-    fn provider_codes_are_plain_tokens_only() {
-        assert_eq!(
-            provider_code(br#"{"error": {"code": "invalid_api_key", "type": "x"}}"#).as_deref(),
-            Some("invalid_api_key")
-        );
-        assert_eq!(
-            provider_code(br#"{"type": "error", "error": {"type": "overloaded_error"}}"#).as_deref(),
-            Some("overloaded_error")
-        );
-        assert_eq!(
-            provider_code(br#"[{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}]"#).as_deref(),
-            Some("RESOURCE_EXHAUSTED")
-        );
-        assert_eq!(provider_code(br#"{"error": {"code": "sk-abc def"}}"#), None, "not a token: not quoted");
-        assert_eq!(provider_code(b"<html>bad gateway</html>"), None);
-    }
 }

@@ -9,6 +9,7 @@
 //! from a provider's answer is scrubbed of anything that looks like it (see [`scrub_secret`]).
 
 use std::fmt;
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
@@ -18,6 +19,7 @@ use crate::domain::{Code, Secret};
 
 mod anthropic;
 mod classify;
+pub mod destination;
 pub mod gateway;
 mod google;
 mod openai;
@@ -32,7 +34,8 @@ mod tests_openapi;
 mod tests_wire;
 
 pub use anthropic::anthropic_body;
-pub use classify::scrub_secret;
+pub use classify::{scrub_secret, MAX_UPSTREAM_SUMMARY_CHARS};
+pub use destination::DestinationPolicy;
 pub use google::{gemini_schema, google_body};
 pub use openai::openai_body;
 pub use retry::retry_after;
@@ -157,22 +160,64 @@ impl fmt::Display for ProviderError {
 
 impl std::error::Error for ProviderError {}
 
-/// The one shared HTTP client, so every judge call gets the same timeouts, connection pool and user agent.
+/// An HTTP client for provider calls together with the destination policy it enforces.
 ///
-/// Redirects are refused because following one would resend the key to wherever a misconfigured base URL points;
-/// reqwest's own retries are off because the scheduler owns retries.
+/// The policy sits in two places because reqwest consults a resolver only for host names: the client's DNS
+/// resolver drops refused answers at every connection, and [`ProviderClient::check`] covers IP-literal URLs (and
+/// the port rules) before a request is sent.
+#[derive(Clone, Debug)]
+pub struct ProviderClient {
+    http: reqwest::Client,
+    policy: Arc<DestinationPolicy>,
+}
+
+impl ProviderClient {
+    /// The destination policy this client enforces (key creation checks against the same one).
+    pub fn policy(&self) -> &Arc<DestinationPolicy> {
+        &self.policy
+    }
+
+    /// Refuses a destination the policy does not allow, as `BYOK_ENDPOINT_UNREACHABLE` with the policy's reason.
+    pub async fn check(&self, provider: Provider, url: &url::Url) -> Result<(), ProviderError> {
+        self.policy.check_url_resolving(url, false).await.map_err(|r| {
+            ProviderError::new(ErrorKind::Unreachable, None, classify::cap(&format!("{}: {r}", provider.as_str())))
+        })
+    }
+
+    /// The underlying client, policy resolver included.
+    pub fn http(&self) -> &reqwest::Client {
+        &self.http
+    }
+}
+
+/// The one client factory for provider calls (the judge's [`http_client`] and the gateway's
+/// [`gateway::streaming_client`] both come from here): user agent, no redirects, no reqwest retries, rustls, and
+/// the destination policy's resolver.
 ///
-/// Fails only if the TLS backend cannot be initialised, which with the bundled rustls and web PKI roots does not
-/// happen; the caller reports it at start-up rather than panicking.
-pub fn http_client(connect_timeout: Duration, request_timeout: Duration) -> reqwest::Result<reqwest::Client> {
+/// Redirects are refused because following one would resend the key to wherever a misconfigured base URL points
+/// (and around the policy); reqwest's own retries are off because the scheduler owns retries.
+pub(crate) fn client_builder(policy: &Arc<DestinationPolicy>, connect_timeout: Duration) -> reqwest::ClientBuilder {
     reqwest::Client::builder()
         .connect_timeout(connect_timeout)
-        .timeout(request_timeout)
         .user_agent(concat!("gavel/", env!("CARGO_PKG_VERSION")))
         .redirect(reqwest::redirect::Policy::none())
         .retry(reqwest::retry::never())
+        .dns_resolver(Arc::new(destination::PolicyResolver::new(policy.clone())))
         .use_rustls_tls()
-        .build()
+}
+
+/// The one shared HTTP client of judge calls, so every one gets the same timeouts, connection pool, user agent
+/// and destination policy.
+///
+/// Fails only if the TLS backend cannot be initialised, which with the bundled rustls and web PKI roots does not
+/// happen; the caller reports it at start-up rather than panicking.
+pub fn http_client(
+    connect_timeout: Duration,
+    request_timeout: Duration,
+    policy: Arc<DestinationPolicy>,
+) -> reqwest::Result<ProviderClient> {
+    let http = client_builder(&policy, connect_timeout).timeout(request_timeout).build()?;
+    Ok(ProviderClient { http, policy })
 }
 
 /// Lets callers run without naming a model: the cheap, fast model of each provider that judges well enough.
@@ -201,7 +246,7 @@ struct Call {
 
 /// One call, so the scheduler needs nothing provider-specific: it gets text and usage back, or a classified error.
 pub async fn complete(
-    client: &reqwest::Client,
+    client: &ProviderClient,
     provider: Provider,
     endpoint: &Endpoint,
     key: &Secret,
@@ -213,7 +258,8 @@ pub async fn complete(
         (Some(h), Some(port)) => format!("{h}:{port}"),
         (h, _) => h.unwrap_or("").to_owned(),
     };
-    let sent = client.post(call.url).headers(call.headers).json(&call.body).send().await;
+    client.check(provider, &call.url).await?;
+    let sent = client.http.post(call.url).headers(call.headers).json(&call.body).send().await;
     let resp = sent.map_err(|e| classify::transport_error(provider, &host, &e, key))?;
     let status = resp.status();
     let headers = resp.headers().clone();
@@ -237,7 +283,7 @@ pub async fn complete(
     }
     let json: serde_json::Value = serde_json::from_slice(&body).map_err(|_| {
         let snippet = String::from_utf8_lossy(&body[..body.len().min(120)]).into_owned();
-        let snippet = scrub_secret(&snippet, key);
+        let snippet = classify::summarise(&snippet, key);
         let msg = format!("{} answered {} with a body that is not JSON: {snippet}", provider.as_str(), status.as_u16());
         ProviderError::new(ErrorKind::BadResponse, Some(status.as_u16()), classify::cap(&msg))
     })?;
@@ -247,7 +293,7 @@ pub async fn complete(
         _ => openai::parse(&json, &call.model),
     };
     parsed.map_err(|msg| {
-        let msg = format!("{} answered {} but {}", provider.as_str(), status.as_u16(), scrub_secret(&msg, key));
+        let msg = format!("{} answered {} but {}", provider.as_str(), status.as_u16(), classify::summarise(&msg, key));
         ProviderError::new(ErrorKind::NoAnswer, Some(status.as_u16()), classify::cap(&msg))
     })
 }

@@ -74,7 +74,7 @@ fn real_error_bodies_are_classified() {
         let e = classify(provider, status, &body);
         assert_eq!(e.kind, want, "{} {status}: {body}", provider.as_str());
         assert_eq!(e.status, Some(status));
-        assert!(e.message.starts_with(&format!("{} answered {status}: ", provider.as_str())), "{}", e.message);
+        assert!(e.message.starts_with(&format!("{} answered {status}", provider.as_str())), "{}", e.message);
         assert!(e.message.chars().count() <= 300);
         assert!(!e.message.contains("Zq8rT1") && !e.message.contains("sk-proj-"), "{}", e.message);
     }
@@ -110,7 +110,11 @@ fn messages_are_useful() {
         401,
         r#"{"error":{"message":"Incorrect API key provided: sk-abc***xyz. You can find your API key at https://platform.openai.com/account/api-keys.","type":"invalid_request_error","code":"invalid_api_key"}}"#,
     );
-    assert!(e.message.starts_with("openai answered 401: Incorrect API key provided: [REDACTED]."), "{}", e.message);
+    assert!(
+        e.message.starts_with("openai answered 401 (invalid_api_key): Incorrect API key provided: [REDACTED]."),
+        "{}",
+        e.message
+    );
     let e = classify(Provider::Openai, 502, "<html><head><title>502 Bad Gateway</title></head></html>");
     assert_eq!(e.message, "openai answered 502: 502 Bad Gateway");
     let e = classify(Provider::Openai, 503, "");
@@ -121,8 +125,7 @@ fn messages_are_useful() {
     assert!(e.message.contains("redirect to https://api.example/v2/chat/completions"), "{}", e.message);
     let long = json!({"error": {"message": "x".repeat(1000)}}).to_string();
     let e = classify(Provider::Openai, 400, &long);
-    assert_eq!(e.message.chars().count(), 300);
-    assert!(e.message.ends_with('…'));
+    assert_eq!(e.message, format!("openai answered 400: {}…", "x".repeat(199)), "a bounded summary");
 }
 
 #[test]
@@ -162,4 +165,52 @@ fn scrubbing_removes_every_trace_of_the_key() {
     let tiny = Secret::new("abc".into());
     assert_eq!(scrub_secret("xabcx", &tiny), "x[REDACTED]x");
     assert_eq!(scrub_secret(&"é".repeat(400), &other).chars().count(), 300);
+}
+
+#[test]
+fn upstream_bodies_are_summarised_not_reflected() {
+    let planted = "AKIAQWERTYUIOPASDFGH";
+    let token = "ghp_1234567890abcdefghijABCDEFGHIJ123456";
+    let html = format!(
+        "<html><head><title>Internal admin</title><script>var t='{token}';</script></head><body>{}<p>aws {planted} \
+         Authorization: Bearer s3cr3t-bearer-value</p>{}</body></html>",
+        "<div>row of an internal page</div>".repeat(200),
+        "tail ".repeat(2000)
+    );
+    let e = classify(Provider::OpenaiCompatible, 500, &html);
+    let body_json = json!({"error": {"code": "internal_failure", "message": format!("{} {planted} {token} {}",
+        "x".repeat(50), "lorem ipsum ".repeat(500))}});
+    let j = classify(Provider::Openai, 400, &body_json.to_string());
+    for (e, code) in [(e, None), (j, Some("(internal_failure)"))] {
+        let m = &e.message;
+        for secret in [planted, token, "s3cr3t-bearer-value", KEY] {
+            assert!(!m.contains(secret), "{secret} reflected in {m}");
+        }
+        let summary = m.split_once(": ").unwrap().1;
+        assert!(summary.chars().count() <= super::classify::MAX_UPSTREAM_SUMMARY_CHARS, "{m}");
+        assert!(!m.contains('<'), "markup stripped: {m}");
+        assert!(m.contains(&format!("answered {}", e.status.unwrap())), "{m}");
+        if let Some(code) = code {
+            assert!(m.contains(code), "the provider code is named: {m}");
+        }
+    }
+}
+
+#[test]
+fn provider_codes_are_plain_tokens_only() {
+    let code = |body: &str| {
+        let m = classify(Provider::Openai, 400, body).message;
+        m.split_once(": ").unwrap().0.to_string()
+    };
+    assert_eq!(code(r#"{"error": {"code": "invalid_api_key", "type": "x"}}"#), "openai answered 400 (invalid_api_key)");
+    assert_eq!(
+        code(r#"{"type": "error", "error": {"type": "overloaded_error"}}"#),
+        "openai answered 400 (overloaded_error)"
+    );
+    assert_eq!(
+        code(r#"[{"error": {"code": 429, "status": "RESOURCE_EXHAUSTED"}}]"#),
+        "openai answered 400 (RESOURCE_EXHAUSTED)"
+    );
+    assert_eq!(code(r#"{"error": {"code": "sk-abc def"}}"#), "openai answered 400", "not a token: not quoted");
+    assert_eq!(code("<html>bad gateway</html>"), "openai answered 400");
 }

@@ -13,6 +13,11 @@ use serde_json::{json, Value};
 use crate::support::fake_provider::{FakeProvider, Knobs};
 
 const KEY: &str = "sk-test-Qm4Zr8Kx2Wv6Pn0Tj3";
+
+/// The fake provider is on the loopback, which the destination policy allows only when listed.
+fn loopback() -> std::sync::Arc<gavel::providers::DestinationPolicy> {
+    std::sync::Arc::new(gavel::providers::DestinationPolicy::new(&["127.0.0.0/8".into()]).unwrap())
+}
 const ALL: [Provider; 6] = [
     Provider::Openai,
     Provider::Groq,
@@ -62,7 +67,7 @@ fn verdict_schema() -> Value {
 }
 
 async fn call_with(
-    client: &reqwest::Client,
+    client: &gavel::providers::ProviderClient,
     fake: &FakeProvider,
     p: Provider,
     key: &str,
@@ -72,7 +77,7 @@ async fn call_with(
 }
 
 async fn call(fake: &FakeProvider, p: Provider) -> Result<ChatResponse, ProviderError> {
-    call_with(&http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap(), fake, p, KEY).await
+    call_with(&http_client(Duration::from_secs(2), Duration::from_secs(10), loopback()).unwrap(), fake, p, KEY).await
 }
 
 /// The failure every provider must produce, with the key nowhere in it.
@@ -134,7 +139,7 @@ async fn every_provider_answers_with_text_usage_and_its_own_auth_header() {
 #[tokio::test]
 async fn the_judge_reply_follows_the_user_prompt() {
     let fake = FakeProvider::start(Knobs::default());
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10), loopback()).unwrap();
     for p in ALL {
         let req = request(p, "Output: WRONG", None);
         let ok = complete(&client, p, &endpoint(&fake, p), &Secret::new(KEY.into()), &req).await.unwrap();
@@ -145,7 +150,7 @@ async fn the_judge_reply_follows_the_user_prompt() {
 #[tokio::test]
 async fn structured_output_is_requested_in_each_providers_own_way() {
     let fake = FakeProvider::start(Knobs::default());
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10), loopback()).unwrap();
     for p in ALL {
         let req = request(p, "Answer: 4", Some(verdict_schema()));
         let ok = complete(&client, p, &endpoint(&fake, p), &Secret::new(KEY.into()), &req).await.unwrap();
@@ -191,7 +196,7 @@ async fn a_rejected_key_is_auth_failed_for_every_provider() {
     }
     let openai = failure(&fake, Provider::Openai).await;
     assert!(openai.message.contains("Incorrect API key provided: [REDACTED]"), "{}", openai.message);
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10), loopback()).unwrap();
     let good = call_with(&client, &fake, Provider::Google, "sk-the-only-good-key").await.unwrap();
     assert!(!good.text.is_empty());
 }
@@ -272,7 +277,7 @@ async fn the_rps_limit_answers_429_with_reset_headers() {
 #[tokio::test]
 async fn a_closed_port_is_endpoint_unreachable() {
     let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10), loopback()).unwrap();
     let secret = Secret::new(KEY.into());
     for p in ALL {
         let base = Some(format!("http://127.0.0.1:{port}"));
@@ -295,7 +300,7 @@ async fn a_closed_port_is_endpoint_unreachable() {
 #[tokio::test]
 async fn a_hanging_provider_is_a_retryable_timeout() {
     let fake = FakeProvider::start(Knobs { p_timeout: 1.0, ..Knobs::default() });
-    let client = http_client(Duration::from_secs(2), Duration::from_millis(300)).unwrap();
+    let client = http_client(Duration::from_secs(2), Duration::from_millis(300), loopback()).unwrap();
     for p in [Provider::Openai, Provider::Anthropic, Provider::Google] {
         let started = Instant::now();
         let err = call_with(&client, &fake, p, KEY).await.unwrap_err();
@@ -312,7 +317,7 @@ async fn a_hanging_provider_is_a_retryable_timeout() {
 #[tokio::test]
 async fn the_fake_counts_concurrent_calls() {
     let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(300), ..Knobs::default() });
-    let client = http_client(Duration::from_secs(2), Duration::from_secs(10)).unwrap();
+    let client = http_client(Duration::from_secs(2), Duration::from_secs(10), loopback()).unwrap();
     let calls = (0..5).map(|_| call_with(&client, &fake, Provider::Openai, KEY));
     let results = futures_util::future::join_all(calls).await;
     assert!(results.iter().all(Result::is_ok));

@@ -34,6 +34,13 @@ pub fn test_config(data_dir: &Path) -> Config {
     cfg.server.workers = 2;
     cfg.server.shutdown_timeout_s = 5;
     cfg.log.level = "warn".into();
+    // The fake provider listens on the loopback, which the destination policy refuses unless listed.
+    cfg.providers.allowed_hosts = vec!["127.0.0.0/8".into(), "::1".into(), "localhost".into()];
+    // Tests poll run status in tight loops; the request-rate buckets are tested on their own (tests/api/ratelimit.rs).
+    cfg.limits.requests_per_s_per_key = 10_000.0;
+    cfg.limits.burst_per_key = 20_000;
+    cfg.limits.requests_per_s_per_org = 10_000.0;
+    cfg.limits.burst_per_org = 20_000;
     cfg
 }
 
@@ -174,6 +181,9 @@ pub struct Binary {
     pub stderr_file: PathBuf,
 }
 
+/// `providers.allowed_hosts` listing the loopback, as an environment value.
+pub const LOOPBACK_LISTED: &str = r#"["127.0.0.0/8", "::1", "localhost"]"#;
+
 /// Start `gavel serve` with extra args/env in `cwd`; waits for its "listening on" line.
 pub fn spawn_binary(cwd: &Path, args: &[&str], envs: &[(&str, &str)], stderr_file: &Path) -> Result<Binary, String> {
     let mut cmd = Command::new(gavel_bin());
@@ -183,6 +193,8 @@ pub fn spawn_binary(cwd: &Path, args: &[&str], envs: &[(&str, &str)], stderr_fil
         .stdout(Stdio::piped())
         .stderr(std::fs::File::create(stderr_file).unwrap());
     cmd.env_remove("RUST_LOG").env_remove("GAVEL_MASTER_KEY").env_remove("CREDENTIALS_DIRECTORY");
+    // The fake provider is on the loopback, which the destination policy refuses unless listed (a test may override).
+    cmd.env("GAVEL_PROVIDERS__ALLOWED_HOSTS", LOOPBACK_LISTED);
     for (k, v) in envs {
         cmd.env(k, v);
     }

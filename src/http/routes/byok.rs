@@ -53,6 +53,8 @@ pub async fn create_byok_key(
         default_model: b.default_model,
     };
     settings.validate(b.provider)?;
+    crate::byok::destination::check(state.runs.judge().http().policy(), &settings, &["base_url", "endpoint"], "")
+        .await?;
     let c = caller.0;
     let id = new_id("pk");
     let key_prefix = prefix(b.key.expose_secret());
@@ -154,6 +156,11 @@ pub async fn patch_byok_key(
     }
     let settings = merged(&current, &p);
     settings.validate(current.provider)?;
+    let moved: Vec<&str> = [("base_url", p.base_url.is_some()), ("endpoint", p.endpoint.is_some())]
+        .into_iter()
+        .filter_map(|(f, present)| present.then_some(f))
+        .collect();
+    crate::byok::destination::check(state.runs.judge().http().policy(), &settings, &moved, "").await?;
     let mut changed: Vec<&str> = Vec::new();
     for (field, present) in [
         ("name", p.name.is_some()),

@@ -36,6 +36,9 @@ fn call_info(req: &HttpRequest, caller: Result<OrgMember>) -> std::result::Resul
     let caller = caller.map_err(|e| {
         let mut f = Failure::new(e.code(), e.to_string());
         f.meta.request_id = request_id.clone();
+        if let crate::error::Error::RateLimited { retry_after_s, .. } = &e {
+            f.retry_after_s = Some(*retry_after_s);
+        }
         f
     })?;
     let header = |name: &str| req.headers().get(name).and_then(|v| v.to_str().ok()).map(str::trim);

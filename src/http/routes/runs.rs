@@ -259,6 +259,8 @@ pub async fn create_run(
             }
             other => other,
         })?;
+        let policy = state.runs.judge().http().policy();
+        crate::byok::destination::check(policy, &conn, &["base_url", "endpoint"], "provider_key.").await?;
     }
     if cost_limit_usd.is_some_and(|c| c.is_nan() || c < 0.0) {
         return Err(Error::field("cost_limit_usd", "cost_limit_usd must be a non-negative number"));
