@@ -24,7 +24,7 @@ status=0
 st run "$BASE/openapi.json" \
   --header "X-API-Key: $ORG_KEY" \
   --checks all \
-  --exclude-checks ignored_auth,positive_data_acceptance,unsupported_method \
+  --exclude-checks ignored_auth,positive_data_acceptance \
   --max-examples "$EXAMPLES" \
   --phases examples,fuzzing,stateful \
   --exclude-path-regex '^/v1/(chat/completions|messages|embeddings)$' \

@@ -24,25 +24,6 @@ impl Modify for Security {
 )]
 struct ApiDoc;
 
-/// Every authenticated operation can answer 429 (`limits.*`, see `ratelimit`): documented here once rather than in
-/// each route's annotation.
-fn document_rate_limits(doc: &mut utoipa::openapi::OpenApi) {
-    use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
-    let limited = ResponseBuilder::new()
-        .description("RATE_LIMITED: over the key's, org's or client address's request rate; see Retry-After")
-        .content("application/json", ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build())
-        .build();
-    for item in doc.paths.paths.values_mut() {
-        for op in
-            [&mut item.get, &mut item.post, &mut item.put, &mut item.patch, &mut item.delete].into_iter().flatten()
-        {
-            if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
-                op.responses.responses.entry("429".into()).or_insert_with(|| limited.clone().into());
-            }
-        }
-    }
-}
-
 /// The whole document: the base above merged with each route file's fragment.
 fn build() -> utoipa::openapi::OpenApi {
     use super::routes::*;
@@ -60,7 +41,6 @@ fn build() -> utoipa::openapi::OpenApi {
     ] {
         doc.merge(part);
     }
-    document_rate_limits(&mut doc);
     doc
 }
 
@@ -102,7 +82,7 @@ fn add_common_errors(doc: &mut serde_json::Value) {
             if authed {
                 add.push(("401", "UNAUTHENTICATED: no, an unknown or a revoked API key"));
                 add.push(("403", "FORBIDDEN: the key's role may not do this"));
-                add.push(("429", "RATE_LIMITED: too many requests for this key, org or client; see Retry-After"));
+                add.push(("429", "RATE_LIMITED: over the key's, org's or client address's request rate (`limits.*`); see Retry-After"));
             }
             if path.contains('{') {
                 add.push(("404", "NOT_FOUND: no such resource in the caller's org"));
