@@ -24,6 +24,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::byok::configure(cfg);
     routes::scorers::configure(cfg);
     routes::runs::configure(cfg);
+    routes::analysis::configure(cfg);
     routes::usage::configure(cfg);
     routes::settings::configure(cfg);
     routes::gateway::configure(cfg);

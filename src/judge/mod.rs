@@ -3,6 +3,7 @@
 //! handles transient failures within a per-item time budget, a key the provider rejects fails the rest of its work
 //! at once, verdicts are cached per org, and every call is booked to the run's usage.
 
+mod ask;
 pub mod backend;
 mod cache;
 mod health;

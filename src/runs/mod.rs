@@ -3,8 +3,10 @@
 pub mod compare;
 pub mod dataset;
 pub mod engine;
+pub mod kinds;
 pub mod model;
 pub mod pipeline;
+pub mod processor;
 pub mod repo;
 pub mod sink;
 pub mod summary;
