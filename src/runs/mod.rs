@@ -10,3 +10,4 @@ pub mod processor;
 pub mod repo;
 pub mod sink;
 pub mod summary;
+pub mod task;

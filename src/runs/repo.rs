@@ -29,7 +29,7 @@ pub struct RunSpec {
     pub request_key: bool,
     /// A failure analysis or a security audit: what it runs with (absent: an `eval` run of `scorers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub task: Option<super::kinds::KindSpec>,
+    pub task: Option<super::task::KindSpec>,
 }
 
 fn yes() -> bool {
@@ -127,7 +127,7 @@ pub fn insert_run(
             total,
             dataset_id,
             now,
-            spec.task.as_ref().map_or("eval", super::kinds::KindSpec::kind)
+            spec.task.as_ref().map_or("eval", super::task::KindSpec::kind)
         ],
     )?;
     Ok(total as u64)
@@ -435,7 +435,7 @@ pub fn list_results(
     rows.into_iter()
         .map(|(idx, item, outcome, scores, detail)| {
             let outcome = Outcome::from_code(outcome);
-            let (analysis, findings) = super::kinds::split_detail(detail.as_deref());
+            let (analysis, findings) = super::task::split_detail(detail.as_deref());
             Ok(ItemResult {
                 index: idx as u64,
                 item: serde_json::from_str(&item).map_err(Error::internal)?,

@@ -14,11 +14,11 @@ use crate::http::auth::{Caller, OrgMember};
 use crate::http::body::{content_type, read_limited};
 use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, Submission};
 use crate::http::AppState;
-use crate::runs::kinds::analysis::{parse_overrides, spec_error, AnalysisTask};
-use crate::runs::kinds::audit::{parse_checks, parse_gate, AuditTask};
+use crate::runs::kinds::analysis::{parse_overrides, spec_error};
+use crate::runs::kinds::audit::{parse_checks, parse_gate};
 use crate::runs::kinds::buckets::{self, StoredBucket};
 use crate::runs::kinds::source::{items_of_run, Take};
-use crate::runs::kinds::KindSpec;
+use crate::runs::kinds::{AnalysisTask, AuditTask, KindSpec};
 use crate::runs::model::{Item, Run};
 use crate::runs::repo::{self, RunSpec};
 use crate::store::now;
@@ -141,6 +141,7 @@ fn check_gate_keys(gate: &Value) -> Result<()> {
 }
 
 /// The project, the items (inline or from a run) and the dataset id, checked: exactly one source.
+#[allow(clippy::too_many_arguments)]
 async fn resolve_source(
     state: &web::Data<AppState>,
     c: &Caller,

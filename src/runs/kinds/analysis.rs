@@ -5,12 +5,11 @@
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::{json, Value};
 
 use super::super::model::{text_of, Item, Summary};
 use super::super::processor::{Ask, ItemProcessor, Processed, Stage};
-use super::{baseline_summary, detail_of, kind_score};
+use super::{baseline_summary, detail_of, kind_score, AnalysisTask};
 use crate::analysis::severity::{apply_systemic, SeverityOverrides};
 use crate::analysis::summary::{summarize, AnalysisSummary, Gate};
 use crate::analysis::{judge, AnalysisItem, AnalysisSpec, Analyzer, ItemVerdict, JudgeOutcome, PriorScore, SpecError};
@@ -25,26 +24,6 @@ pub const SCORER: &str = "failure_analysis";
 pub const JUDGE_MAX_TOKENS: u32 = 1_500;
 /// Results whose verdict the systemic rule changed are rewritten in batches of this many.
 const REWRITE_BATCH: usize = 2_000;
-
-/// What a failure analysis runs with, as stored with the run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AnalysisTask {
-    /// The custom buckets in force (the project's stored ones and the request's), a snapshot taken at submission.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub buckets: Option<Value>,
-    /// `false`: the custom buckets replace the built-in taxonomy.
-    #[serde(default = "yes")]
-    pub builtin: bool,
-    /// The request's `gate` (validated at submission), as sent.
-    #[serde(default)]
-    pub gate: Value,
-    #[serde(default)]
-    pub severity_overrides: SeverityOverrides,
-}
-
-fn yes() -> bool {
-    true
-}
 
 impl AnalysisTask {
     /// The analyzer for this task, with the security module's detectors behind its safety seam.
@@ -183,7 +162,7 @@ pub async fn finish(
                         .ok()
                         .and_then(|s| s.into_iter().next())
                         .and_then(|s| s.error);
-                    Some((idx as u64, serde_json::from_value(v).ok()?, error))
+                    Some((idx, serde_json::from_value(v).ok()?, error))
                 })
                 .collect())
         })

@@ -21,7 +21,7 @@ use serde_json::{json, Value};
 
 use super::super::model::{text_of, Item, Summary};
 use super::super::processor::{ItemProcessor, Processed, Stage};
-use super::{baseline_summary, detail_of, kind_score};
+use super::{baseline_summary, detail_of, kind_score, AuditTask};
 use crate::analysis::safety::{builtin_injection, InjectionSignal};
 use crate::analysis::summary::rose_beyond_noise;
 use crate::analysis::SpecError;
@@ -43,14 +43,6 @@ pub const MAX_EVIDENCE_CHARS: usize = 300;
 pub const MAX_METADATA_LIST: usize = 32;
 
 const SEVERITIES: [Severity; 4] = [Severity::Low, Severity::Medium, Severity::High, Severity::Critical];
-
-/// What an audit runs with, as stored with the run.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-pub struct AuditTask {
-    pub checks: Vec<String>,
-    #[serde(default)]
-    pub gate: Value,
-}
 
 /// Validates the request's `checks` (default: every deterministic check).
 pub fn parse_checks(v: Option<&Value>) -> std::result::Result<Vec<String>, SpecError> {
@@ -163,7 +155,7 @@ fn check_of(name: &str) -> Option<Check> {
     .find(|c| c.as_str() == name)
 }
 
-fn strings<'a>(v: Option<&'a Value>) -> Vec<&'a str> {
+fn strings(v: Option<&Value>) -> Vec<&str> {
     match v {
         Some(Value::String(s)) => vec![s.as_str()],
         Some(Value::Array(a)) => a.iter().filter_map(Value::as_str).take(MAX_METADATA_LIST).collect(),

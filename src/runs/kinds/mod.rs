@@ -12,34 +12,18 @@ pub mod source;
 
 use std::sync::Arc;
 
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::model::{RunStatus, Summary};
 use super::pipeline::{prepare_specs, JudgeRequest, Judging};
 use super::processor::ItemProcessor;
+pub use super::task::{split_detail, AnalysisTask, AuditTask, KindSpec};
 use crate::domain::{Code, Score, ScoreError};
 use crate::error::{Error, Result};
 use crate::judge::Judge;
 use crate::store::Store;
 
-/// What a run of another kind than `eval` runs with, stored in its spec so a resumed run does exactly the same.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
-pub enum KindSpec {
-    FailureAnalysis(analysis::AnalysisTask),
-    SecurityAudit(audit::AuditTask),
-}
-
 impl KindSpec {
-    /// The `kind` column and the API's `kind` field.
-    pub fn kind(&self) -> &'static str {
-        match self {
-            KindSpec::FailureAnalysis(_) => "failure_analysis",
-            KindSpec::SecurityAudit(_) => "security_audit",
-        }
-    }
-
     /// The item processor, `judged` when the run has a judge to ask.
     pub fn processor(&self, judged: bool) -> Result<Arc<dyn ItemProcessor>> {
         Ok(match self {
@@ -83,14 +67,6 @@ pub async fn finish(
     summary.gate.reasons = reasons;
     summary.should_gate_ci = !summary.gate.passed;
     Ok(())
-}
-
-/// A stored detail split into the result row's `analysis` and `findings`.
-pub fn split_detail(detail: Option<&str>) -> (Option<Value>, Option<Value>) {
-    let Some(Value::Object(mut m)) = detail.and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
-        return (None, None);
-    };
-    (m.remove("analysis"), m.remove("findings"))
 }
 
 /// The one score a kind's item gets (it decides the item's outcome: passed, failed, errored).
