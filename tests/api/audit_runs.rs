@@ -135,3 +135,57 @@ async fn bad_audit_requests_name_the_field() {
         assert!(e["error"]["message"].as_str().unwrap().contains(says), "{e}");
     }
 }
+
+/// `gavel audit` and `gavel analyze` against the in-process server: exit 0 / 1 / 2, a table and JUnit.
+#[tokio::test]
+async fn the_cli_submits_audits_and_analyses_with_eval_exit_codes() {
+    let (app, admin) = app_and_project().await;
+    let tmp = tempfile::tempdir().unwrap();
+    let leaky = tmp.path().join("leaky.jsonl");
+    let clean = tmp.path().join("clean.jsonl");
+    let token = ["gsk_", TOKEN_TAIL].concat();
+    std::fs::write(
+        &leaky,
+        format!(
+            "{}\n{}\n",
+            json!({"id": "a", "input": "q", "output": format!("key {token}")}),
+            json!({"id": "b", "input": "q", "output": "fine"})
+        ),
+    )
+    .unwrap();
+    std::fs::write(&clean, format!("{}\n", json!({"input": "q", "output": "fine"}))).unwrap();
+    let junit = tmp.path().join("audit.xml");
+    let (base, dir) = (app.base.clone(), tmp.path().to_path_buf());
+    let (leaky, clean, junit) =
+        (leaky.to_str().unwrap().to_owned(), clean.to_str().unwrap().to_owned(), junit.to_str().unwrap().to_owned());
+    let out = tokio::task::spawn_blocking(move || {
+        let common = ["--server", base.as_str(), "--api-key", admin.as_str(), "--project", "web"];
+        let with = |cmd: &str, extra: &[&str]| {
+            let mut a = vec![cmd];
+            a.extend(common);
+            a.extend(extra);
+            crate::support::run_gavel(&dir, &a, &[])
+        };
+        (
+            with("audit", &["--dataset", &leaky, "--junit", &junit]),
+            with("audit", &["--dataset", &clean]),
+            with("analyze", &["--dataset", &leaky, "--json"]),
+            with("audit", &[]),
+        )
+    })
+    .await
+    .unwrap();
+    let ((c1, o1, e1), (c2, o2, _), (c3, o3, _), (c4, _, e4)) = out;
+    assert_eq!(c1, 1, "a critical secret fails the default gate: {o1} {e1}");
+    assert!(o1.contains("secret_leak") && o1.contains("gate: FAILED"), "{o1}");
+    let xml = std::fs::read_to_string(tmp.path().join("audit.xml")).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 2, "{xml}");
+    assert_eq!(xml.matches("<failure").count(), 1, "{xml}");
+    assert!(xml.contains("secret_leak (critical)") && !xml.contains(TOKEN_TAIL), "{xml}");
+    assert_eq!(c2, 0, "{o2}");
+    assert_eq!(c3, 1, "{o3}");
+    let run: Value = serde_json::from_str(&o3).unwrap();
+    assert_eq!(run["kind"], "failure_analysis");
+    assert_eq!(run["summary"]["buckets"]["safety"]["failed"], 1);
+    assert_eq!(c4, 2, "no --dataset nor --from-run is a usage error: {e4}");
+}
