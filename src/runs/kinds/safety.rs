@@ -45,7 +45,7 @@ mod tests {
     #[test]
     fn secrets_and_cards_confirm_emails_do_not() {
         let key = ["gsk_", "oV6vGTFN4g3AfCK9eVGViflxutnrYecpJbsNaUXkFVi3CzOkvgsO"].concat();
-        let text = format!("token {key} card 4111 1111 1111 1111 mail jane.doe@example.com");
+        let text = format!("token {key} card 4111 1111 1111 1111 mail jane.doe@acmecorp.net");
         let s = SecuritySafety.secrets(&text);
         assert!(s.iter().any(|f| f.confirmed), "{s:?}");
         assert!(s.iter().all(|f| !f.masked.contains(&key)));
