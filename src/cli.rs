@@ -67,6 +67,10 @@ pub enum Command {
     /// Evaluate a dataset: submit it to a server (or score it locally), show progress, print the summary.
     /// Exit 0 when the gate passed, 1 when it failed, 2 on a usage or connection error.
     Eval(crate::evalcli::EvalArgs),
+    /// Failure analysis of a dataset or of an earlier run's failures: buckets, severity, gate (exit codes as eval).
+    Analyze(crate::evalcli::kinds::KindArgs),
+    /// Security audit of a dataset or an earlier run: masked findings per check, gate (exit codes as eval).
+    Audit(crate::evalcli::kinds::KindArgs),
     /// Run the shipped detector and classifier fixtures and print precision and recall per detector or
     /// subcategory. Exit 0 when every fixture behaved, 1 otherwise.
     Selftest {
@@ -106,7 +110,9 @@ impl Command {
             }
             Command::Healthcheck { bind } => Overrides { bind: bind.clone(), ..Default::default() },
             Command::Selftest { .. } => Overrides { log_level: Some("warn".into()), ..Default::default() },
-            Command::Eval(_) => Overrides { log_level: Some("warn".into()), ..Default::default() },
+            Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) => {
+                Overrides { log_level: Some("warn".into()), ..Default::default() }
+            }
         }
     }
 }

@@ -13,6 +13,15 @@ pub async fn run(cli: Cli) -> ExitCode {
         crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
         return ExitCode::from(crate::evalcli::run(args).await);
     }
+    let kind = match &cli.command {
+        Command::Analyze(a) => Some((crate::evalcli::kinds::Kind::Analyze, a.clone())),
+        Command::Audit(a) => Some((crate::evalcli::kinds::Kind::Audit, a.clone())),
+        _ => None,
+    };
+    if let Some((kind, args)) = kind {
+        crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
+        return ExitCode::from(crate::evalcli::kinds::run(kind, args).await);
+    }
     if let Command::Selftest { which } = cli.command {
         return ExitCode::from(selftest(which));
     }
@@ -44,7 +53,7 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("the master key is not in the backup: keep it separately");
         }),
         Command::Healthcheck { .. } => healthcheck(&config.server.bind),
-        Command::Eval(_) | Command::Selftest { .. } => Ok(()),
+        Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) | Command::Selftest { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

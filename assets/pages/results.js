@@ -1,6 +1,7 @@
 // The results table of a run: filters (status, scorer, q), cursor pagination, and the item detail panel.
 
 import { h, table, badge, verdictBadge, fmtNum, oneLine, asText, pager, errorBox, empty, drawer, debounce, select } from '../ui.js';
+import { kindDetail } from './kinds.js';
 import { api, qs } from '../api.js';
 import { setQuery, query } from '../router.js';
 
@@ -41,7 +42,7 @@ export function openItem(row) {
   const id = row.item && row.item.id !== undefined && row.item.id !== null ? ` · id ${asText(row.item.id)}` : '';
   drawer(`Item #${row.index}${id}`, [
     h('div', { class: 'badges' }, verdictBadge(row)),
-    ...itemBody(row.item, h('h3', {}, 'Scores'), scoreList(row.scores)),
+    ...itemBody(row.item, ...kindDetail(row), h('h3', {}, 'Scores'), scoreList(row.scores)),
   ]);
 }
 

@@ -2,6 +2,7 @@ import { h, table, when, pageHead, statusBadge, badge, stat, fmtRate, fmtInterva
 import { api, streamEvents } from '../api.js';
 import { loadProject } from './project.js';
 import { resultsView } from './results.js';
+import { kindSummary } from './kinds.js';
 
 const live = (r) => r.status === 'queued' || r.status === 'running';
 
@@ -53,6 +54,7 @@ export async function runPage({ params, el, signal }) {
   const progressBox = h('div');
   const cardsBox = h('div');
   const scorerBox = h('div');
+  const kindBox = h('div');
   const resultsBox = h('div');
   let results = null;
 
@@ -74,10 +76,12 @@ export async function runPage({ params, el, signal }) {
     renderHead();
     progressBox.replaceChildren(live(run) ? progressBlock(run) : run.error ? errorBox({ message: run.error }) : '');
     cardsBox.replaceChildren(summaryCards(run));
+    const kind = kindSummary(run);
+    kindBox.replaceChildren(...(kind ? [h('h2', {}, run.kind === 'security_audit' ? 'Checks' : 'Buckets'), kind] : []));
     scorerBox.replaceChildren(scorerTable(run, (n) => { results && results.setScorer(n); resultsBox.scrollIntoView({ behavior: 'smooth' }); }));
   }
 
-  el.append(headBox, projectTabs(project, 'runs'), progressBox, cardsBox, h('h2', {}, 'Scorers'), scorerBox, h('h2', { id: 'results' }, 'Results'), resultsBox);
+  el.append(headBox, projectTabs(project, 'runs'), progressBox, cardsBox, kindBox, h('h2', {}, 'Scorers'), scorerBox, h('h2', { id: 'results' }, 'Results'), resultsBox);
   paint();
   results = resultsView(resultsBox, run, signal);
 

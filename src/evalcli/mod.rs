@@ -2,6 +2,7 @@
 //! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
 
 pub mod junit;
+pub mod kinds;
 mod local;
 
 use std::io::IsTerminal;

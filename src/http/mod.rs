@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::scorers::configure(cfg);
     routes::runs::configure(cfg);
     routes::pairwise::configure(cfg);
+    routes::analysis::configure(cfg);
     routes::usage::configure(cfg);
     routes::settings::configure(cfg);
     routes::gateway::configure(cfg);

@@ -222,26 +222,27 @@ impl RunManager {
         let rid = run_id.to_string();
         let spent = self.store.read(move |c| crate::usage::repo::run_total(c, &rid)).await?;
         let spec = &work.spec;
-        let judging = prepare_judging(
-            &self.judge,
-            &scorers,
-            JudgeRequest {
-                org_id: &work.org_id,
-                run_id,
-                model: spec.model.as_deref(),
-                had_request_key: spec.request_key,
-                use_cache: spec.cache,
-                cost_limit_usd: spec.cost_limit_usd,
-                spent,
-            },
-        )
-        .await?;
+        let request = JudgeRequest {
+            org_id: &work.org_id,
+            run_id,
+            model: spec.model.as_deref(),
+            had_request_key: spec.request_key,
+            use_cache: spec.cache,
+            cost_limit_usd: spec.cost_limit_usd,
+            spent,
+        };
+        let judging = match &spec.task {
+            None => prepare_judging(&self.judge, &scorers, request).await?,
+            Some(task) => super::kinds::prepare_judging(&self.judge, task, request).await?,
+        };
+        let processor = spec.task.as_ref().map(|t| t.processor(judging.is_some())).transpose()?;
         let ctx = judging.as_ref().map(|j| j.ctx.clone());
         let sink =
             Arc::new(StoreSink { store: self.store.clone(), run_id: run_id.to_string(), org_id: work.org_id.clone() });
         let progress = |done: u64| active.tx.send_modify(|s| s.done = done);
         let pipeline = Pipeline {
             scorers: Arc::new(scorers),
+            processor,
             judging,
             sink,
             cancel: &active.cancel,
@@ -304,7 +305,10 @@ async fn finish(
     active_tx: &watch::Sender<Snapshot>,
 ) -> Result<()> {
     let status = if cancelled { RunStatus::Cancelled } else { RunStatus::Completed };
-    let summary = agg.finish(work.total, &work.spec.gate, status);
+    let mut summary = agg.finish(work.total, &work.spec.gate, status);
+    if let Some(task) = &work.spec.task {
+        super::kinds::finish(store, run_id, &work.org_id, task, status, &mut summary).await?;
+    }
     let (rid, sum) = (run_id.to_string(), summary.clone());
     store.write(move |c| repo::finish_run(c, &rid, status, Some(&sum), None, &now())).await?;
     tracing::info!(run = %run_id, status = status.as_str(), pass_rate = summary.pass_rate, "run finished");
@@ -333,6 +337,7 @@ pub async fn run_local(
     let ctx = judging.as_ref().map(|j| j.ctx.clone());
     let pipeline = Pipeline {
         scorers: Arc::new(scorers),
+        processor: None,
         judging,
         sink: Arc::new(sink.clone()),
         cancel: &never,
@@ -349,7 +354,15 @@ pub async fn run_local(
         .zip(items)
         .map(|((index, scores), item)| {
             let o = Outcome::of(&scores);
-            ItemResult { index, item, passed: o == Outcome::Passed, errored: o == Outcome::Errored, scores }
+            ItemResult {
+                index,
+                item,
+                passed: o == Outcome::Passed,
+                errored: o == Outcome::Errored,
+                scores,
+                analysis: None,
+                findings: None,
+            }
         })
         .collect();
     Ok((agg.finish(total, gate, RunStatus::Completed), results))

@@ -3,9 +3,12 @@
 pub mod compare;
 pub mod dataset;
 pub mod engine;
+pub mod kinds;
 pub mod model;
 pub mod pairwise;
 pub mod pipeline;
+pub mod processor;
 pub mod repo;
 pub mod sink;
 pub mod summary;
+pub mod task;

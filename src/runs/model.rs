@@ -52,6 +52,15 @@ pub struct ItemResult {
     pub passed: bool,
     pub errored: bool,
     pub scores: Vec<Score>,
+    /// Failure-analysis runs: the item's verdict `{failed, bucket, subcategory, severity, confidence, reason,
+    /// evidence, checks}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub analysis: Option<serde_json::Value>,
+    /// Security-audit runs: `[{check, rule, severity, confidence, field, span, evidence}]`, secrets and PII masked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub findings: Option<serde_json::Value>,
 }
 
 /// Gate options of a run.
@@ -115,6 +124,30 @@ pub struct Summary {
     pub usage: Usage,
     pub gate: GateResult,
     pub should_gate_ci: bool,
+    /// What runs of another kind than `eval` add (failure analysis, security audit).
+    #[serde(flatten, default)]
+    pub kind: KindSummary,
+}
+
+/// The summary fields of failure-analysis and security-audit runs; absent on `eval` runs.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct KindSummary {
+    /// Failure analysis: `{NAME: {failed, share, severity: {low, medium, high, critical}, subcategories, examples}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub buckets: Option<serde_json::Value>,
+    /// Failure analysis: subcategories failing on at least 20 % of the items they apply to (and 3 items).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub systemic: Option<serde_json::Value>,
+    /// Failure analysis: `{failed, unsure, taxonomy_version, judge}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub analysis: Option<serde_json::Value>,
+    /// Security audit: `{CHECK: {items_flagged, findings, severity: {low, medium, high, critical}}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub checks: Option<serde_json::Value>,
 }
 
 /// A run as the API shows it.

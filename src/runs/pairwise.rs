@@ -22,6 +22,8 @@ pub const MAX_PAIRWISE_PAIRS: u32 = 500;
 
 /// Pairs judged at once; the judge's lanes bound the calls in flight further.
 const PAIRS_AT_ONCE: usize = 16;
+/// Room for a preference and a short reason.
+const PREFERENCE_MAX_TOKENS: u32 = 400;
 
 /// `POST /v1/runs/{id}/pairwise`
 #[derive(Deserialize, ToSchema)]
@@ -134,15 +136,15 @@ pub async fn judge_pairs(
         unreachable: Mutex::new(Default::default()),
     };
     let rubric = spec.rubric.clone().unwrap_or_default();
-    let readable = |t: &str| pairwise::parse_preference(t).is_ok();
+    let readable = |t: &str| pairwise::parse_preference(t).map(|_| ());
     let (ctx_ref, prepared_ref, rubric_ref) = (&ctx, &prepared, rubric.as_str());
     let verdicts: Vec<_> = futures_util::stream::iter(pairs.iter())
         .map(|p| async move {
             let (s1, u1) = pairwise::prompts(rubric_ref, &p.input, &p.a, &p.b);
             let (s2, u2) = pairwise::prompts(rubric_ref, &p.input, &p.b, &p.a);
             let (ab, ba) = futures_util::future::join(
-                judge.ask(ctx_ref, prepared_ref, s1, u1, readable),
-                judge.ask(ctx_ref, prepared_ref, s2, u2, readable),
+                judge.ask(ctx_ref, prepared_ref, s1, u1, None, PREFERENCE_MAX_TOKENS, &readable),
+                judge.ask(ctx_ref, prepared_ref, s2, u2, None, PREFERENCE_MAX_TOKENS, &readable),
             )
             .await;
             let read = |r: std::result::Result<String, crate::domain::ScoreError>| {

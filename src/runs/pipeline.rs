@@ -10,10 +10,13 @@ use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt};
+use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::processor::{Ask, ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
 use super::sink::{Finished, Sink};
 use super::summary::Aggregator;
@@ -95,6 +98,8 @@ pub enum Ended {
 /// What drives one run through the pipeline.
 pub struct Pipeline<'a> {
     pub scorers: Arc<Vec<CompiledScorer>>,
+    /// Another run kind's per-item work, called instead of the scorers (see [`super::processor`]).
+    pub processor: Option<Arc<dyn ItemProcessor>>,
     pub judging: Option<Judging>,
     pub sink: Arc<dyn Sink>,
     /// The user's cancel (also cancelled by a shutdown).
@@ -111,7 +116,7 @@ impl Pipeline<'_> {
         let window = self.judging.as_ref().map(|j| (j.judge.cap() * WINDOW_PER_SLOT).max(32));
         let mut buffer: VecDeque<(u64, Item)> = VecDeque::new();
         let mut exhausted = false;
-        let mut inflight = FuturesUnordered::new();
+        let mut inflight: FuturesUnordered<BoxFuture<'static, (u64, Processed)>> = FuturesUnordered::new();
         let mut ready: Vec<Finished> = Vec::new();
         let mut writing: Option<tokio::task::JoinHandle<Result<u64>>> = None;
         let mut last_flush = Instant::now();
@@ -153,21 +158,35 @@ impl Pipeline<'_> {
                     }
                 }
                 let take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
-                let scorers = self.scorers.clone();
-                let scored = crate::telemetry::spawn_blocking_in_span(move || score_batch(&scorers, take))
+                let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
+                let staged = crate::telemetry::spawn_blocking_in_span(move || stage_batch(&scorers, processor, take))
                     .await
                     .map_err(Error::internal)??;
-                for (idx, item, heuristic) in scored {
-                    match &self.judging {
-                        Some(j) => {
+                for (idx, work) in staged {
+                    match (work, &self.judging) {
+                        (Work::Heuristic(item, heuristic), Some(j)) => {
                             let (judge, ctx, prepared, scorers) =
                                 (j.judge.clone(), j.ctx.clone(), j.prepared.clone(), self.scorers.clone());
-                            inflight.push(async move {
-                                let scores = judge_item(&judge, &ctx, &scorers, &prepared, &item, heuristic).await;
-                                (idx, scores)
-                            });
+                            inflight.push(
+                                async move {
+                                    let scores = judge_item(&judge, &ctx, &scorers, &prepared, &item, heuristic).await;
+                                    (idx, Processed { scores, detail: None })
+                                }
+                                .boxed(),
+                            );
                         }
-                        None => ready.push(finished(agg, idx, heuristic)?),
+                        (Work::Heuristic(_, scores), None) => {
+                            ready.push(finished(agg, idx, Processed { scores, detail: None })?)
+                        }
+                        (Work::Staged(Stage::Done(p)), _) => ready.push(finished(agg, idx, p)?),
+                        (Work::Staged(Stage::Ask(ask)), Some(j)) => {
+                            let (judge, ctx, prepared) = (j.judge.clone(), j.ctx.clone(), j.prepared.clone());
+                            inflight.push(async move { (idx, ask_item(&judge, &ctx, &prepared, ask).await) }.boxed());
+                        }
+                        (Work::Staged(Stage::Ask(ask)), None) => {
+                            let none = ScoreError::new(Code::ByokNoKey, "this run has no judge");
+                            ready.push(finished(agg, idx, (ask.then)(Err(none)))?)
+                        }
                     }
                 }
                 if window.is_none() {
@@ -180,8 +199,8 @@ impl Pipeline<'_> {
                     _ = tokio::time::sleep_until(last_flush + FLUSH_EVERY) => None,
                     _ = self.cancel.cancelled(), if draining.is_none() => None,
                 };
-                if let Some((idx, scores)) = next {
-                    ready.push(finished(agg, idx, scores)?);
+                if let Some((idx, processed)) = next {
+                    ready.push(finished(agg, idx, processed)?);
                 }
             }
             let due = window.is_none() || ready.len() >= FLUSH_AT || last_flush.elapsed() >= FLUSH_EVERY;
@@ -230,11 +249,43 @@ impl Pipeline<'_> {
     }
 }
 
-fn finished(agg: &mut Aggregator, idx: u64, scores: Vec<Score>) -> Result<Finished> {
+fn finished(agg: &mut Aggregator, idx: u64, processed: Processed) -> Result<Finished> {
+    let Processed { scores, detail } = processed;
     let outcome = agg.add(&scores);
     let scores_json = serde_json::to_string(&scores).map_err(Error::internal)?;
     let verdicts = super::repo::verdict_signature(&scores);
-    Ok(Finished { row: ResultRow { idx, outcome, scores_json, verdicts }, scores })
+    Ok(Finished { row: ResultRow { idx, outcome, scores_json, verdicts, detail }, scores })
+}
+
+/// An item after the blocking stage: heuristic scores of an `eval` run, or a processor's stage.
+enum Work {
+    Heuristic(Item, Vec<Score>),
+    Staged(Stage),
+}
+
+/// The blocking stage of a batch: the processor's when the run has one, else the heuristic scorers.
+fn stage_batch(
+    scorers: &[CompiledScorer],
+    processor: Option<Arc<dyn ItemProcessor>>,
+    batch: Vec<(u64, Item)>,
+) -> Result<Vec<(u64, Work)>> {
+    match processor {
+        Some(p) => par_map(batch, |(i, item)| (i, Work::Staged(p.process(&item)))),
+        None => par_map(batch, |(i, item)| {
+            let s = score_item(scorers, &item);
+            (i, Work::Heuristic(item, s))
+        }),
+    }
+}
+
+/// A processor's judge call, through the scheduler, then the processor's finishing step.
+async fn ask_item(judge: &Judge, ctx: &RunCtx, prepared: &[Prepared], ask: Ask) -> Processed {
+    let Ask { system, user, schema, max_tokens, accept, then } = ask;
+    let reply = match prepared.first() {
+        Some(p) => judge.ask(ctx, p, system, user, Some(schema), max_tokens, &*accept).await,
+        None => Err(ScoreError::new(Code::ByokNoKey, "this run has no judge")),
+    };
+    then(reply)
 }
 
 /// Every heuristic score of one item, in scorer order (judge scorers are left out: [`judge_item`] adds them).
@@ -270,20 +321,14 @@ pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
         .collect()
 }
 
-/// Heuristic scores of a batch across the available cores, in item order.
-fn score_batch(scorers: &[CompiledScorer], batch: Vec<(u64, Item)>) -> Result<Vec<(u64, Item, Vec<Score>)>> {
+/// `f` over a batch across the available cores, in batch order.
+fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
     if threads == 1 || batch.len() < 256 {
-        return Ok(batch
-            .into_iter()
-            .map(|(i, item)| {
-                let s = score_item(scorers, &item);
-                (i, item, s)
-            })
-            .collect());
+        return Ok(batch.into_iter().map(f).collect());
     }
     let per = batch.len().div_ceil(threads).max(1);
-    let mut parts: Vec<Vec<(u64, Item)>> = Vec::with_capacity(threads);
+    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
     let mut rest = batch;
     while rest.len() > per {
         let tail = rest.split_off(per);
@@ -291,20 +336,10 @@ fn score_batch(scorers: &[CompiledScorer], batch: Vec<(u64, Item)>) -> Result<Ve
         rest = tail;
     }
     parts.push(rest);
+    let f = &f;
     std::thread::scope(|scope| {
-        let handles: Vec<_> = parts
-            .into_iter()
-            .map(|part| {
-                scope.spawn(move || {
-                    part.into_iter()
-                        .map(|(i, item)| {
-                            let s = score_item(scorers, &item);
-                            (i, item, s)
-                        })
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
+        let handles: Vec<_> =
+            parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<_>>())).collect();
         let mut out = Vec::new();
         for h in handles {
             out.extend(h.join().map_err(|_| Error::internal(anyhow::anyhow!("a scorer panicked")))?);
@@ -367,6 +402,15 @@ pub async fn prepare_judging(
             Compiled::Heuristic(_) => None,
         })
         .collect();
+    prepare_specs(judge, specs, r).await
+}
+
+/// The judged half of a run for these judge specs (a run kind's own, or a run's judge scorers).
+pub async fn prepare_specs(
+    judge: &Arc<Judge>,
+    specs: Vec<crate::scoring::judge::JudgeSpec>,
+    r: JudgeRequest<'_>,
+) -> Result<Option<Judging>> {
     if specs.is_empty() {
         return Ok(None);
     }

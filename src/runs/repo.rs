@@ -27,6 +27,9 @@ pub struct RunSpec {
     /// The run came with its own provider key (held in memory only, never here).
     #[serde(default)]
     pub request_key: bool,
+    /// A failure analysis or a security audit: what it runs with (absent: an `eval` run of `scorers`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task: Option<super::task::KindSpec>,
 }
 
 fn yes() -> bool {
@@ -115,8 +118,17 @@ pub fn insert_run(
     };
     conn.execute(
         "INSERT INTO runs (id, org_id, project_id, kind, status, spec, total, dataset_id, created_at)
-         VALUES (?1, ?2, ?3, 'eval', 'accepting', ?4, ?5, ?6, ?7)",
-        params![id, org, project, serde_json::to_string(spec).map_err(Error::internal)?, total, dataset_id, now],
+         VALUES (?1, ?2, ?3, ?8, 'accepting', ?4, ?5, ?6, ?7)",
+        params![
+            id,
+            org,
+            project,
+            serde_json::to_string(spec).map_err(Error::internal)?,
+            total,
+            dataset_id,
+            now,
+            spec.task.as_ref().map_or("eval", super::task::KindSpec::kind)
+        ],
     )?;
     Ok(total as u64)
 }
@@ -190,6 +202,8 @@ pub struct ResultRow {
     pub scores_json: String,
     /// Each scorer's verdict in a comparable form (see [`verdict_signature`]).
     pub verdicts: String,
+    /// The kind-specific detail of the result (`{"analysis": …}` or `{"findings": …}`), JSON.
+    pub detail: Option<String>,
 }
 
 /// Every scorer's verdict (pass, fail, unsure or error), sorted by scorer: two results with the same scorers have the same
@@ -240,10 +254,13 @@ pub fn insert_results(
     let mut added = 0i64;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores, verdicts) VALUES (?1, ?2, ?3, ?4, ?5)",
+            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores, verdicts, detail)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
         )?;
         for r in rows {
-            added += stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json, r.verdicts])? as i64;
+            added +=
+                stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json, r.verdicts, r.detail])?
+                    as i64;
         }
     }
     let done: i64 =
@@ -412,7 +429,7 @@ pub fn list_results(
     limit: u32,
 ) -> Result<Vec<ItemResult>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT i.idx, i.item, r.outcome, r.scores FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
+        "SELECT i.idx, i.item, r.outcome, r.scores, r.detail FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
          WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
                 WHERE json_extract(s.value, '$.scorer') = ?4 AND coalesce(json_extract(s.value, '$.pass'), 0) = 0))
@@ -422,18 +439,27 @@ pub fn list_results(
     )?;
     let rows = stmt
         .query_map(params![run_id, after.map(|a| a as i64), outcome.map(|o| o as i64), scorer, limit + 1, q], |r| {
-            Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?, r.get::<_, i64>(2)?, r.get::<_, String>(3)?))
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+            ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(idx, item, outcome, scores)| {
+        .map(|(idx, item, outcome, scores, detail)| {
             let outcome = Outcome::from_code(outcome);
+            let (analysis, findings) = super::task::split_detail(detail.as_deref());
             Ok(ItemResult {
                 index: idx as u64,
                 item: serde_json::from_str(&item).map_err(Error::internal)?,
                 passed: outcome == Outcome::Passed,
                 errored: outcome == Outcome::Errored,
                 scores: serde_json::from_str::<Vec<Score>>(&scores).map_err(Error::internal)?,
+                analysis,
+                findings,
             })
         })
         .collect()

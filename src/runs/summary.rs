@@ -138,6 +138,7 @@ impl Aggregator {
             usage: self.usage.clone(),
             should_gate_ci: !gate.passed,
             gate,
+            kind: Default::default(),
         }
     }
 }

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 6;
+pub const SCHEMA_VERSION: usize = 7;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -208,6 +208,21 @@ pub fn migrations() -> Migrations<'static> {
              UPDATE run_items SET item_key = CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT);
              CREATE INDEX run_items_key ON run_items (run_id, item_key);
              ALTER TABLE run_results ADD COLUMN verdicts TEXT;",
+        ),
+        // 7: run kinds beyond `eval` (failure analysis, security audit): each result's kind-specific detail (the
+        // analysis verdict or the audit findings, as JSON) and a project's stored custom failure buckets. Runs keep
+        // their `kind` column from migration 3 (existing runs are `eval`).
+        M::up(
+            "ALTER TABLE run_results ADD COLUMN detail TEXT;
+             CREATE TABLE buckets (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                 name TEXT NOT NULL,
+                 spec TEXT NOT NULL,
+                 created_at TEXT NOT NULL,
+                 UNIQUE (project_id, name)
+             );",
         ),
     ])
 }

@@ -10,7 +10,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analysis_runs;
 mod architecture;
+mod audit_runs;
 mod byok;
 mod cli;
 mod dashboard;

@@ -1,6 +1,8 @@
 //! One file per feature: its handlers, its `configure()` (the routes it serves) and its OpenAPI fragment (`Doc`),
 //! side by side so a route and its documentation cannot drift apart.
 
+pub mod accept;
+pub mod analysis;
 pub mod byok;
 pub mod gateway;
 pub mod ops;

@@ -1,6 +1,5 @@
 //! HTTP handlers for datasets and runs.
 
-use std::sync::Arc;
 use std::time::Duration;
 
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -12,20 +11,18 @@ use crate::domain::Page;
 use crate::error::{Error, Result};
 use crate::http::auth::OrgMember;
 use crate::http::body::{content_type, read_limited};
+use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, Submission};
 use crate::http::AppState;
 use crate::runs::dataset::{self, Format};
 use crate::runs::model::{GateSpec, Item, Run};
 use crate::runs::repo::{self, Dataset, ResultsQuery, RunSpec};
 use crate::runs::summary::{validate_gate, Outcome};
 use crate::scoring::{self, repo as scorer_repo, ScorerRef};
+use crate::store::now;
 use crate::store::page::{self, PageQuery};
-use crate::store::{new_id, now};
 use crate::tenancy::model::validate_name;
 use crate::tenancy::repo::find_project;
 use crate::usage::audit;
-
-/// Longest a client may hold a run request open with `wait_s`.
-const MAX_WAIT_S: f64 = 3600.0;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -205,16 +202,6 @@ fn explain_run_body(body: &[u8], e: serde_json::Error) -> Error {
     }
 }
 
-/// The 202 answer.
-fn accepted(run: &Run) -> HttpResponse {
-    HttpResponse::Accepted().json(json!({
-        "id": run.id,
-        "status": run.status,
-        "status_url": format!("/v1/runs/{}", run.id),
-        "progress": run.progress,
-    }))
-}
-
 /// Submit a run; 202 at once, or 200 with the finished run when `wait_s` allows.
 #[utoipa::path(post, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path)), request_body = CreateRun,
     responses((status = 202, description = "accepted: {id, status, status_url, progress}", body = serde_json::Value), (status = 200, body = Run),
@@ -242,25 +229,7 @@ pub async fn create_run(
     let CreateRun { dataset, dataset_id, scorers, metrics, gate, wait_s, provider_key, model, cache, cost_limit_usd } =
         parsed;
     if let Some(k) = &provider_key {
-        crate::byok::model::validate_secret(&k.key).map_err(|_| {
-            Error::field("provider_key.key", "provider_key.key must be 1-4096 characters without spaces")
-        })?;
-        let conn = crate::byok::model::Connection {
-            base_url: k.base_url.clone(),
-            endpoint: k.endpoint.clone(),
-            deployment: k.deployment.clone(),
-            api_version: k.api_version.clone(),
-            default_model: k.default_model.clone(),
-        };
-        conn.validate(k.provider).map_err(|e| match e {
-            Error::Validation { message, details } => {
-                let f = details["field"].as_str().unwrap_or("").to_string();
-                Error::field(&format!("provider_key.{f}"), message)
-            }
-            other => other,
-        })?;
-        let policy = state.runs.judge().http().policy();
-        crate::byok::destination::check(policy, &conn, &["base_url", "endpoint"], "provider_key.").await?;
+        validate_provider_key(k, state.runs.judge().http().policy()).await?;
     }
     if cost_limit_usd.is_some_and(|c| c.is_nan() || c < 0.0) {
         return Err(Error::field("cost_limit_usd", "cost_limit_usd must be a non-negative number"));
@@ -270,11 +239,7 @@ pub async fn create_run(
     }
     let gate = gate.unwrap_or_default();
     validate_gate(&gate)?;
-    if let Some(w) = wait_s {
-        if !(0.0..=MAX_WAIT_S).contains(&w) {
-            return Err(Error::field("wait_s", format!("wait_s must be between 0 and {MAX_WAIT_S}")));
-        }
-    }
+    validate_wait(wait_s)?;
     let items = match (dataset, &dataset_id) {
         (Some(_), Some(_)) => return Err(Error::field("dataset", "give dataset or dataset_id, not both")),
         (None, None) => return Err(Error::field("dataset", "a run needs dataset (items) or dataset_id")),
@@ -323,83 +288,21 @@ pub async fn create_run(
         cache: cache.unwrap_or(true),
         cost_limit_usd,
         request_key: provider_key.is_some(),
+        task: None,
     };
-    let scorer_names: Vec<String> = spec.scorers.iter().map(|s| s.name.clone()).collect();
-    let run_id = new_id("run");
-    let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
-    let n_inline = items.as_ref().map_or(0, Vec::len);
-    let (total, ds) = state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let ds = match &dataset_id {
-                Some(d) => Some(repo::find_dataset(&tx, &pid, d)?.id),
-                None => None,
-            };
-            let total = repo::insert_run(&tx, &rid, &org, &pid, &spec, n_inline, ds.as_deref(), &now())?;
-            tx.commit()?;
-            Ok((total, ds))
-        })
-        .await?;
-    // Items go in batches, each its own transaction, so other writers get the writer between them; the run is
-    // opened for the engine (and announced) only once every item is stored.
-    let items = items.map(Arc::new);
-    for from in (0..total as usize).step_by(repo::ACCEPT_BATCH) {
-        let (rid, items, ds) = (run_id.clone(), items.clone(), ds.clone());
-        state
-            .store
-            .write(move |conn| {
-                let n = repo::ACCEPT_BATCH.min(total as usize - from);
-                let slice = items.as_ref().map_or(&[][..], |v| &v[from..from + n]);
-                repo::insert_run_items(conn, &rid, from, slice, ds.as_deref().map(|d| (d, n)))
-            })
-            .await?;
-    }
-    let (rid, org, actor) = (run_id.clone(), c.org_id.clone(), c.actor());
-    let names: Vec<String> = scorer_names;
-    state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            repo::open_run(&tx, &rid)?;
-            audit::record(
-                &tx,
-                Some(&org),
-                &actor,
-                "run.create",
-                "run",
-                Some(&rid),
-                json!({"project": project_id, "items": total, "scorers": names}),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
-    let items = items.map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()));
-    tracing::debug!(
-        run = %run_id,
-        items = total,
-        read_ms = t_read.as_secs_f64() * 1e3,
-        parse_ms = t_parse.as_secs_f64() * 1e3,
-        store_ms = (t0.elapsed() - t_read - t_parse).as_secs_f64() * 1e3,
-        "run accepted"
-    );
-    if let Some(k) = provider_key {
-        state.runs.judge().hold_request_key(&run_id, k);
-    }
-    let mut rx = state.runs.start(run_id.clone(), total, items);
-    if let Some(w) = wait_s.filter(|w| *w > 0.0) {
-        tokio::time::timeout(Duration::try_from_secs_f64(w).unwrap_or_default(), rx.wait_for(|s| s.status.is_final()))
-            .await
-            .ok();
-    }
-    let (org, rid) = (c.org_id.clone(), run_id.clone());
-    let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
-    if run.status.is_final() {
-        Ok(HttpResponse::Ok().json(run))
-    } else {
-        Ok(accepted(&run))
-    }
+    let names: Vec<String> = spec.scorers.iter().map(|s| s.name.clone()).collect();
+    let sub = Submission {
+        project_id,
+        spec,
+        items,
+        dataset_id,
+        provider_key,
+        wait_s,
+        action: "run.create",
+        audit: json!({"scorers": names}),
+    };
+    tracing::debug!(read_ms = t_read.as_secs_f64() * 1e3, parse_ms = t_parse.as_secs_f64() * 1e3, "run body read");
+    accept(&state, &c, sub).await
 }
 
 /// A run's status, progress and (when finished) summary.

@@ -1,0 +1,254 @@
+//! `gavel analyze` and `gavel audit`: a failure analysis or a security audit submitted to a server, followed to
+//! the end with the same progress, results reader and exit codes as `gavel eval` (0 gate passed, 1 gate failed,
+//! 2 usage or connection error), a table of buckets or checks, and JUnit with one failure per flagged item.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{all_results, follow, junit::escape, usage, Progress};
+use crate::runs::dataset::{self, Format};
+use crate::runs::model::{ItemResult, Run, Summary};
+
+/// Which kind the command submits.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Analyze,
+    Audit,
+}
+
+/// What `gavel analyze` / `gavel audit` were asked to do.
+#[derive(clap::Args, Debug, Clone)]
+pub struct KindArgs {
+    /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
+    #[arg(long, env = "GAVEL_URL", value_name = "URL")]
+    pub server: Option<String>,
+    /// Org API key (env GAVEL_API_KEY).
+    #[arg(long, env = "GAVEL_API_KEY", value_name = "KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Project name or id.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// Dataset file: .jsonl/.ndjson, .csv, or a JSON array.
+    #[arg(long, value_name = "FILE", conflicts_with = "from_run")]
+    pub dataset: Option<PathBuf>,
+    /// An earlier run of the project to look at instead of a dataset.
+    #[arg(long, value_name = "RUN_ID")]
+    pub from_run: Option<String>,
+    /// Gate: the worst severity allowed (low, medium, high, critical; default high: a critical failure blocks).
+    #[arg(long, value_name = "SEVERITY", default_value = "high")]
+    pub max_severity: String,
+    /// Gate: fail when a bucket (analyze) or check (audit) rose beyond noise against this run.
+    #[arg(long, value_name = "RUN_ID")]
+    pub baseline: Option<String>,
+    /// Audit: a check to run (repeatable; default every deterministic check).
+    #[arg(long = "check", value_name = "CHECK")]
+    pub checks: Vec<String>,
+    /// Analyze: judge model.
+    #[arg(long, value_name = "MODEL")]
+    pub model: Option<String>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "OUT.xml")]
+    pub junit: Option<PathBuf>,
+    /// Print the finished run as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout_s: u64,
+}
+
+/// Run the command; the exit code follows the contract.
+pub async fn run(kind: Kind, args: KindArgs) -> u8 {
+    match execute(kind, args).await {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            let name = if kind == Kind::Analyze { "analyze" } else { "audit" };
+            eprintln!("gavel {name}: {e:#}");
+            2
+        }
+    }
+}
+
+fn body(kind: Kind, args: &KindArgs) -> anyhow::Result<Value> {
+    let mut gate = json!({"max_severity": args.max_severity});
+    if let Some(b) = &args.baseline {
+        gate["no_regression"] = json!(true);
+        gate["baseline"] = json!(b);
+    }
+    let mut body = json!({"gate": gate});
+    match (&args.dataset, &args.from_run) {
+        (Some(path), None) => {
+            let bytes = std::fs::read(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
+            let items = dataset::parse(Format::from_path(path), &bytes)
+                .map_err(|e| usage(format!("{}: {e}", path.display())))?;
+            body["dataset"] = serde_json::to_value(items)?;
+        }
+        (None, Some(id)) => body["from_run"] = json!(id),
+        _ => return Err(usage("give --dataset FILE or --from-run RUN_ID")),
+    }
+    if kind == Kind::Audit && !args.checks.is_empty() {
+        body["checks"] = json!(args.checks);
+    }
+    if let (Kind::Analyze, Some(m)) = (kind, &args.model) {
+        body["model"] = json!(m);
+    }
+    Ok(body)
+}
+
+async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
+    let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
+    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
+    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
+    let body = body(kind, &args)?;
+    let path = if kind == Kind::Analyze { "failure-analysis" } else { "security/audit" };
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| usage(format!("HTTP client: {e}")))?;
+    let started = Instant::now();
+    let resp = client
+        .post(format!("{server}/v1/projects/{project}/{path}"))
+        .header("X-API-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
+    let status = resp.status();
+    let accepted: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
+    if !status.is_success() {
+        let msg = accepted["error"]["message"].as_str().unwrap_or("request failed");
+        return Err(usage(format!("{server} answered {status}: {msg}")));
+    }
+    let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
+    let mut progress = Progress::new();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let run = follow(&client, server, key, &id, &mut progress, deadline).await;
+    progress.finish();
+    let run = run?;
+    let summary =
+        run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
+    if let Some(out) = &args.junit {
+        let results = all_results(&client, server, key, &id).await?;
+        let xml = junit(kind, project, &summary, &results, started.elapsed().as_secs_f64());
+        std::fs::write(out, xml).map_err(|e| usage(format!("writing {}: {e}", out.display())))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print!("{}", table(kind, &run, &summary));
+    }
+    Ok(summary.gate.passed)
+}
+
+fn worst(sev: &Value) -> &'static str {
+    ["critical", "high", "medium", "low"].into_iter().find(|s| sev[*s].as_u64().unwrap_or(0) > 0).unwrap_or("-")
+}
+
+/// The summary as a table: buckets (analyze) or checks (audit), then the gate.
+pub fn table(kind: Kind, run: &Run, s: &Summary) -> String {
+    let mut out = String::new();
+    writeln!(out, "run {} ({}): {} items, {} flagged, {} errored", run.id, run.kind, s.items, s.failed, s.errored).ok();
+    let (title, rows) = match kind {
+        Kind::Analyze => ("bucket", s.kind.buckets.clone()),
+        Kind::Audit => ("check", s.kind.checks.clone()),
+    };
+    writeln!(out, "{title:<28} {:>8} {:>8}  worst", "items", "share").ok();
+    if let Some(Value::Object(map)) = rows {
+        for (name, b) in map {
+            let n = b["failed"].as_u64().or(b["items_flagged"].as_u64()).unwrap_or(0);
+            let share = if s.items == 0 { 0.0 } else { n as f64 / s.items as f64 };
+            writeln!(out, "{name:<28} {n:>8} {:>7.1}%  {}", share * 100.0, worst(&b["severity"])).ok();
+        }
+    }
+    if let Some(Value::Array(sys)) = &s.kind.systemic {
+        for x in sys {
+            writeln!(
+                out,
+                "systemic: {}.{} fails on {} of {} items",
+                x["bucket"].as_str().unwrap_or(""),
+                x["subcategory"].as_str().unwrap_or(""),
+                x["failed"],
+                x["applicable"]
+            )
+            .ok();
+        }
+    }
+    writeln!(out, "gate: {}", if s.gate.passed { "passed" } else { "FAILED" }).ok();
+    for r in &s.gate.reasons {
+        writeln!(out, "  - {r}").ok();
+    }
+    out
+}
+
+/// What a flagged item's JUnit failure says: its bucket and severity, or its findings.
+fn flagged(kind: Kind, r: &ItemResult) -> Option<(String, String)> {
+    match kind {
+        Kind::Analyze => {
+            let a = r.analysis.as_ref()?;
+            a["failed"].as_bool().filter(|f| *f)?;
+            let msg = format!(
+                "{}.{} ({})",
+                a["bucket"].as_str().unwrap_or("?"),
+                a["subcategory"].as_str().unwrap_or("?"),
+                a["severity"].as_str().unwrap_or("?")
+            );
+            Some((msg, a["reason"].as_str().unwrap_or_default().to_owned()))
+        }
+        Kind::Audit => {
+            let f = r.findings.as_ref()?.as_array()?;
+            if f.is_empty() {
+                return None;
+            }
+            let names: Vec<String> = f
+                .iter()
+                .map(|x| format!("{} ({})", x["check"].as_str().unwrap_or("?"), x["severity"].as_str().unwrap_or("?")))
+                .collect();
+            let detail: Vec<String> = f.iter().map(|x| x["evidence"].as_str().unwrap_or_default().to_owned()).collect();
+            Some((names.join(", "), detail.join("\n")))
+        }
+    }
+}
+
+/// JUnit: one testcase per item, a `<failure>` per flagged item naming bucket and severity (or the findings).
+pub fn junit(kind: Kind, project: &str, s: &Summary, results: &[ItemResult], seconds: f64) -> String {
+    let suite = format!("gavel.{}.{project}", if kind == Kind::Analyze { "analyze" } else { "audit" });
+    let flagged_items: Vec<Option<(String, String)>> = results.iter().map(|r| flagged(kind, r)).collect();
+    let failures = flagged_items.iter().filter(|f| f.is_some()).count();
+    let errors = results.iter().filter(|r| r.errored && flagged(kind, r).is_none()).count();
+    let mut x = String::new();
+    writeln!(x, r#"<?xml version="1.0" encoding="UTF-8"?>"#).ok();
+    writeln!(
+        x,
+        r#"<testsuite name="{}" tests="{}" failures="{failures}" errors="{errors}" time="{seconds:.3}">"#,
+        escape(&suite),
+        s.items
+    )
+    .ok();
+    for (r, f) in results.iter().zip(&flagged_items) {
+        let name = match &r.item.id {
+            Some(Value::String(id)) => format!("item {id}"),
+            Some(other) => format!("item {other}"),
+            None => format!("item #{}", r.index),
+        };
+        write!(x, r#"  <testcase classname="{}" name="{}""#, escape(&suite), escape(&name)).ok();
+        match f {
+            Some((msg, body)) => {
+                writeln!(x, ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>", escape(msg), escape(body))
+                    .ok();
+            }
+            None if r.errored => {
+                let why = r.scores.iter().find_map(|s| s.error.as_ref()).map(|e| e.message.clone()).unwrap_or_default();
+                writeln!(x, ">\n    <error message=\"{}\"/>\n  </testcase>", escape(&why)).ok();
+            }
+            None => {
+                writeln!(x, "/>").ok();
+            }
+        }
+    }
+    writeln!(x, "</testsuite>").ok();
+    x
+}

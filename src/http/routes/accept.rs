@@ -1,0 +1,144 @@
+//! Accepting a run of any kind: store it with its items (in batches, so the writer is never held for long), open
+//! it for the engine, start it, and answer 202 at once or 200 with the finished run within `wait_s`. Shared by
+//! `POST …/runs`, `POST …/failure-analysis` and `POST …/security/audit`.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use actix_web::{web, HttpResponse};
+use serde_json::{json, Value};
+
+use crate::error::{Error, Result};
+use crate::http::auth::Caller;
+use crate::http::AppState;
+use crate::judge::keys::RequestKey;
+use crate::runs::model::{Item, Run};
+use crate::runs::repo::{self, RunSpec};
+use crate::store::{new_id, now};
+use crate::usage::audit;
+
+/// Longest a client may hold a run request open with `wait_s`.
+pub const MAX_WAIT_S: f64 = 3600.0;
+
+/// A run to accept.
+pub struct Submission {
+    pub project_id: String,
+    pub spec: RunSpec,
+    /// Inline items, or `None` with `dataset_id`.
+    pub items: Option<Vec<Item>>,
+    /// A stored dataset's id or name.
+    pub dataset_id: Option<String>,
+    pub provider_key: Option<RequestKey>,
+    pub wait_s: Option<f64>,
+    /// The audit log's action (`run.create`, …) and what it records besides the project and the item count.
+    pub action: &'static str,
+    pub audit: Value,
+}
+
+/// `wait_s` within 0..=[`MAX_WAIT_S`].
+pub fn validate_wait(wait_s: Option<f64>) -> Result<()> {
+    match wait_s {
+        Some(w) if !(0.0..=MAX_WAIT_S).contains(&w) => {
+            Err(Error::field("wait_s", format!("wait_s must be between 0 and {MAX_WAIT_S} (MAX_WAIT_S)")))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// A request's own provider key: its secret and connection fields, errors naming `provider_key.FIELD`.
+pub async fn validate_provider_key(k: &RequestKey, policy: &crate::providers::DestinationPolicy) -> Result<()> {
+    crate::byok::model::validate_secret(&k.key)
+        .map_err(|_| Error::field("provider_key.key", "provider_key.key must be 1-4096 characters without spaces"))?;
+    let conn = crate::byok::model::Connection {
+        base_url: k.base_url.clone(),
+        endpoint: k.endpoint.clone(),
+        deployment: k.deployment.clone(),
+        api_version: k.api_version.clone(),
+        default_model: k.default_model.clone(),
+    };
+    conn.validate(k.provider).map_err(|e| match e {
+        Error::Validation { message, details } => {
+            let f = details["field"].as_str().unwrap_or("").to_string();
+            Error::field(&format!("provider_key.{f}"), message)
+        }
+        other => other,
+    })?;
+    crate::byok::destination::check(policy, &conn, &["base_url", "endpoint"], "provider_key.").await
+}
+
+/// The 202 answer.
+pub fn accepted(run: &Run) -> HttpResponse {
+    HttpResponse::Accepted().json(json!({
+        "id": run.id,
+        "status": run.status,
+        "status_url": format!("/v1/runs/{}", run.id),
+        "progress": run.progress,
+    }))
+}
+
+/// See the module documentation.
+pub async fn accept(state: &web::Data<AppState>, c: &Caller, sub: Submission) -> Result<HttpResponse> {
+    let Submission { project_id, spec, items, dataset_id, provider_key, wait_s, action, audit: details } = sub;
+    let run_id = new_id("run");
+    let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
+    let n_inline = items.as_ref().map_or(0, Vec::len);
+    let (total, ds) = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let ds = match &dataset_id {
+                Some(d) => Some(repo::find_dataset(&tx, &pid, d)?.id),
+                None => None,
+            };
+            let total = repo::insert_run(&tx, &rid, &org, &pid, &spec, n_inline, ds.as_deref(), &now())?;
+            tx.commit()?;
+            Ok((total, ds))
+        })
+        .await?;
+    // Items go in batches, each its own transaction, so other writers get the writer between them; the run is
+    // opened for the engine (and announced) only once every item is stored.
+    let items = items.map(Arc::new);
+    for from in (0..total as usize).step_by(repo::ACCEPT_BATCH) {
+        let (rid, items, ds) = (run_id.clone(), items.clone(), ds.clone());
+        state
+            .store
+            .write(move |conn| {
+                let n = repo::ACCEPT_BATCH.min(total as usize - from);
+                let slice = items.as_ref().map_or(&[][..], |v| &v[from..from + n]);
+                repo::insert_run_items(conn, &rid, from, slice, ds.as_deref().map(|d| (d, n)))
+            })
+            .await?;
+    }
+    let (rid, org, actor) = (run_id.clone(), c.org_id.clone(), c.actor());
+    state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            repo::open_run(&tx, &rid)?;
+            let mut d = json!({"project": project_id, "items": total});
+            if let (Some(d), Value::Object(extra)) = (d.as_object_mut(), details) {
+                d.extend(extra);
+            }
+            audit::record(&tx, Some(&org), &actor, action, "run", Some(&rid), d)?;
+            tx.commit()?;
+            Ok(())
+        })
+        .await?;
+    let items = items.map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()));
+    if let Some(k) = provider_key {
+        state.runs.judge().hold_request_key(&run_id, k);
+    }
+    let mut rx = state.runs.start(run_id.clone(), total, items);
+    if let Some(w) = wait_s.filter(|w| *w > 0.0) {
+        tokio::time::timeout(Duration::try_from_secs_f64(w).unwrap_or_default(), rx.wait_for(|s| s.status.is_final()))
+            .await
+            .ok();
+    }
+    let (org, rid) = (c.org_id.clone(), run_id.clone());
+    let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
+    if run.status.is_final() {
+        Ok(HttpResponse::Ok().json(run))
+    } else {
+        Ok(accepted(&run))
+    }
+}

@@ -1,0 +1,47 @@
+//! The per-item processor seam of the run pipeline. An `eval` run scores items with its scorers; the other run
+//! kinds (failure analysis, security audit) hand the pipeline an [`ItemProcessor`] instead, and the pipeline calls
+//! it in the same place: the deterministic part on the blocking pool, then, when the processor asks for one, one
+//! judge call through the run's judge scheduler (its lanes, retries, cache and usage book), then the processor's
+//! own finishing step. So every kind shares one loop, one sink and one durability story.
+
+use serde_json::Value;
+
+use crate::domain::{Item, Score, ScoreError};
+
+/// What one item produced: its scores (they decide the item's outcome and the eval-style summary figures) and
+/// the kind's own detail as JSON (`{"analysis": …}`, `{"findings": …}`), stored with the result.
+#[derive(Debug, Clone, Default)]
+pub struct Processed {
+    pub scores: Vec<Score>,
+    pub detail: Option<String>,
+}
+
+/// Checks a judge reply's text before it is accepted (and cached): `Err` is `JUDGE_UNPARSEABLE`.
+pub type AcceptReply = Box<dyn Fn(&str) -> Result<(), String> + Send + Sync>;
+/// Turns the judge's reply (or why there is none) into the item's result.
+pub type FinishItem = Box<dyn FnOnce(Result<String, ScoreError>) -> Processed + Send>;
+
+/// One judge call a processor asks for.
+pub struct Ask {
+    pub system: String,
+    pub user: String,
+    /// JSON schema of the reply, for providers with structured output.
+    pub schema: Value,
+    /// Most output tokens the reply may take.
+    pub max_tokens: u32,
+    pub accept: AcceptReply,
+    pub then: FinishItem,
+}
+
+/// The deterministic stage's answer for one item.
+pub enum Stage {
+    /// Decided without a judge.
+    Done(Processed),
+    /// Needs one judge call.
+    Ask(Ask),
+}
+
+/// A run kind's per-item work. `process` runs on the blocking pool (CPU work, no I/O).
+pub trait ItemProcessor: Send + Sync {
+    fn process(&self, item: &Item) -> Stage;
+}

@@ -1,0 +1,62 @@
+//! What a run of another kind than `eval` runs with (stored in its spec) and how its result detail reads back:
+//! data only, below the run store and the pipeline, so the store can hold a kind's spec without importing the
+//! kinds' logic (which lives in [`super::kinds`]).
+
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::analysis::severity::SeverityOverrides;
+
+/// What a run of another kind than `eval` runs with, stored in its spec so a resumed run does exactly the same.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(tag = "kind", rename_all = "snake_case")]
+pub enum KindSpec {
+    FailureAnalysis(AnalysisTask),
+    SecurityAudit(AuditTask),
+}
+
+impl KindSpec {
+    /// The `kind` column and the API's `kind` field.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            KindSpec::FailureAnalysis(_) => "failure_analysis",
+            KindSpec::SecurityAudit(_) => "security_audit",
+        }
+    }
+}
+
+/// What a failure analysis runs with, as stored with the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AnalysisTask {
+    /// The custom buckets in force (the project's stored ones and the request's), a snapshot taken at submission.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub buckets: Option<Value>,
+    /// `false`: the custom buckets replace the built-in taxonomy.
+    #[serde(default = "yes")]
+    pub builtin: bool,
+    /// The request's `gate` (validated at submission), as sent.
+    #[serde(default)]
+    pub gate: Value,
+    #[serde(default)]
+    pub severity_overrides: SeverityOverrides,
+}
+
+fn yes() -> bool {
+    true
+}
+
+/// What an audit runs with, as stored with the run.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct AuditTask {
+    pub checks: Vec<String>,
+    #[serde(default)]
+    pub gate: Value,
+}
+
+/// A stored detail split into the result row's `analysis` and `findings`.
+pub fn split_detail(detail: Option<&str>) -> (Option<Value>, Option<Value>) {
+    let Some(Value::Object(mut m)) = detail.and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
+        return (None, None);
+    };
+    (m.remove("analysis"), m.remove("findings"))
+}
