@@ -153,6 +153,9 @@ impl Application {
                 .default_service(web::to(errors::not_found))
         })
         .listen(listener)?
+        // Signals are gavel's (`stop_on_signals`), installed before "listening" is printed: actix would install
+        // its own only when the server is first polled, and a SIGTERM arriving before that killed the process.
+        .disable_signals()
         .shutdown_timeout(config.server.shutdown_timeout_s);
         if config.server.workers > 0 {
             server = server.workers(config.server.workers);
@@ -182,7 +185,40 @@ impl Application {
         self.server.handle()
     }
 
-    /// Serve until SIGTERM/SIGINT (or the handle stops it), then shut down in order.
+    /// Stop gracefully on the first SIGTERM or SIGINT (Ctrl-C). The handlers are in place when this returns, so a
+    /// signal from then on always takes the orderly path, however early it comes.
+    pub fn stop_on_signals(&self) -> anyhow::Result<()> {
+        let handle = self.server.handle();
+        let state = self.state.clone();
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{signal, SignalKind};
+            let mut term = signal(SignalKind::terminate()).context("installing the SIGTERM handler")?;
+            let mut int = signal(SignalKind::interrupt()).context("installing the SIGINT handler")?;
+            tokio::spawn(async move {
+                let name = tokio::select! {
+                    _ = term.recv() => "SIGTERM",
+                    _ = int.recv() => "SIGINT",
+                };
+                tracing::info!(
+                    signal = name,
+                    "stopping: no new requests or provider calls; finishing what is in flight"
+                );
+                state.runs.begin_shutdown();
+                handle.stop(true).await;
+            });
+        }
+        #[cfg(not(unix))]
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                state.runs.begin_shutdown();
+                handle.stop(true).await;
+            }
+        });
+        Ok(())
+    }
+
+    /// Serve until the handle stops it (a signal, see [`Self::stop_on_signals`], or a test), then shut down in order.
     pub async fn run_until_stopped(self) -> anyhow::Result<()> {
         let Application { server, state, cancel, runtime, _lock, .. } = self;
         let served = server.await;

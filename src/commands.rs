@@ -76,6 +76,7 @@ fn public_url(config: &Config, port: u16) -> String {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let app = crate::app::Application::build(config.clone(), MasterKeyEnv::from_process()).await?;
+    app.stop_on_signals()?;
     let url = public_url(&config, app.port());
     let mut out = std::io::stdout().lock();
     if let Some(first) = app.first_start() {

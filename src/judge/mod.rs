@@ -98,7 +98,17 @@ fn from_provider(e: &ProviderError) -> ScoreError {
     err(e.code(), e.message.clone())
 }
 
+/// The error of a call refused because the process is stopping: the run pipeline leaves such an item without a
+/// result, so it is asked again at the next start instead of being recorded as failed.
+pub const STOPPING: &str = "gavel is stopping; the item is judged again at the next start";
+
 impl Judge {
+    /// After a SIGTERM no provider call starts: calls in flight finish (bounded by the drain), calls waiting for a
+    /// slot are refused with [`STOPPING`].
+    pub fn stop_new_calls(&self) {
+        self.global.close();
+    }
+
     pub fn new(
         cfg: &JudgeConfig,
         backend: Arc<dyn backend::Backend>,
@@ -362,11 +372,7 @@ impl Judge {
             if let Some(e) = self.blocked(ctx, target) {
                 return Err(e);
             }
-            let global = self
-                .global
-                .acquire()
-                .await
-                .map_err(|_| err(Code::ByokProviderError, "the scheduler is shutting down"))?;
+            let global = self.global.acquire().await.map_err(|_| err(Code::Unavailable, STOPPING))?;
             lane.wait_turn().await;
             let provider = target.provider.as_str();
             let gauge = self.metrics.in_flight.with_label_values(&[provider]);

@@ -177,9 +177,15 @@ impl RunManager {
         Ok(ids.len())
     }
 
+    /// Begin stopping at once (a signal): no new item or provider call starts; runs pause after their drain.
+    pub fn begin_shutdown(&self) {
+        self.judge.stop_new_calls();
+        self.shutdown.cancel();
+    }
+
     /// Stop taking new work and wait (bounded) for runs to pause.
     pub async fn shutdown(&self, within: std::time::Duration) {
-        self.shutdown.cancel();
+        self.begin_shutdown();
         self.tracker.close();
         if tokio::time::timeout(within, self.tracker.wait()).await.is_err() {
             tracing::warn!("runs did not pause within {within:?}; they resume at the next start");

@@ -200,7 +200,16 @@ impl Pipeline<'_> {
                     _ = self.cancel.cancelled(), if draining.is_none() => None,
                 };
                 if let Some((idx, processed)) = next {
-                    ready.push(finished(agg, idx, processed)?);
+                    // A call refused because the process is stopping is no verdict: the item keeps no result and
+                    // is judged at the next start.
+                    let refused = self.shutdown.is_cancelled()
+                        && processed
+                            .scores
+                            .iter()
+                            .any(|s| s.error.as_ref().is_some_and(|e| e.code == Code::Unavailable));
+                    if !refused {
+                        ready.push(finished(agg, idx, processed)?);
+                    }
                 }
             }
             let due = window.is_none() || ready.len() >= FLUSH_AT || last_flush.elapsed() >= FLUSH_EVERY;

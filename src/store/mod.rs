@@ -219,17 +219,15 @@ pub mod page {
             }
         }
 
-        /// The id after which the page starts.
+        /// The id after which the page starts. Only cursors this process issued are read: a cursor is the
+        /// position and an HMAC tag over it, so a client cannot forge a position (or probe ids) by encoding one.
         pub fn after(&self) -> Result<Option<String>> {
             match &self.cursor {
                 None => Ok(None),
                 Some(c) if c.is_empty() => Ok(None),
-                Some(c) => URL_SAFE_NO_PAD
-                    .decode(c)
-                    .ok()
-                    .and_then(|b| String::from_utf8(b).ok())
-                    .map(Some)
-                    .ok_or_else(|| Error::field("cursor", "cursor is not one this server issued")),
+                Some(c) => open_cursor(c).map(Some).ok_or_else(|| {
+                    Error::field("cursor", "cursor is not one this server issued (or it was issued before a restart)")
+                }),
             }
         }
     }
@@ -258,9 +256,36 @@ pub mod page {
         }
     }
 
-    /// Encode the last id of a page.
+    /// Bytes of HMAC-SHA256 kept in a cursor: enough that guessing one is hopeless, short enough for a URL.
+    const TAG_BYTES: usize = 12;
+
+    /// The process's cursor key: random at start. Cursors are short-lived paging state, so one issued before a
+    /// restart is refused (the client starts the listing again) rather than the key being stored anywhere.
+    fn cursor_key() -> &'static ring::hmac::Key {
+        static KEY: std::sync::OnceLock<ring::hmac::Key> = std::sync::OnceLock::new();
+        KEY.get_or_init(|| {
+            let rng = ring::rand::SystemRandom::new();
+            ring::hmac::Key::generate(ring::hmac::HMAC_SHA256, &rng).unwrap_or_else(|_| {
+                ring::hmac::Key::new(ring::hmac::HMAC_SHA256, crate::domain::new_id("ck").as_bytes())
+            })
+        })
+    }
+
+    /// Encode the last id of a page, signed: `base64url(id).base64url(tag)`.
     pub fn cursor(last_id: &str) -> String {
-        URL_SAFE_NO_PAD.encode(last_id)
+        let tag = ring::hmac::sign(cursor_key(), last_id.as_bytes());
+        format!("{}.{}", URL_SAFE_NO_PAD.encode(last_id), URL_SAFE_NO_PAD.encode(&tag.as_ref()[..TAG_BYTES]))
+    }
+
+    /// The id inside a cursor this process issued; `None` for anything else.
+    fn open_cursor(c: &str) -> Option<String> {
+        let (body, tag) = c.split_once('.')?;
+        let id = String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
+        let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
+        let want = ring::hmac::sign(cursor_key(), id.as_bytes());
+        (tag.len() == TAG_BYTES
+            && ring::constant_time::verify_slices_are_equal(&want.as_ref()[..TAG_BYTES], &tag).is_ok())
+        .then_some(id)
     }
 
     /// Split a fetched `limit + 1` rows into a page and its cursor.
@@ -323,5 +348,27 @@ mod tests {
         assert!(page::PageQuery { limit: Some(0), cursor: None }.limit().is_err());
         assert!(page::PageQuery { limit: Some(1001), cursor: None }.limit().is_err());
         assert!(page::PageQuery { limit: None, cursor: Some("***".into()) }.after().is_err());
+    }
+
+    /// A cursor is signed: one encoded by hand (the bare base64 of an id, as cursors once were) or with a changed
+    /// position or tag is refused, naming `cursor`.
+    #[test]
+    fn forged_and_tampered_cursors_are_refused() {
+        use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+        use base64::Engine;
+        let good = page::cursor("42");
+        let (body, tag) = good.split_once('.').unwrap();
+        let forged = [
+            URL_SAFE_NO_PAD.encode("42"),
+            format!("{}.{tag}", URL_SAFE_NO_PAD.encode("43")),
+            format!("{body}.{}", URL_SAFE_NO_PAD.encode([0u8; 12])),
+            format!("{body}."),
+            format!("{body}.{tag}{tag}"),
+        ];
+        for c in forged {
+            let e = page::PageQuery { limit: None, cursor: Some(c.clone()) }.after_index().unwrap_err();
+            assert!(e.to_string().contains("cursor"), "{c}: {e}");
+        }
+        assert_eq!(page::PageQuery { limit: None, cursor: Some(good) }.after_index().unwrap(), Some(42));
     }
 }

@@ -214,3 +214,22 @@ fn selftest_prints_precision_and_recall_for_both_fixture_sets() {
     let (code, _, err) = run_gavel(tmp.path(), &["selftest", "nonsense"], &[]);
     assert_eq!(code, 2, "{err}");
 }
+
+/// A SIGTERM right after "listening on" (before the server has served anything) is an orderly stop with exit 0:
+/// the handlers are installed before the line is printed. Repeated, because the window is small.
+#[test]
+fn sigterm_the_moment_it_listens_is_an_orderly_stop() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("d");
+    for round in 0..3 {
+        let log = tmp.path().join(format!("err{round}.log"));
+        let bin = crate::support::spawn_binary(
+            tmp.path(),
+            &["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"],
+            &[],
+            &log,
+        )
+        .unwrap();
+        assert_eq!(bin.terminate(), 0, "round {round}: {}", std::fs::read_to_string(&log).unwrap_or_default());
+    }
+}
