@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 6;
+pub const SCHEMA_VERSION: usize = 7;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -208,6 +208,12 @@ pub fn migrations() -> Migrations<'static> {
              UPDATE run_items SET item_key = CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT);
              CREATE INDEX run_items_key ON run_items (run_id, item_key);
              ALTER TABLE run_results ADD COLUMN verdicts TEXT;",
+        ),
+        // 7: per-project content logging of gateway calls: the project's opt-in, and the logged prompt and
+        // completion (JSON `{prompt, completion, truncated}`) on the request-log row, NULL for every other call.
+        M::up(
+            "ALTER TABLE projects ADD COLUMN gateway_log_content INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE gateway_requests ADD COLUMN content TEXT;",
         ),
     ])
 }

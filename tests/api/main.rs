@@ -17,6 +17,7 @@ mod dashboard;
 mod errors;
 mod eval_cli;
 mod gateway;
+mod gateway_content;
 mod gateway_limits;
 mod gateway_sdk;
 mod judge;
