@@ -22,6 +22,7 @@ mod gateway_limits;
 mod gateway_sdk;
 mod judge;
 mod judge_process;
+mod judge_provider_mode;
 mod ops;
 mod packaging;
 mod providers;
