@@ -21,6 +21,9 @@ const NON_CONFIG_ENV: &[&str] =
     &["GAVEL_MASTER_KEY", "GAVEL_CONFIG", "GAVEL_API_KEY", "GAVEL_URL", "GAVEL_PROVIDER_KEY"];
 /// The most targets one alias may list (the gateway's own limit, repeated here so config stays below the gateway).
 pub const MAX_ALIAS_TARGETS: usize = 8;
+
+/// The most `gateway.log_content_max_bytes` may be: request-log rows are read a page at a time, so each stays small.
+pub const MAX_LOG_CONTENT_BYTES: usize = 1 << 20;
 /// The system-wide configuration file, read when no `--config` is given and `./gavel.toml` does not exist.
 pub const SYSTEM_CONFIG: &str = "/etc/gavel/gavel.toml";
 
@@ -145,6 +148,9 @@ pub struct GatewayConfig {
     pub budget_default_output_tokens: u32,
     /// Most rows the background writer puts in one transaction (usage, request log, cache).
     pub writer_batch: usize,
+    /// Longest prompt and longest completion text (bytes, each) kept in the request log of a project that opted in
+    /// to content logging; longer texts are cut and the row says `truncated`.
+    pub log_content_max_bytes: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -227,6 +233,7 @@ impl Default for GatewayConfig {
             read_timeout_s: 120,
             budget_default_output_tokens: 4096,
             writer_batch: 500,
+            log_content_max_bytes: 16_384,
         }
     }
 }
@@ -403,6 +410,9 @@ impl Config {
         }
         if g.writer_batch == 0 {
             return bad("gateway.writer_batch", "must be at least 1".into());
+        }
+        if g.log_content_max_bytes > MAX_LOG_CONTENT_BYTES {
+            return bad("gateway.log_content_max_bytes", format!("must be at most {MAX_LOG_CONTENT_BYTES}"));
         }
         for (alias, targets) in &g.models {
             if targets.is_empty() || targets.len() > MAX_ALIAS_TARGETS {

@@ -50,10 +50,11 @@ impl Gateway {
                 return Err(self.failed(d, f));
             }
         };
-        let view = match self.view(&info.org_id, &info.api_key_id).await {
+        let view = match self.view(&info.org_id, &info.api_key_id, info.project.as_deref()).await {
             Ok(v) => v,
             Err(f) => return Err(self.failed(d, f)),
         };
+        self.keep_content(&mut d, &view, raw.get("messages"));
         let targets = match self.targets(&req.model, &view) {
             Ok(t) => t,
             Err(f) => return Err(self.failed(d, f)),
@@ -95,6 +96,9 @@ impl Gateway {
                     d.row.output_tokens = o;
                     d.meta.cache = "hit";
                     d.meta.cost_usd = Some(0.0);
+                    if let Some(c) = &mut d.content {
+                        c.answer(&body);
+                    }
                     release(reservation);
                     let meta = d.snapshot();
                     d.finish(self);
@@ -150,6 +154,9 @@ impl Gateway {
             d.row.output_tokens = o;
             d.price_known = known;
             d.meta.cost_usd = Some(cost);
+            if let Some(c) = &mut d.content {
+                c.answer(&body);
+            }
             let meta = d.snapshot();
             d.finish(self);
             return Ok(Answer::Whole { body, meta });

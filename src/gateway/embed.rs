@@ -26,10 +26,11 @@ impl Gateway {
                 return Err(self.failed(d, f));
             }
         };
-        let view = match self.view(&info.org_id, &info.api_key_id).await {
+        let view = match self.view(&info.org_id, &info.api_key_id, info.project.as_deref()).await {
             Ok(v) => v,
             Err(f) => return Err(self.failed(d, f)),
         };
+        self.keep_content(&mut d, &view, raw.get("input"));
         let targets = match self.targets(&req.model, &view) {
             Ok(t) => t,
             Err(f) => return Err(self.failed(d, f)),

@@ -17,6 +17,7 @@ mod cache_key;
 mod catalog;
 mod chat;
 mod common;
+mod content;
 pub mod egress;
 mod embed;
 mod embeddings;

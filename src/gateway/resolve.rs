@@ -20,6 +20,8 @@ pub struct OrgView {
     pub keys: Vec<ProviderKey>,
     pub settings: OrgSettings,
     pub limits: Option<ApiKeyLimits>,
+    /// The call's project opted in to content logging.
+    pub log_content: bool,
 }
 
 /// A target with everything its call needs.

@@ -125,6 +125,8 @@ pub(crate) struct Draft {
     /// Time spent waiting for providers, so the rest is gavel's overhead.
     pub upstream: Duration,
     pub price_known: bool,
+    /// The call's text, when its project logs content.
+    pub content: Option<super::content::ContentLog>,
 }
 
 impl Draft {
@@ -152,11 +154,13 @@ impl Draft {
                 overhead_ms: 0,
                 cache: "miss".into(),
                 attempts: 0,
+                content: None,
             },
             meta: Meta { request_id: info.request_id.clone(), cache: "miss", ..Meta::default() },
             started: Instant::now(),
             upstream: Duration::ZERO,
             price_known: true,
+            content: None,
         }
     }
 
@@ -187,6 +191,7 @@ impl Draft {
         self.row.cost_usd = self.meta.cost_usd.unwrap_or(0.0);
         self.row.latency_ms = u64::try_from(self.started.elapsed().as_millis()).unwrap_or(u64::MAX);
         self.row.overhead_ms = self.overhead_ms();
+        self.row.content = self.content.take().map(super::content::ContentLog::finish);
         let overhead = self.started.elapsed().saturating_sub(self.upstream).as_secs_f64();
         g.metrics.overhead.observe(overhead);
         g.metrics
@@ -266,14 +271,19 @@ impl Gateway {
             .clone()
     }
 
-    /// The org's keys and settings and the caller's limits (its own, else the org's default), in one read.
-    pub async fn view(&self, org_id: &str, api_key_id: &str) -> Result<OrgView, Failure> {
-        let (org, key) = (org_id.to_owned(), api_key_id.to_owned());
+    /// The org's keys and settings, the caller's limits (its own, else the org's default) and whether the call's
+    /// `project` logs content, in one read.
+    pub async fn view(&self, org_id: &str, api_key_id: &str, project: Option<&str>) -> Result<OrgView, Failure> {
+        let (org, key, project) = (org_id.to_owned(), api_key_id.to_owned(), project.map(str::to_owned));
         self.store
             .read(move |c| {
                 let settings = crate::judge::org_settings(c, &org)?;
                 let limits = crate::tenancy::repo::limits_of(c, &key)?.or_else(|| settings.default_key_limits.clone());
-                Ok(OrgView { keys: crate::byok::repo::all_of_org(c, &org)?, settings, limits })
+                let log_content = match &project {
+                    Some(p) => crate::tenancy::repo::logs_gateway_content(c, &org, p)?,
+                    None => false,
+                };
+                Ok(OrgView { keys: crate::byok::repo::all_of_org(c, &org)?, settings, limits, log_content })
             })
             .await
             .map_err(internal)
@@ -415,6 +425,13 @@ impl Gateway {
             .await;
         if let Err(err) = written {
             tracing::error!(key = %r.key_ref, error = %err, "could not record that the key is failing");
+        }
+    }
+
+    /// Starts keeping the call's text when its project logs content; `prompt` is the request's messages or input.
+    pub(crate) fn keep_content(&self, d: &mut Draft, view: &OrgView, prompt: Option<&Value>) {
+        if view.log_content {
+            d.content = Some(super::content::ContentLog::new(prompt, self.cfg.log_content_max_bytes));
         }
     }
 

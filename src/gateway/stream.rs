@@ -117,6 +117,9 @@ impl State {
                 d.row.output_tokens = o;
             }
         }
+        if let Some(c) = self.draft().and_then(|d| d.content.as_mut()) {
+            c.chunk(v);
+        }
         let usage_only = v.get("choices").and_then(Value::as_array).is_some_and(Vec::is_empty);
         if usage_only && !self.include_usage {
             return;

@@ -1,6 +1,8 @@
 //! Which key serves a judge scorer, in the contract's order: the request's own `provider_key` → the scorer's
 //! `key_id` → the org's default key for the provider → the server's fallback key → `BYOK_NO_KEY`.
 //! A scorer that names no provider takes the first provider with a usable key in the org's precedence.
+//! The org's `provider_mode` rules keys out as it does for the gateway: `byok` never uses the server's key, `managed`
+//! never the org's own; a key given with the run request is the caller's own choice and serves in every mode.
 
 use serde::{Deserialize, Serialize};
 
@@ -90,7 +92,7 @@ pub struct OrgSettings {
     /// Gateway limits of the org's API keys that have none of their own.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub default_key_limits: Option<crate::tenancy::model::ApiKeyLimits>,
-    /// Which keys serve the org's gateway calls (default `byok_then_managed`).
+    /// Which keys serve the org's judge and gateway calls (default `byok_then_managed`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider_mode: Option<crate::domain::ProviderMode>,
 }
@@ -123,13 +125,22 @@ pub enum Choice {
 }
 
 impl Candidates {
+    fn mode(&self) -> crate::domain::ProviderMode {
+        self.settings.provider_mode.unwrap_or_default()
+    }
+
+    /// The org's default key for `p`, unless the org uses managed keys only.
     fn default_for(&self, p: Provider) -> Option<&ProviderKey> {
-        self.keys.iter().find(|k| k.provider == p && k.is_default)
+        self.keys.iter().find(|k| k.provider == p && k.is_default).filter(|_| self.mode().allows_byok())
+    }
+
+    /// The server's key for `p`, unless the org uses its own keys only.
+    fn fallback_for(&self, p: Provider) -> Option<&FallbackKey> {
+        self.fallback.as_ref().filter(|f| f.provider == p && self.mode().allows_managed())
     }
 
     fn usable(&self, p: Provider) -> bool {
-        self.default_for(p).is_some_and(|k| k.status == "active")
-            || self.fallback.as_ref().is_some_and(|f| f.provider == p)
+        self.default_for(p).is_some_and(|k| k.status == "active") || self.fallback_for(p).is_some()
     }
 
     /// The provider and key for a scorer.
@@ -151,6 +162,11 @@ impl Candidates {
             if let Some(r) = self.request.as_ref().filter(|r| r.provider == k.provider) {
                 return Ok((k.provider, Choice::Request(r.clone())));
             }
+            if !self.mode().allows_byok() {
+                return Err(no_key(format!(
+                    "the scorer's key_id {id} is an org key, and this org's provider_mode is managed (the server's keys only)"
+                )));
+            }
             return Ok((k.provider, Choice::Stored(Box::new(k.clone()))));
         }
         let provider = match provider {
@@ -168,13 +184,21 @@ impl Candidates {
         if let Some(k) = self.default_for(provider) {
             return Ok((provider, Choice::Stored(Box::new(k.clone()))));
         }
-        if let Some(f) = self.fallback.as_ref().filter(|f| f.provider == provider) {
+        if let Some(f) = self.fallback_for(provider) {
             return Ok((provider, Choice::Fallback(f.clone())));
         }
-        Err(no_key(format!(
-            "no {} key: add one with POST /v1/byok-keys or pass provider_key in the run",
-            provider.as_str()
-        )))
+        let p = provider.as_str();
+        Err(no_key(match self.mode() {
+            crate::domain::ProviderMode::Managed => format!(
+                "no {p} key: this org's provider_mode is managed and the server has no {p} key; pass provider_key in the run"
+            ),
+            crate::domain::ProviderMode::Byok => format!(
+                "no {p} key: add one with POST /v1/byok-keys or pass provider_key in the run (provider_mode byok: the server's key is not used)"
+            ),
+            crate::domain::ProviderMode::ByokThenManaged => {
+                format!("no {p} key: add one with POST /v1/byok-keys or pass provider_key in the run")
+            }
+        }))
     }
 
     /// The model: scorer → run → org override → server override → key default → provider default.
@@ -260,6 +284,45 @@ mod tests {
             Choice::Stored(k) => k.id.clone(),
             Choice::Fallback(_) => "fallback".into(),
         }
+    }
+
+    #[test]
+    fn provider_mode_rules_out_org_or_server_keys() {
+        use crate::domain::ProviderMode;
+        let mut c = Candidates {
+            keys: vec![key("pk_o", Provider::Openai, true)],
+            fallback: Some(FallbackKey {
+                provider: Provider::Openai,
+                key: Secret::new("sk-srv".into()),
+                base_url: None,
+            }),
+            request: None,
+            settings: OrgSettings::default(),
+            server_model_overrides: Default::default(),
+        };
+        assert_eq!(label(&c.choose(Some(Provider::Openai), None).unwrap().1), "pk_o", "byok first by default");
+        c.settings.provider_mode = Some(ProviderMode::Managed);
+        assert_eq!(label(&c.choose(Some(Provider::Openai), None).unwrap().1), "fallback");
+        assert_eq!(label(&c.choose(None, None).unwrap().1), "fallback");
+        let e = c.choose(None, Some("pk_o")).err().unwrap();
+        assert!(e.code == "BYOK_NO_KEY" && e.message.contains("managed"), "{}", e.message);
+        c.settings.provider_mode = Some(ProviderMode::Byok);
+        c.keys.clear();
+        let e = c.choose(Some(Provider::Openai), None).err().unwrap();
+        assert!(e.code == "BYOK_NO_KEY" && e.message.contains("provider_mode byok"), "{}", e.message);
+        assert_eq!(c.choose(None, None).err().unwrap().code, "BYOK_NO_KEY", "the server's key is not usable");
+        c.request = Some(RequestKey {
+            provider: Provider::Openai,
+            key: Secret::new("sk-req".into()),
+            base_url: None,
+            endpoint: None,
+            deployment: None,
+            api_version: None,
+            default_model: None,
+        });
+        assert_eq!(label(&c.choose(None, None).unwrap().1), "request", "the run's own key serves in every mode");
+        c.settings.provider_mode = Some(ProviderMode::Managed);
+        assert_eq!(label(&c.choose(Some(Provider::Openai), None).unwrap().1), "request");
     }
 
     #[test]

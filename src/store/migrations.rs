@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 7;
+pub const SCHEMA_VERSION: usize = 8;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -223,6 +223,12 @@ pub fn migrations() -> Migrations<'static> {
                  created_at TEXT NOT NULL,
                  UNIQUE (project_id, name)
              );",
+        ),
+        // 8: per-project content logging of gateway calls: the project's opt-in, and the logged prompt and
+        // completion (JSON `{prompt, completion, truncated}`) on the request-log row, NULL for every other call.
+        M::up(
+            "ALTER TABLE projects ADD COLUMN gateway_log_content INTEGER NOT NULL DEFAULT 0;
+             ALTER TABLE gateway_requests ADD COLUMN content TEXT;",
         ),
     ])
 }

@@ -283,9 +283,9 @@ pub mod page {
         let id = String::from_utf8(URL_SAFE_NO_PAD.decode(body).ok()?).ok()?;
         let tag = URL_SAFE_NO_PAD.decode(tag).ok()?;
         let want = ring::hmac::sign(cursor_key(), id.as_bytes());
-        (tag.len() == TAG_BYTES
-            && ring::constant_time::verify_slices_are_equal(&want.as_ref()[..TAG_BYTES], &tag).is_ok())
-        .then_some(id)
+        // Compared without an early exit, so the time taken says nothing about how much of a tag was right.
+        let diff = want.as_ref()[..TAG_BYTES].iter().zip(&tag).fold(0u8, |d, (a, b)| d | (a ^ b));
+        (tag.len() == TAG_BYTES && diff == 0).then_some(id)
     }
 
     /// Split a fetched `limit + 1` rows into a page and its cursor.

@@ -55,6 +55,16 @@ pub struct Project {
     pub id: String,
     pub name: String,
     pub created_at: String,
+    /// Gateway calls attributed to this project (`x-gavel-project`) keep their prompt and completion text in the
+    /// request log. Off unless an org admin turns it on: the text is the callers' data.
+    pub gateway_log_content: bool,
+}
+
+/// `PATCH /v1/projects/{project}`: the project's settings; absent fields stay as they are.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PatchProject {
+    pub gateway_log_content: Option<bool>,
 }
 
 #[derive(Deserialize, ToSchema)]

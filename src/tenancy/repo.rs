@@ -201,31 +201,48 @@ pub fn insert_project(conn: &Connection, org_id: &str, name: &str, now: &str) ->
             e.into()
         }
     })?;
-    Ok(Project { id, name: name.into(), created_at: now.into() })
+    Ok(Project { id, name: name.into(), created_at: now.into(), gateway_log_content: false })
 }
 
 pub fn list_projects(conn: &Connection, org_id: &str, after: Option<&str>, limit: u32) -> Result<Vec<Project>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, name, created_at FROM projects WHERE org_id = ?1 AND (?2 IS NULL OR id > ?2) ORDER BY id LIMIT ?3",
+        "SELECT id, name, created_at, gateway_log_content FROM projects WHERE org_id = ?1 AND (?2 IS NULL OR id > ?2)
+         ORDER BY id LIMIT ?3",
     )?;
-    let rows = stmt
-        .query_map(params![org_id, after, limit + 1], |r| {
-            Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })
-        })?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+    let rows = stmt.query_map(params![org_id, after, limit + 1], project_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
 /// A project of this org by id or name; another org's project is simply not found.
 pub fn find_project(conn: &Connection, org_id: &str, id_or_name: &str) -> Result<Project> {
     let mut stmt = conn.prepare_cached(
-        "SELECT id, name, created_at FROM projects WHERE org_id = ?1 AND (id = ?2 OR name = ?2) ORDER BY id = ?2 DESC LIMIT 1",
+        "SELECT id, name, created_at, gateway_log_content FROM projects WHERE org_id = ?1 AND (id = ?2 OR name = ?2)
+         ORDER BY id = ?2 DESC LIMIT 1",
     )?;
-    stmt.query_row(params![org_id, id_or_name], |r| {
-        Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)? })
-    })
-    .optional()?
-    .ok_or_else(|| Error::not_found("project"))
+    stmt.query_row(params![org_id, id_or_name], project_row).optional()?.ok_or_else(|| Error::not_found("project"))
+}
+
+fn project_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Project> {
+    Ok(Project { id: r.get(0)?, name: r.get(1)?, created_at: r.get(2)?, gateway_log_content: r.get(3)? })
+}
+
+/// Turns the project's gateway content logging on or off.
+pub fn set_gateway_log_content(conn: &Connection, org_id: &str, id: &str, on: bool) -> Result<()> {
+    conn.execute(
+        "UPDATE projects SET gateway_log_content = ?3 WHERE org_id = ?1 AND id = ?2",
+        params![org_id, id, on],
+    )?;
+    Ok(())
+}
+
+/// Whether gateway calls of `project` (the `x-gavel-project` value: a name or id) in this org keep their text.
+/// A project that does not exist, or exists only in another org, does not.
+pub fn logs_gateway_content(conn: &Connection, org_id: &str, project: &str) -> Result<bool> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT gateway_log_content FROM projects WHERE org_id = ?1 AND (id = ?2 OR name = ?2)
+         ORDER BY id = ?2 DESC LIMIT 1",
+    )?;
+    Ok(stmt.query_row(params![org_id, project], |r| r.get(0)).optional()?.unwrap_or(false))
 }
 
 pub fn delete_project(conn: &Connection, org_id: &str, id: &str) -> Result<()> {

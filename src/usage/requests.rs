@@ -1,8 +1,9 @@
-//! The gateway's request log: one row per gateway call with who, where, what it cost and how long it took, and
-//! never the prompt or the completion. Written in batches by the gateway's background writer.
+//! The gateway's request log: one row per gateway call with who, where, what it cost and how long it took. The
+//! prompt and the completion are kept only for calls of a project that opted in (`gateway_log_content`), cut to
+//! `gateway.log_content_max_bytes` each. Written in batches by the gateway's background writer.
 
 use rusqlite::{params, Connection};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::error::Result;
@@ -41,6 +42,20 @@ pub struct RequestRow {
     pub cache: String,
     /// Provider calls made (retries and fallbacks included).
     pub attempts: u32,
+    /// The call's text, only for a project that opted in to content logging.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub content: Option<LoggedContent>,
+}
+
+/// A logged call's text.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct LoggedContent {
+    /// The request's messages (chat) or input (embeddings), as JSON text.
+    pub prompt: String,
+    /// The answer's text and tool-call arguments, as streamed or whole; empty for embeddings.
+    pub completion: String,
+    /// True when either text was cut to `gateway.log_content_max_bytes`.
+    pub truncated: bool,
 }
 
 /// Inserts one row (the writer calls this inside its batch transaction).
@@ -48,9 +63,12 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO gateway_requests (id, org_id, at, api_key_id, project, endpoint, provider, model, key_source,
              key_ref, status, error_code, stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms,
-             cache, attempts, request_id)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21)",
+             cache, attempts, request_id, content)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
     )?;
+    let content = r.content.as_ref().map(|c| {
+        serde_json::json!({"prompt": c.prompt, "completion": c.completion, "truncated": c.truncated}).to_string()
+    });
     stmt.execute(params![
         r.id,
         org_id,
@@ -73,6 +91,7 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
         r.cache,
         r.attempts,
         r.request_id,
+        content,
     ])?;
     Ok(())
 }
@@ -81,7 +100,8 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
 pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -> Result<Vec<RequestRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, api_key_id, project, endpoint, provider, model, key_source, key_ref, status, error_code,
-                stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id
+                stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id,
+                content
          FROM gateway_requests WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
     )?;
     let rows = stmt
@@ -107,6 +127,8 @@ pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -
                 cache: r.get(17)?,
                 attempts: r.get(18)?,
                 request_id: r.get(19)?,
+                // A row that cannot be read back as content (it never should) shows none rather than failing the page.
+                content: r.get::<_, Option<String>>(20)?.and_then(|t| serde_json::from_str(&t).ok()),
             })
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;

@@ -86,9 +86,14 @@ def main() -> int:
     ids = [m.id for m in client.models.list()]
     assert "gpt-4o-mini" in ids and "claude-3-5-haiku-latest" in ids, ids
 
-    # Embeddings.
-    emb = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"])
+    # Embeddings. The SDK asks for base64 unless told otherwise and decodes it after validation, so the strict
+    # client asks for floats and a lenient one checks the base64 path (through OpenAI's wire and Gemini's).
+    emb = client.embeddings.create(model="text-embedding-3-small", input=["a", "b"], encoding_format="float")
     assert len(emb.data) == 2 and len(emb.data[0].embedding) == 3, emb
+    lenient = OpenAI(base_url=f"{base}/v1", api_key=key, max_retries=0)
+    for model in ["text-embedding-3-small", "text-embedding-004"]:
+        emb = lenient.embeddings.create(model=model, input=["a", "b"])
+        assert [round(x, 3) for x in emb.data[1].embedding] == [0.2, 0.2, -0.3], (model, emb)
 
     print("openai", openai.__version__, "SDK checks passed")
     return 0

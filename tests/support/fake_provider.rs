@@ -553,9 +553,13 @@ fn success(flavor: Flavor, model: &str, body: &Value, knobs: &Knobs, n: u64) -> 
             "usage": {"prompt_tokens": input, "completion_tokens": output, "total_tokens": input + output},
             "system_fingerprint": "fp_fake"}),
         Flavor::Anthropic => {
-            let tool = body["tool_choice"]["name"].as_str().or(body["tools"][0]["name"].as_str());
+            // A forced tool is always called; otherwise the first tool, unless the last turn carries its result.
+            let tool = body["tool_choice"]["name"]
+                .as_str()
+                .map(str::to_owned)
+                .or_else(|| fake_stream::tool_to_call(false, body));
             let tool_input = serde_json::from_str::<Value>(&reply).ok().filter(Value::is_object);
-            let content = match tool {
+            let content = match &tool {
                 Some(tool) => json!([{"type": "tool_use", "id": format!("toolu_fake{n}"), "name": tool,
                                       "input": tool_input.unwrap_or_else(|| json!({"value": reply}))}]),
                 None => json!([{"type": "text", "text": reply}]),

@@ -191,7 +191,20 @@ pub fn openai_embeddings(model: &str, body: &Value) -> Value {
         Value::Array(a) => a.len(),
         _ => 1,
     };
-    let data: Vec<Value> = (0..n).map(|i| json!({"object": "embedding", "index": i, "embedding": vector(i)})).collect();
+    // Like OpenAI, `encoding_format: base64` answers each vector as little-endian f32 bytes in base64 (the Node SDK
+    // asks for that by default).
+    let base64 = body["encoding_format"] == "base64";
+    let embedding = |i: usize| {
+        let v = vector(i);
+        if !base64 {
+            return v;
+        }
+        let bytes: Vec<u8> =
+            v.as_array().unwrap().iter().flat_map(|x| (x.as_f64().unwrap() as f32).to_le_bytes()).collect();
+        json!(base64::Engine::encode(&base64::engine::general_purpose::STANDARD, bytes))
+    };
+    let data: Vec<Value> =
+        (0..n).map(|i| json!({"object": "embedding", "index": i, "embedding": embedding(i)})).collect();
     json!({"object": "list", "data": data, "model": model, "usage": {"prompt_tokens": 3 * n, "total_tokens": 3 * n}})
 }
 

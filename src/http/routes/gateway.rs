@@ -232,13 +232,14 @@ pub async fn models(state: web::Data<AppState>, caller: Result<OrgMember>, req: 
         Ok(i) => i,
         Err(f) => return failure(&f, Shape::OpenAi),
     };
-    match state.gateway.view(&info.org_id, &info.api_key_id).await {
+    match state.gateway.view(&info.org_id, &info.api_key_id, None).await {
         Ok(view) => HttpResponse::Ok().json(state.gateway.models(&view)),
         Err(f) => failure(&f, Shape::OpenAi),
     }
 }
 
-/// The org's gateway request log, newest first (no prompt or completion text).
+/// The org's gateway request log, newest first. Rows carry `content: {prompt, completion, truncated}` only for calls
+/// of a project that opted in (`PATCH /v1/projects/{project} {gateway_log_content: true}`).
 #[utoipa::path(get, path = "/v1/gateway/requests", tag = "gateway", params(PageQuery),
     responses((status = 200, body = inline(Page<crate::usage::requests::RequestRow>))), security(("api_key" = [])))]
 pub async fn list_requests(

@@ -263,6 +263,45 @@ pub async fn get_project(
     Ok(HttpResponse::Ok().json(p))
 }
 
+/// Change a project's settings (org admins): today whether its gateway calls keep their prompt and completion text
+/// in the request log.
+#[utoipa::path(patch, path = "/v1/projects/{project}", tag = "tenancy", request_body = PatchProject,
+    params(("project" = String, Path, description = "project name or id")),
+    responses((status = 200, body = Project), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn patch_project(
+    state: web::Data<AppState>,
+    caller: OrgAdmin,
+    project: web::Path<String>,
+    body: web::Json<PatchProject>,
+) -> Result<HttpResponse> {
+    let patch = body.into_inner();
+    let c = caller.0;
+    let p = state
+        .store
+        .write(move |conn| {
+            let tx = conn.transaction()?;
+            let mut p = repo::find_project(&tx, &c.org_id, &project)?;
+            if let Some(on) = patch.gateway_log_content {
+                repo::set_gateway_log_content(&tx, &c.org_id, &p.id, on)?;
+                p.gateway_log_content = on;
+                audit::record(
+                    &tx,
+                    Some(&c.org_id),
+                    &c.actor(),
+                    "project.settings",
+                    "project",
+                    Some(&p.id),
+                    json!({"gateway_log_content": on}),
+                )?;
+            }
+            tx.commit()?;
+            Ok(p)
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(p))
+}
+
 /// Delete a project (org admins).
 #[utoipa::path(delete, path = "/v1/projects/{project}", tag = "tenancy",
     params(("project" = String, Path, description = "project name or id")),
@@ -325,6 +364,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         .service(
             web::resource("/v1/projects/{project}")
                 .route(web::get().to(get_project))
+                .route(web::patch().to(patch_project))
                 .route(web::delete().to(delete_project)),
         )
         .service(web::resource("/v1/me").route(web::get().to(me)));
@@ -341,6 +381,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     create_project,
     list_projects,
     get_project,
+    patch_project,
     delete_project,
     me
 ))]
