@@ -71,6 +71,9 @@ pub enum Command {
     Analyze(crate::evalcli::kinds::KindArgs),
     /// Security audit of a dataset or an earlier run: masked findings per check, gate (exit codes as eval).
     Audit(crate::evalcli::kinds::KindArgs),
+    /// Compare two runs: pass rates with 95 % intervals, per-scorer changes beyond noise or not, and with
+    /// --pairwise a judge's head-vs-base win rate. Exit 0; 1 with --fail-on-regression on a regression beyond noise.
+    Compare(crate::evalcli::compare::CompareArgs),
     /// Run the shipped detector and classifier fixtures and print precision and recall per detector or
     /// subcategory. Exit 0 when every fixture behaved, 1 otherwise.
     Selftest {
@@ -110,7 +113,7 @@ impl Command {
             }
             Command::Healthcheck { bind } => Overrides { bind: bind.clone(), ..Default::default() },
             Command::Selftest { .. } => Overrides { log_level: Some("warn".into()), ..Default::default() },
-            Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) => {
+            Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) | Command::Compare(_) => {
                 Overrides { log_level: Some("warn".into()), ..Default::default() }
             }
         }

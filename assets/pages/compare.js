@@ -27,6 +27,33 @@ function noise(d) {
   return h('span', {}, badge(kind, d.delta < 0 ? 'regression' : 'improvement'), ` beyond noise${p}`);
 }
 
+/** Ask a judge which output is better, item by item in both orders (`POST /v1/runs/{head}/pairwise`): a win counts
+ * only when both orders agree, so a judge that prefers whatever comes first produces ties, not a false winner. */
+function pairwiseBox(base, head) {
+  const rubric = h('textarea', { rows: 2, id: 'pairwise-rubric', placeholder: 'Which answer is more correct and helpful?' });
+  const result = h('div', { class: 'pairwise-result' });
+  const button = h('button', { type: 'button', id: 'pairwise-run' }, 'Judge head vs base');
+  button.onclick = async () => {
+    button.disabled = true;
+    result.replaceChildren(h('p', { class: 'muted' }, 'Judging every shared item in both orders…'));
+    try {
+      const config = rubric.value.trim() ? { rubric: rubric.value.trim() } : {};
+      const r = await api(`/v1/runs/${encodeURIComponent(head)}/pairwise`, { method: 'POST', body: { against: base, scorer: { type: 'pairwise', config } } });
+      result.replaceChildren(h('div', { class: 'cards' },
+        stat('Head win rate', fmtRate(r.win_rate), r.win_rate_ci ? h('div', { class: 'sub interval' }, fmtInterval(r.win_rate_ci)) : null),
+        stat('Head wins', fmtInt(r.wins), h('div', { class: 'sub' }, 'better in both orders')),
+        stat('Base wins', fmtInt(r.losses), h('div', { class: 'sub' }, 'better in both orders')),
+        stat('Ties', fmtInt(r.ties), h('div', { class: 'sub' }, `${fmtInt(r.inconsistent)} followed the position`)),
+        stat('Pairs', fmtInt(r.pairs), h('div', { class: 'sub' }, r.errors ? `${fmtInt(r.errors)} not judged` : `of ${fmtInt(r.matched)} shared items`))),
+        r.first_error ? h('p', { class: 'muted' }, r.first_error) : null);
+    } catch (e) { result.replaceChildren(errorBox(e)); }
+    button.disabled = false;
+  };
+  return h('section', { class: 'pairwise' }, h('h2', {}, 'Pairwise judgement'),
+    h('p', { class: 'muted' }, 'A judge compares the two outputs of each shared item, in both orders; inconsistent pairs count as ties.'),
+    h('label', { for: 'pairwise-rubric' }, 'Rubric (optional)'), rubric, h('div', {}, button), result);
+}
+
 function openChange(it) {
   const side = (label, v) => [h('h3', {}, `${label} `, v.errored ? badge('error', 'errored') : v.passed ? badge('pass', 'passed') : badge('fail', 'failed')), scoreList(v.scores)];
   drawer(`Item #${it.index}`, [h('div', { class: 'badges' }, badge(CHANGE[it.change] || '', it.change)),
@@ -92,6 +119,7 @@ export async function comparePage({ params, query, el, signal }) {
       { label: 'Base mean', cell: (n) => fmtNum(ps[n].base_mean), num: true, cls: 'hide-narrow' },
       { label: 'Head mean', cell: (n) => fmtNum(ps[n].head_mean), num: true, cls: 'hide-narrow' },
     ], Object.keys(ps)) : h('p', { class: 'muted' }, 'No scorer in common.'),
+    pairwiseBox(base, head),
     h('h2', {}, 'Items whose verdict changed'), itemsBox);
 
   function paintItems(d) {

@@ -279,3 +279,54 @@ fn eval_local_runs_judge_scorers_with_a_key_from_the_environment() {
     assert_eq!(code, 2);
     assert!(err.contains("no key for anthropic"), "{err}");
 }
+
+/// `gavel compare` says which change is beyond noise and exits 1 on a regression with `--fail-on-regression`.
+#[test]
+fn compare_reports_regressions_beyond_noise() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bin =
+        spawn_binary(tmp.path(), &["--data-dir", "d", "--bind", "127.0.0.1:0"], &[], &tmp.path().join("log")).unwrap();
+    let key = org_and_project(&bin);
+    let c = reqwest::blocking::Client::new();
+    let run = |wrong: usize| -> String {
+        let items: Vec<Value> = (0..60)
+            .map(|i| json!({"id": format!("k{i}"), "input": "q", "output": if i < wrong { "Lyon" } else { "Paris" }, "expected": "Paris"}))
+            .collect();
+        let v: Value = c
+            .post(format!("{}/v1/projects/web/runs", bin.base))
+            .header("X-API-Key", &key)
+            .json(&json!({"dataset": items, "scorers": ["equals", "contains"], "wait_s": 30}))
+            .send()
+            .unwrap()
+            .json()
+            .unwrap();
+        assert_eq!(v["status"], "completed", "{v}");
+        v["id"].as_str().unwrap().to_string()
+    };
+    let (good, bad) = (run(0), run(30));
+    let args = |base: &str, head: &str, extra: &[&str]| -> Vec<String> {
+        let mut a: Vec<String> =
+            ["compare", "--server", &bin.base, "--api-key", &key, "--project", "web", "--base", base, "--head", head]
+                .iter()
+                .map(|s| s.to_string())
+                .collect();
+        a.extend(extra.iter().map(|s| s.to_string()));
+        a
+    };
+    let call = |a: Vec<String>| {
+        let refs: Vec<&str> = a.iter().map(String::as_str).collect();
+        run_gavel(tmp.path(), &refs, &[])
+    };
+    let (code, out, err) = call(args(&good, &bad, &[]));
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("REGRESSION beyond noise"), "{out}");
+    assert!(out.contains("30 regressed"), "{out}");
+    let (code, out, _) = call(args(&good, &bad, &["--fail-on-regression"]));
+    assert_eq!(code, 1, "{out}");
+    let (code, out, _) = call(args(&bad, &good, &["--fail-on-regression"]));
+    assert_eq!(code, 0, "an improvement is no regression: {out}");
+    assert!(out.contains("improvement beyond noise"), "{out}");
+    let (code, _, err) = call(args(&good, "run_missing", &[]));
+    assert_eq!(code, 2, "{err}");
+    assert_eq!(bin.terminate(), 0);
+}

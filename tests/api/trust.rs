@@ -198,7 +198,13 @@ async fn the_openapi_document_describes_unsure_scores_and_samples() {
     for field in ["k", "passes", "agreement"] {
         assert!(schemas["Samples"]["properties"].get(field).is_some(), "Samples.{field}: {}", schemas["Samples"]);
     }
-    assert!(schemas["Summary"]["properties"].get("unsure").is_some());
+    // The summary is composed (`allOf`: what every run has, plus what other kinds add): look in its parts.
+    let summary = &schemas["Summary"];
+    let parts: Vec<&Value> = match summary["allOf"].as_array() {
+        Some(all) => all.iter().collect(),
+        None => vec![summary],
+    };
+    assert!(parts.iter().any(|p| p["properties"].get("unsure").is_some()), "Summary.unsure: {summary}");
     assert!(schemas["ScorerSummary"]["properties"].get("unsure").is_some());
 }
 
