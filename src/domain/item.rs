@@ -25,7 +25,9 @@ pub struct Item {
     /// What the model answered: usually a string, any JSON value is accepted.
     #[schema(value_type = serde_json::Value)]
     pub output: Value,
+    /// Retrieved passages: one string or a list of strings (answers always carry the list).
     #[serde(default, skip_serializing_if = "Vec::is_empty", deserialize_with = "context_list")]
+    #[schema(schema_with = context_schema)]
     pub context: Vec<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<serde_json::Value>)]
@@ -226,4 +228,12 @@ mod tests {
         assert_eq!(null.expected, None);
         assert_eq!(serde_json::to_string(&null).unwrap(), r#"{"input":"q","output":"a"}"#);
     }
+}
+
+/// `context` as the contract has it: a string or a list of strings (null, like absent, is none).
+fn context_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
+    let text = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
+    let null = ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null));
+    OneOfBuilder::new().item(text()).item(ArrayBuilder::new().items(text())).item(null).into()
 }

@@ -401,10 +401,22 @@ pub async fn cancel_run(state: web::Data<AppState>, caller: OrgMember, id: web::
     Ok(HttpResponse::Ok().json(run))
 }
 
+/// One Server-Sent Event as a client's SSE parser reads it (the document describes events, not the raw stream).
+#[derive(utoipa::ToSchema)]
+#[allow(dead_code)]
+struct RunEvent {
+    /// `progress` or `summary`.
+    event: String,
+    /// JSON text: `{done, total}` for `progress`, the finished run for `summary`.
+    data: String,
+    id: Option<String>,
+    retry: Option<u64>,
+}
+
 /// Server-Sent Events: `progress` events while the run goes, then one `summary` event with the finished run.
 /// A client that connects after the end gets the `summary` event at once.
 #[utoipa::path(get, path = "/v1/runs/{id}/events", tag = "runs", params(("id" = String, Path)),
-    responses((status = 200, description = "`progress` events, then one `summary` event", body = String, content_type = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "`progress` events, then one `summary` event", body = RunEvent, content_type = "text/event-stream"), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path<String>) -> Result<HttpResponse> {
     let org = caller.0.org_id;
