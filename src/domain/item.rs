@@ -194,6 +194,14 @@ pub fn text_of(v: &Value) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// `context` as the contract has it: a string or a list of strings (null, like absent, is none).
+fn context_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
+    let text = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
+    let null = ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null));
+    OneOfBuilder::new().item(text()).item(ArrayBuilder::new().items(text())).item(null).into()
+}
+
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
@@ -228,12 +236,4 @@ mod tests {
         assert_eq!(null.expected, None);
         assert_eq!(serde_json::to_string(&null).unwrap(), r#"{"input":"q","output":"a"}"#);
     }
-}
-
-/// `context` as the contract has it: a string or a list of strings (null, like absent, is none).
-fn context_schema() -> utoipa::openapi::schema::Schema {
-    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, SchemaType, Type};
-    let text = || ObjectBuilder::new().schema_type(SchemaType::Type(Type::String));
-    let null = ObjectBuilder::new().schema_type(SchemaType::Type(Type::Null));
-    OneOfBuilder::new().item(text()).item(ArrayBuilder::new().items(text())).item(null).into()
 }
