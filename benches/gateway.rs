@@ -24,8 +24,9 @@
 #[path = "../tests/support/fake_stream.rs"]
 mod fake_stream;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "support/server.rs"]
+mod server;
+
 use std::rc::Rc;
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
@@ -34,30 +35,12 @@ use std::time::{Duration, Instant};
 use actix_web::{web, App, HttpResponse, HttpServer};
 use serde_json::{json, Value};
 
-type Res<T> = Result<T, Box<dyn std::error::Error>>;
+use server::{cpu_seconds, proc_mb, Res, Served};
 
 /// Pause between the frames of a `user: "slow"` stream, so that 500 of them are open at once.
 const SLOW_FRAME_DELAY: Duration = Duration::from_millis(40);
 /// In-flight cap of the open-loop load generator; calls due beyond it are counted as not sent.
 const MAX_IN_FLIGHT: usize = 512;
-
-fn proc_field(pid: u32, name: &str) -> f64 {
-    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap_or_default();
-    status
-        .lines()
-        .find(|l| l.starts_with(name))
-        .and_then(|l| l.split_whitespace().nth(1))
-        .and_then(|kb| kb.parse::<f64>().ok())
-        .map_or(0.0, |kb| kb / 1024.0)
-}
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    (ticks(11) + ticks(12)) / 100.0
-}
 
 /// The fake upstream: OpenAI's chat completion, whole (canned bytes) or streamed.
 fn start_fake() -> Res<String> {
@@ -106,35 +89,6 @@ fn start_fake() -> Res<String> {
         });
     });
     Ok(format!("http://{}", rx.recv()?))
-}
-
-struct Gavel {
-    child: std::process::Child,
-    pid: u32,
-    base: String,
-}
-
-fn start_gavel(dir: &std::path::Path) -> Res<(Gavel, String)> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
-        .arg(dir)
-        .env("GAVEL_GATEWAY__MAX_CONCURRENCY_PER_ORG_PROVIDER", "1000")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let pid = child.id();
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    let mut admin = String::new();
-    let base = loop {
-        let line = lines.next().ok_or("server exited")??;
-        if let Some(k) = line.split_whitespace().find(|w| w.starts_with("gv_")) {
-            admin = k.to_string();
-        }
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
-        }
-    };
-    Ok((Gavel { child, pid, base }, admin))
 }
 
 /// An org with an openai key on the fake and a member key with limits; returns the member key.
@@ -296,9 +250,13 @@ fn main() -> Res<()> {
     let secs: f64 = std::env::var("SECS").ok().and_then(|v| v.parse().ok()).unwrap_or(4.0);
     let fake = start_fake()?;
     let dir = tempfile::tempdir()?;
-    let (mut gavel, admin) = start_gavel(&dir.path().join("data"))?;
+    let gavel = Served::start(
+        &dir.path().join("data"),
+        "warn",
+        &[("GAVEL_GATEWAY__MAX_CONCURRENCY_PER_ORG_PROVIDER", "1000".into())],
+    )?;
     let pid = gavel.pid;
-    let key = set_up(&gavel.base, &admin, &fake)?;
+    let key = set_up(&gavel.base, &gavel.admin, &fake)?;
     let client = reqwest::Client::builder().pool_max_idle_per_host(2048).timeout(Duration::from_secs(60)).build()?;
     let direct = Target { client: client.clone(), url: format!("{fake}/v1/chat/completions"), key: "sk-x".into() };
     let gw = Target { client, url: format!("{}/v1/chat/completions", gavel.base), key };
@@ -393,7 +351,7 @@ fn main() -> Res<()> {
                  RSS {:.0} MB",
                 pct(&lat, 0.5),
                 pct(&lat, 0.99),
-                proc_field(pid, "VmRSS:")
+                proc_mb(pid, "VmRSS:")
             );
         }
 
@@ -409,7 +367,7 @@ fn main() -> Res<()> {
                     let (rss_peak, done) = (rss_peak.clone(), done.clone());
                     tokio::task::spawn_local(async move {
                         while !done.get() {
-                            rss_peak.set(rss_peak.get().max(proc_field(pid, "VmRSS:")));
+                            rss_peak.set(rss_peak.get().max(proc_mb(pid, "VmRSS:")));
                             tokio::time::sleep(Duration::from_millis(20)).await;
                         }
                     })
@@ -438,8 +396,7 @@ fn main() -> Res<()> {
             rss_peak.get()
         );
     });
-    println!("6. server peak RSS (VmHWM) {:.0} MB, total CPU {:.1} s", proc_field(pid, "VmHWM:"), cpu_seconds(pid));
-    Command::new("kill").args(["-TERM", &pid.to_string()]).status().ok();
-    gavel.child.wait().ok();
+    println!("6. server peak RSS (VmHWM) {:.0} MB, total CPU {:.1} s", proc_mb(pid, "VmHWM:"), cpu_seconds(pid));
+    gavel.stop();
     Ok(())
 }

@@ -17,59 +17,35 @@ mod fake_provider;
 #[path = "../tests/support/fake_stream.rs"]
 mod fake_stream;
 
-use std::io::{BufRead, BufReader};
-use std::process::{Command, Stdio};
+#[path = "support/server.rs"]
+mod server;
+
 use std::time::{Duration, Instant};
 
 use fake_provider::{FakeProvider, Knobs};
 use serde_json::{json, Value};
-
-fn cpu_seconds(pid: u32) -> f64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let after = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
-    let f: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| f.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
-    // Fields 14 and 15 (utime, stime) are at 11 and 12 after the command name.
-    (ticks(11) + ticks(12)) / 100.0
-}
+use server::{cpu_seconds, Served};
 
 struct Server {
-    child: std::process::Child,
+    served: Served,
     base: String,
     key: String,
     client: reqwest::blocking::Client,
 }
 
 fn start(dir: &std::path::Path, cap: u32) -> Result<Server, Box<dyn std::error::Error>> {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_gavel"))
-        .args(["serve", "--bind", "127.0.0.1:0", "--log-level", "warn", "--data-dir"])
-        .arg(dir)
-        .env("GAVEL_JUDGE__MAX_CONCURRENCY_PER_ORG_PROVIDER", cap.to_string())
-        .env("GAVEL_JUDGE__BACKOFF_BASE_MS", "50")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()?;
-    let mut lines = BufReader::new(child.stdout.take().ok_or("no stdout")?).lines();
-    let mut admin = String::new();
-    let base = loop {
-        let line = lines.next().ok_or("server exited")??;
-        if let Some(k) = line.split_whitespace().find(|w| w.starts_with("gv_")) {
-            admin = k.to_string();
-        }
-        if let Some(rest) = line.split("listening on ").nth(1) {
-            break rest.split_whitespace().next().unwrap_or_default().to_string();
-        }
-    };
+    let served = Served::start(
+        dir,
+        "warn",
+        &[
+            ("GAVEL_JUDGE__MAX_CONCURRENCY_PER_ORG_PROVIDER", cap.to_string()),
+            ("GAVEL_JUDGE__BACKOFF_BASE_MS", "50".into()),
+        ],
+    )?;
     let client = reqwest::blocking::Client::builder().timeout(Duration::from_secs(600)).build()?;
-    let org: Value = client
-        .post(format!("{base}/v1/orgs"))
-        .header("X-API-Key", &admin)
-        .json(&json!({"name": "bench"}))
-        .send()?
-        .json()?;
-    let key = org["admin_api_key"].as_str().ok_or("no key")?.to_string();
-    client.post(format!("{base}/v1/projects")).header("X-API-Key", &key).json(&json!({"name": "bench"})).send()?;
-    Ok(Server { child, base, key, client })
+    let key = served.org_with_project(&client)?;
+    let base = served.base.clone();
+    Ok(Server { served, base, key, client })
 }
 
 fn judged_run(
@@ -104,8 +80,8 @@ fn judged_run(
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let n: usize = std::env::var("ITEMS").ok().and_then(|v| v.parse().ok()).unwrap_or(2000);
     let dir = tempfile::tempdir()?;
-    let mut s = start(&dir.path().join("d"), 20)?;
-    let pid = s.child.id();
+    let s = start(&dir.path().join("d"), 20)?;
+    let pid = s.served.pid;
 
     let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(100), ..Knobs::default() });
     let cpu0 = cpu_seconds(pid);
@@ -133,7 +109,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         limited.calls(),
         limited.calls().saturating_sub(m as u64)
     );
-    let _ = Command::new("kill").args(["-TERM", &pid.to_string()]).status();
-    let _ = s.child.wait();
+    s.served.stop();
     Ok(())
 }

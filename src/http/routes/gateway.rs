@@ -104,6 +104,18 @@ fn parse_body(body: &[u8], request_id: &str) -> std::result::Result<Value, Failu
     })
 }
 
+/// The start of every OpenAI-shaped call: who calls, and the body as a JSON object; or the answer refusing it.
+fn openai_call(
+    req: &HttpRequest,
+    caller: Result<OrgMember>,
+    body: &[u8],
+) -> std::result::Result<(CallInfo, Value), Box<HttpResponse>> {
+    let refuse = |f: Failure| Box::new(failure(&f, Shape::OpenAi));
+    let info = call_info(req, caller).map_err(refuse)?;
+    let raw = parse_body(body, &info.request_id).map_err(refuse)?;
+    Ok((info, raw))
+}
+
 fn sse(b: HttpResponseBuilder, frames: impl futures_util::Stream<Item = String> + 'static) -> HttpResponse {
     let mut b = b;
     b.content_type("text/event-stream").insert_header(("cache-control", "no-cache"));
@@ -124,13 +136,9 @@ pub async fn chat_completions(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let info = match call_info(&req, caller) {
-        Ok(i) => i,
-        Err(f) => return failure(&f, Shape::OpenAi),
-    };
-    let raw = match parse_body(&body, &info.request_id) {
-        Ok(v) => v,
-        Err(f) => return failure(&f, Shape::OpenAi),
+    let (info, raw) = match openai_call(&req, caller, &body) {
+        Ok(call) => call,
+        Err(answer) => return *answer,
     };
     match state.gateway.chat(&info, raw, "chat.completions").await {
         Ok(Answer::Whole { body, meta }) => with_meta(HttpResponse::Ok(), &meta).json(body),
@@ -209,13 +217,9 @@ pub async fn embeddings(
     req: HttpRequest,
     body: web::Bytes,
 ) -> HttpResponse {
-    let info = match call_info(&req, caller) {
-        Ok(i) => i,
-        Err(f) => return failure(&f, Shape::OpenAi),
-    };
-    let raw = match parse_body(&body, &info.request_id) {
-        Ok(v) => v,
-        Err(f) => return failure(&f, Shape::OpenAi),
+    let (info, raw) = match openai_call(&req, caller, &body) {
+        Ok(call) => call,
+        Err(answer) => return *answer,
     };
     match state.gateway.embeddings(&info, raw).await {
         Ok((body, meta)) => with_meta(HttpResponse::Ok(), &meta).json(body),
