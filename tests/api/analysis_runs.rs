@@ -5,18 +5,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::support::common::app_with_project;
 use crate::support::fake_provider::{FakeProvider, Knobs};
-use crate::support::{assert_error, spawn_app, spawn_app_with, start, TestApp};
+use crate::support::{assert_error, spawn_app_with, start, TestApp};
 
 const FA: &str = "/v1/projects/web/failure-analysis";
-
-async fn app_and_project() -> (TestApp, String) {
-    let app = spawn_app().await;
-    let (_, admin) = app.org("acme").await;
-    let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
-    assert_eq!(s, 201);
-    (app, admin)
-}
 
 /// A key pointing at the fake, whose judge answers analysis prompts with the scripted judge.
 async fn judge_key(app: &TestApp, admin: &str, fake: &FakeProvider) {
@@ -60,7 +53,7 @@ fn check<'a>(row: &'a Value, sub: &str) -> &'a Value {
 
 #[tokio::test]
 async fn deterministic_analysis_classifies_items_and_gates_on_severity() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let run = finished(&app, &admin, json!({"dataset": deterministic_items(), "gate": {"max_severity": "high"}})).await;
     let sum = &run["summary"];
     assert_eq!(sum["items"], 3, "{sum}");
@@ -96,7 +89,7 @@ async fn deterministic_analysis_classifies_items_and_gates_on_severity() {
 #[tokio::test]
 async fn judged_analysis_makes_one_call_per_item_and_merges_the_judge() {
     let fake = FakeProvider::start(scripted());
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     judge_key(&app, &admin, &fake).await;
     let items: Vec<Value> = (0..6)
         .map(|i| {
@@ -150,7 +143,7 @@ async fn judged_analysis_makes_one_call_per_item_and_merges_the_judge() {
 
 #[tokio::test]
 async fn from_run_analyses_the_failed_items_of_an_eval_run() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let items: Vec<Value> = (0..5)
         .map(|i| {
             let out = if i < 2 { "{\"broken\": ".to_owned() } else { "{\"ok\": 1}".to_owned() };
@@ -185,7 +178,7 @@ async fn from_run_analyses_the_failed_items_of_an_eval_run() {
 
 #[tokio::test]
 async fn custom_buckets_are_stored_validated_and_used() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let path = "/v1/projects/web/buckets";
     let (s, e) = app.post(path, &admin, json!({"name": "pricing", "definition": "d", "severity": "high", "rules": [{"type": "regex", "pattern": "("}]})).await;
     assert_error(s, &e, 400, "VALIDATION_FAILED");
@@ -223,7 +216,7 @@ async fn custom_buckets_are_stored_validated_and_used() {
 
 #[tokio::test]
 async fn bad_analysis_requests_name_the_field() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let item = json!([{"input": "q", "output": "a"}]);
     let cases = [
         (json!({}), "dataset"),
@@ -304,7 +297,7 @@ async fn a_judged_analysis_resumes_after_a_restart_with_one_result_per_item() {
 /// The speed figure: 10,000 items with deterministic decisions only, submitted and finished over HTTP.
 #[tokio::test]
 async fn ten_thousand_deterministic_items_over_http() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let items: Vec<Value> = (0..10_000)
         .map(|i| {
             let out = if i % 10 == 0 { format!("{{\"n\": {i},") } else { format!("{{\"n\": {i}}}") };

@@ -2,17 +2,10 @@
 
 use serde_json::{json, Value};
 
-use crate::support::{assert_error, spawn_app, TestApp};
+use crate::support::common::app_with_project;
+use crate::support::{assert_error, TestApp};
 
 const AUDIT: &str = "/v1/projects/web/security/audit";
-
-async fn app_and_project() -> (TestApp, String) {
-    let app = spawn_app().await;
-    let (_, admin) = app.org("acme").await;
-    let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
-    assert_eq!(s, 201);
-    (app, admin)
-}
 
 async fn finished(app: &TestApp, key: &str, body: Value) -> Value {
     let mut body = body;
@@ -46,7 +39,7 @@ fn checks_of(row: &Value) -> Vec<String> {
 
 #[tokio::test]
 async fn audit_finds_masks_summarises_and_gates() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let run = finished(&app, &admin, json!({"dataset": items(), "gate": {"max_severity": "medium"}})).await;
     let (s, v) = app.get(&format!("/v1/runs/{}/results", run["id"].as_str().unwrap()), &admin).await;
     assert_eq!(s, 200);
@@ -102,7 +95,7 @@ async fn audit_finds_masks_summarises_and_gates() {
 
 #[tokio::test]
 async fn from_run_audits_every_item_of_a_run() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let (s, eval) = app
         .post("/v1/projects/web/runs", &admin, json!({"dataset": items(), "scorers": ["json_valid"], "wait_s": 60}))
         .await;
@@ -114,7 +107,7 @@ async fn from_run_audits_every_item_of_a_run() {
 
 #[tokio::test]
 async fn bad_audit_requests_name_the_field() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let item = json!([{"input": "q", "output": "a"}]);
     let cases = [
         (json!({"dataset": item, "checks": ["harmful_content"]}), "checks[0]", "needs a model"),
@@ -139,7 +132,7 @@ async fn bad_audit_requests_name_the_field() {
 /// `gavel audit` and `gavel analyze` against the in-process server: exit 0 / 1 / 2, a table and JUnit.
 #[tokio::test]
 async fn the_cli_submits_audits_and_analyses_with_eval_exit_codes() {
-    let (app, admin) = app_and_project().await;
+    let (app, admin) = app_with_project().await;
     let tmp = tempfile::tempdir().unwrap();
     let leaky = tmp.path().join("leaky.jsonl");
     let clean = tmp.path().join("clean.jsonl");

@@ -219,13 +219,7 @@ fn a_run_killed_mid_way_completes_after_restart_with_one_result_per_item() {
     assert_eq!(run["summary"]["passed"].as_u64().unwrap() + run["summary"]["failed"].as_u64().unwrap(), n as u64);
     assert_eq!(run["summary"]["failed"].as_u64().unwrap(), n.div_ceil(3) as u64, "verdicts are counted once each");
     assert_eq!(bin.terminate(), 0);
-    let db = rusqlite::Connection::open(data.join("gavel.db")).unwrap();
-    let (rows, distinct): (i64, i64) = db
-        .query_row("SELECT count(*), count(DISTINCT idx) FROM run_results WHERE run_id = ?1", [&id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
-    assert_eq!((rows, distinct), (n as i64, n as i64));
+    crate::support::common::assert_one_result_per_item(&data, &id, n as u64);
 }
 
 #[test]

@@ -5,27 +5,11 @@ use std::time::Duration;
 
 use serde_json::{json, Value};
 
+use crate::support::common::key_body;
 use crate::support::fake_provider::{default_reply, FakeProvider, Knobs};
 use crate::support::{spawn_app_with, TestApp};
 
 pub const PROVIDERS: [&str; 6] = ["openai", "groq", "openai_compatible", "azure_openai", "anthropic", "google"];
-
-/// A BYOK key body pointing `provider` at the fake.
-pub fn key_body(provider: &str, fake: &FakeProvider, secret: &str) -> Value {
-    let base = &fake.base;
-    match provider {
-        "openai" | "openai_compatible" => {
-            json!({"provider": provider, "name": provider, "key": secret, "base_url": format!("{base}/v1"), "default_model": "fake-model"})
-        }
-        "groq" => json!({"provider": "groq", "name": "groq", "key": secret, "base_url": format!("{base}/openai/v1")}),
-        "anthropic" => json!({"provider": "anthropic", "name": "anthropic", "key": secret, "base_url": base}),
-        "google" => json!({"provider": "google", "name": "google", "key": secret, "base_url": base}),
-        "azure_openai" => {
-            json!({"provider": "azure_openai", "name": "azure", "key": secret, "endpoint": base, "deployment": "gw-dep", "api_version": "2024-10-21"})
-        }
-        other => panic!("{other}"),
-    }
-}
 
 pub async fn gw_app(tweak: impl FnOnce(&mut gavel::config::Config)) -> (TestApp, String) {
     let app = spawn_app_with(|c| {
@@ -123,7 +107,7 @@ async fn chat_on_every_wire_format_whole_and_streamed() {
             );
         }
         if provider == "azure_openai" {
-            assert!(seen[0].path.starts_with("/openai/deployments/gw-dep/chat/completions"), "{}", seen[0].path);
+            assert!(seen[0].path.starts_with("/openai/deployments/fake-dep/chat/completions"), "{}", seen[0].path);
         }
         // Streamed, with and without the usage chunk.
         for include_usage in [true, false] {

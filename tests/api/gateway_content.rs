@@ -7,7 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use crate::gateway::{add_key, gw_app, header, key_body, logged, send};
+use crate::gateway::{add_key, gw_app, header, logged, send};
+use crate::support::common::key_body;
 use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::{assert_error, TestApp};
 

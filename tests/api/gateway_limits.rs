@@ -5,7 +5,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use crate::gateway::{add_key, gw_app, header, key_body, send};
+use crate::gateway::{add_key, gw_app, header, send};
+use crate::support::common::key_body;
 use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::TestApp;
 
@@ -123,9 +124,7 @@ async fn tokens_per_min_counts_the_tokens_calls_used() {
 async fn managed_keys_serve_as_provider_mode_allows() {
     let fake = FakeProvider::start(Knobs::default());
     let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("fallback.key");
-    std::fs::write(&key_file, "sk-managed-123456\n").unwrap();
-    std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let key_file = crate::support::common::fallback_key_file(dir.path(), "sk-managed-123456");
     let base = format!("{}/v1", fake.base);
     let (app, admin) = gw_app(|c| {
         c.judge.fallback_provider = "openai".into();

@@ -5,25 +5,9 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use crate::support::common::key_body;
 use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::{spawn_app_with, TestApp};
-
-/// A BYOK key body pointing `provider` at the fake.
-fn key_body(provider: &str, fake: &FakeProvider, secret: &str) -> Value {
-    let base = &fake.base;
-    match provider {
-        "openai" | "openai_compatible" => {
-            json!({"provider": provider, "name": provider, "key": secret, "base_url": format!("{base}/v1"), "default_model": "fake-model"})
-        }
-        "groq" => json!({"provider": "groq", "name": "groq", "key": secret, "base_url": format!("{base}/openai/v1")}),
-        "anthropic" => json!({"provider": "anthropic", "name": "anthropic", "key": secret, "base_url": base}),
-        "google" => json!({"provider": "google", "name": "google", "key": secret, "base_url": base}),
-        "azure_openai" => {
-            json!({"provider": "azure_openai", "name": "azure", "key": secret, "endpoint": base, "deployment": "judge-dep", "api_version": "2024-10-21"})
-        }
-        other => panic!("{other}"),
-    }
-}
 
 async fn app_with(tweak: impl FnOnce(&mut gavel::config::Config)) -> (TestApp, String) {
     let app = spawn_app_with(|c| {

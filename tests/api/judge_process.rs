@@ -76,13 +76,7 @@ fn judged_run_killed_mid_way_finishes_after_restart_with_one_result_per_item() {
     assert_eq!(sum["per_scorer"]["relevance"]["pass_rate"], 0.75);
     assert!(sum["usage"]["calls"].as_u64().unwrap() >= n, "usage survives the restart: {}", sum["usage"]);
     assert_eq!(bin.terminate(), 0);
-    let db = rusqlite::Connection::open(data.join("gavel.db")).unwrap();
-    let (rows, distinct): (i64, i64) = db
-        .query_row("SELECT count(*), count(DISTINCT idx) FROM run_results WHERE run_id = ?1", [&id], |r| {
-            Ok((r.get(0)?, r.get(1)?))
-        })
-        .unwrap();
-    assert_eq!((rows, distinct), (n as i64, n as i64));
+    crate::support::common::assert_one_result_per_item(&data, &id, n);
 }
 
 #[test]

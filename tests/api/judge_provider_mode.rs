@@ -31,9 +31,7 @@ fn keys_seen(fake: &FakeProvider) -> Vec<String> {
 async fn judge_calls_use_the_keys_the_provider_mode_allows() {
     let fake = FakeProvider::start(Knobs::default());
     let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("fallback.key");
-    std::fs::write(&key_file, "sk-managed-123456\n").unwrap();
-    std::fs::set_permissions(&key_file, std::os::unix::fs::PermissionsExt::from_mode(0o600)).unwrap();
+    let key_file = crate::support::common::fallback_key_file(dir.path(), "sk-managed-123456");
     let base = format!("{}/v1", fake.base);
     let app = spawn_app_with(|c| {
         c.judge.backoff_base_ms = 5;

@@ -18,60 +18,46 @@ fn items(n: usize) -> Vec<Value> {
         .collect()
 }
 
-async fn raw_post(app: &TestApp, path: &str, key: &str, ct: &str, body: &str) -> (u16, Value) {
-    let r = app
-        .client
-        .post(format!("{}{}", app.base, path))
-        .header("X-API-Key", key)
-        .header("content-type", ct)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap())
-}
-
 #[tokio::test]
 async fn datasets_in_three_formats_and_line_numbered_errors() {
     let app = spawn_app().await;
     let admin = setup(&app).await;
-    let (s, v) =
-        raw_post(&app, "/v1/projects/web/datasets?name=j", &admin, "application/json", &json!(items(3)).to_string())
-            .await;
+    let (s, v) = app
+        .raw_post("/v1/projects/web/datasets?name=j", &admin, "application/json", &json!(items(3)).to_string())
+        .await;
     assert_eq!((s, v["items"].as_u64()), (201, Some(3)), "{v}");
     let jsonl = "{\"input\":\"q\",\"output\":\"a\"}\n{\"input\":\"q\",\"output\":\"b\",\"context\":[\"c\"]}\n";
-    let (s, v) = raw_post(&app, "/v1/projects/web/datasets?name=l", &admin, "application/x-ndjson", jsonl).await;
+    let (s, v) = app.raw_post("/v1/projects/web/datasets?name=l", &admin, "application/x-ndjson", jsonl).await;
     assert_eq!((s, v["items"].as_u64()), (201, Some(2)), "{v}");
     let csv = "input,output,expected,context\nq,Paris,Paris,\"[\"\"a\"\",\"\"b\"\"]\"\nq2,café,cafe,\n";
-    let (s, v) = raw_post(&app, "/v1/projects/web/datasets?name=c", &admin, "text/csv", csv).await;
+    let (s, v) = app.raw_post("/v1/projects/web/datasets?name=c", &admin, "text/csv", csv).await;
     assert_eq!((s, v["items"].as_u64()), (201, Some(2)), "{v}");
 
     let bad_jsonl = "{\"input\":\"q\",\"output\":\"a\"}\n{\"input\":\"q\",\"output\":\"b\"}\n{oops\n";
-    let (s, v) = raw_post(&app, "/v1/projects/web/datasets?name=bad1", &admin, "application/x-ndjson", bad_jsonl).await;
+    let (s, v) = app.raw_post("/v1/projects/web/datasets?name=bad1", &admin, "application/x-ndjson", bad_jsonl).await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3"), "{v}");
     assert_eq!(v["error"]["details"]["line"], 3);
-    let (s, v) =
-        raw_post(&app, "/v1/projects/web/datasets?name=bad2", &admin, "application/x-ndjson", "{\"input\":\"q\"}\n")
-            .await;
+    let (s, v) = app
+        .raw_post("/v1/projects/web/datasets?name=bad2", &admin, "application/x-ndjson", "{\"input\":\"q\"}\n")
+        .await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");
     assert!(v["error"]["message"].as_str().unwrap().contains("output"), "{v}");
     let (s, v) =
-        raw_post(&app, "/v1/projects/web/datasets?name=bad3", &admin, "text/csv", "input,output\nq,a\nq,a,b\n").await;
+        app.raw_post("/v1/projects/web/datasets?name=bad3", &admin, "text/csv", "input,output\nq,a\nq,a,b\n").await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3"), "{v}");
-    let (s, v) = raw_post(
-        &app,
-        "/v1/projects/web/datasets?name=bad4",
-        &admin,
-        "application/json",
-        "[{\"input\":\"q\",\"output\":\"a\"},{\"input\":1}]",
-    )
-    .await;
+    let (s, v) = app
+        .raw_post(
+            "/v1/projects/web/datasets?name=bad4",
+            &admin,
+            "application/json",
+            "[{\"input\":\"q\",\"output\":\"a\"},{\"input\":1}]",
+        )
+        .await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");
     assert!(v["error"]["message"].as_str().unwrap().starts_with("item 1"), "{v}");
-    let (s, v) = raw_post(&app, "/v1/projects/web/datasets", &admin, "text/plain", "x").await;
+    let (s, v) = app.raw_post("/v1/projects/web/datasets", &admin, "text/plain", "x").await;
     assert_error(s, &v, 415, "UNSUPPORTED_MEDIA_TYPE");
     // Nothing of a refused dataset is stored.
     let (_, v) = app.get("/v1/projects/web/datasets", &admin).await;
@@ -89,19 +75,19 @@ async fn datasets_have_their_own_size_limit() {
     let admin = setup(&app).await;
     let medium = json!(items(100)).to_string();
     assert!(medium.len() > 2048 && medium.len() < 64 * 1024);
-    let (s, v) = raw_post(&app, "/v1/projects/web/datasets", &admin, "application/json", &medium).await;
+    let (s, v) = app.raw_post("/v1/projects/web/datasets", &admin, "application/json", &medium).await;
     assert_eq!(s, 201, "a dataset above max_body_bytes but below max_dataset_bytes is fine: {v}");
     let big = json!(items(2000)).to_string();
-    let (s, v) = raw_post(&app, "/v1/projects/web/datasets", &admin, "application/json", &big).await;
+    let (s, v) = app.raw_post("/v1/projects/web/datasets", &admin, "application/json", &big).await;
     assert_error(s, &v, 413, "PAYLOAD_TOO_LARGE");
-    let (s, v) = raw_post(
-        &app,
-        "/v1/projects/web/runs",
-        &admin,
-        "application/json",
-        &json!({"dataset": items(2000), "scorers": ["equals"]}).to_string(),
-    )
-    .await;
+    let (s, v) = app
+        .raw_post(
+            "/v1/projects/web/runs",
+            &admin,
+            "application/json",
+            &json!({"dataset": items(2000), "scorers": ["equals"]}).to_string(),
+        )
+        .await;
     assert_error(s, &v, 413, "PAYLOAD_TOO_LARGE");
 }
 
@@ -238,9 +224,9 @@ async fn results_paginate_without_repeats_or_gaps_and_filter() {
     let app = spawn_app().await;
     let admin = setup(&app).await;
     let n = 2503;
-    let (s, ds) =
-        raw_post(&app, "/v1/projects/web/datasets?name=big", &admin, "application/json", &json!(items(n)).to_string())
-            .await;
+    let (s, ds) = app
+        .raw_post("/v1/projects/web/datasets?name=big", &admin, "application/json", &json!(items(n)).to_string())
+        .await;
     assert_eq!(s, 201);
     let (s, run) = app
         .post("/v1/projects/web/runs", &admin, json!({"dataset_id": ds["id"], "scorers": ["equals"], "wait_s": 60}))

@@ -15,21 +15,6 @@ async fn setup(app: &TestApp) -> String {
     admin
 }
 
-/// POST a body given as text, so no JSON library on the test's side rounds its numbers.
-async fn raw_post(app: &TestApp, path: &str, key: &str, ct: &str, body: &str) -> (u16, Value) {
-    let r = app
-        .client
-        .post(format!("{}{}", app.base, path))
-        .header("X-API-Key", key)
-        .header("content-type", ct)
-        .body(body.to_string())
-        .send()
-        .await
-        .unwrap();
-    let s = r.status().as_u16();
-    (s, r.json().await.unwrap())
-}
-
 /// Raw text of a GET, for checking digits a JSON reader would round.
 async fn raw_get(app: &TestApp, path: &str, key: &str) -> String {
     let r = app.client.get(format!("{}{}", app.base, path)).header("X-API-Key", key).send().await.unwrap();
@@ -66,7 +51,7 @@ async fn equals_compares_big_numbers_exactly_inline_and_from_a_stored_dataset() 
     ];
     // Inline in the run body.
     let body = format!(r#"{{"dataset": {BIG_ITEMS}, "scorers": ["equals"], "wait_s": 30}}"#);
-    let (s, run) = raw_post(&app, "/v1/projects/web/runs", &admin, "application/json", &body).await;
+    let (s, run) = app.raw_post("/v1/projects/web/runs", &admin, "application/json", &body).await;
     assert_eq!((s, &run["status"]), (200, &json!("completed")), "{run}");
     let id = run["id"].as_str().unwrap();
     let (_, results) = app.get(&format!("/v1/runs/{id}/results"), &admin).await;
@@ -75,7 +60,7 @@ async fn equals_compares_big_numbers_exactly_inline_and_from_a_stored_dataset() 
     let text = raw_get(&app, &format!("/v1/runs/{id}/results"), &admin).await;
     assert!(text.contains("0.1000000000000000000001"), "{text}");
     // From a stored JSON dataset.
-    let (s, ds) = raw_post(&app, "/v1/projects/web/datasets?name=big", &admin, "application/json", BIG_ITEMS).await;
+    let (s, ds) = app.raw_post("/v1/projects/web/datasets?name=big", &admin, "application/json", BIG_ITEMS).await;
     assert_eq!(s, 201, "{ds}");
     let (s, run) = app
         .post("/v1/projects/web/runs", &admin, json!({"dataset_id": ds["id"], "scorers": ["equals"], "wait_s": 30}))

@@ -2,6 +2,7 @@
 //! data directory; `Binary` starts the real `gavel` executable for what needs a process (signals, restarts, logs).
 #![allow(dead_code, clippy::unwrap_used)]
 
+pub mod common;
 pub mod contract;
 pub mod fake_provider;
 pub mod fake_stream;
