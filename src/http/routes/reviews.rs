@@ -120,15 +120,17 @@ fn export(state: web::Data<AppState>, run_id: String, scorer: Option<String>, id
                         return;
                     }
                 };
+            let mut rows = rows;
             let more = rows.len() > MAX_LIMIT as usize;
+            rows.truncate(MAX_LIMIT as usize);
             let mut buf = Vec::new();
-            for r in rows.iter().take(MAX_LIMIT as usize) {
+            for r in &rows {
                 if serde_json::to_writer(&mut buf, r).is_err() {
                     return;
                 }
                 buf.push(b'\n');
             }
-            after = rows.iter().take(MAX_LIMIT as usize).last().map(|r| r.id.clone());
+            after = rows.last().map(|r| r.id.clone());
             if tx.send(web::Bytes::from(buf)).await.is_err() || !more {
                 return;
             }
