@@ -4,6 +4,7 @@ import { h, table, badge, verdictBadge, fmtNum, oneLine, asText, pager, errorBox
 import { kindDetail } from './kinds.js';
 import { api, qs } from '../api.js';
 import { setQuery, query } from '../router.js';
+import { reviewPanel } from './review.js';
 
 const PAGE = 50;
 
@@ -38,11 +39,13 @@ export function itemBody(item, ...extra) {
     block('Expected', item.expected), block('Metadata', item.metadata), ...extra];
 }
 
-export function openItem(row) {
+/** The item's panel; with `run`, people can review it there (review.js). */
+export function openItem(row, run) {
   const id = row.item && row.item.id !== undefined && row.item.id !== null ? ` · id ${asText(row.item.id)}` : '';
   drawer(`Item #${row.index}${id}`, [
     h('div', { class: 'badges' }, verdictBadge(row)),
     ...itemBody(row.item, ...kindDetail(row), h('h3', {}, 'Scores'), scoreList(row.scores)),
+    ...(run && run.scorers.length ? reviewPanel(run, row) : []),
   ]);
 }
 
@@ -87,13 +90,13 @@ export function resultsView(box, run, signal) {
         const first = pageNo * PAGE + 1;
         tableBox.replaceChildren(
           table([
-            { label: '#', cell: (r) => h('button', { type: 'button', class: 'small', onclick: () => openItem(r), 'aria-label': `Open item ${r.index}` }, `#${r.index}`) },
+            { label: '#', cell: (r) => h('button', { type: 'button', class: 'small', onclick: () => openItem(r, run), 'aria-label': `Open item ${r.index}` }, `#${r.index}`) },
             { label: 'Verdict', cell: (r) => verdictBadge(r), cls: 'verdict' },
             { label: 'Id', cell: (r) => (r.item.id !== undefined && r.item.id !== null ? oneLine(r.item.id, 24) : '—'), cls: 'hide-narrow' },
             { label: 'Input', cell: (r) => h('div', { class: 'clip', title: oneLine(r.item.input, 400) }, oneLine(r.item.input)) },
             { label: 'Output', cell: (r) => h('div', { class: 'clip', title: oneLine(r.item.output, 400) }, oneLine(r.item.output)) },
             { label: 'Scores', cell: (r) => h('span', { class: 'badges' }, r.scores.map(scoreBadge)), cls: 'hide-narrow' },
-          ], data.items, { rowAttrs: (r) => ({ class: 'clickable', dataset: { index: r.index }, onclick: (e) => { if (!e.target.closest('button')) openItem(r); } }) }),
+          ], data.items, { rowAttrs: (r) => ({ class: 'clickable', dataset: { index: r.index }, onclick: (e) => { if (!e.target.closest('button')) openItem(r, run); } }) }),
           h('div', { class: 'row', style: { alignItems: 'center' } }, h('span', { class: 'muted small' }, `Showing ${first}–${first + data.items.length - 1}`), h('span', { class: 'spacer' }),
             pager({ page: pageNo + 1, hasPrev: pageNo > 0, hasNext: !!data.next_cursor, label: 'Results pages',
               onPrev: () => { pageNo--; load(); }, onNext: () => { pageNo++; load(); } })));

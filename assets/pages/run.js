@@ -59,7 +59,8 @@ export async function runPage({ params, el, signal }) {
   let results = null;
 
   function renderHead() {
-    const actions = [h('a', { class: 'button', href: projPath(project, `/compare?head=${encodeURIComponent(run.id)}`) }, 'Compare with…')];
+    const actions = [h('a', { class: 'button', href: projPath(project, `/compare?head=${encodeURIComponent(run.id)}`) }, 'Compare with…'),
+      h('a', { class: 'button', href: projPath(project, `/runs/${encodeURIComponent(run.id)}/review`) }, 'Review queue')];
     if (live(run)) {
       actions.unshift(h('button', { type: 'button', class: 'danger', onclick: async (e) => {
         e.currentTarget.disabled = true;

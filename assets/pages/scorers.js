@@ -1,6 +1,7 @@
 import { h, table, when, pageHead, empty, errorBox, field, showFieldError, clearFieldErrors, select, projectTabs, projPath, confirmDialog, note } from '../ui.js';
 import { api } from '../api.js';
 import { loadProject } from './project.js';
+import { agreementCell } from './review.js';
 
 export const TYPES = {
   equals: { value: 'Paris' }, contains: { value: 'Paris' }, icontains: { value: 'paris' }, not_contains: { value: 'As an AI' },
@@ -27,6 +28,7 @@ export async function scorersPage({ params, el, signal }) {
       { label: 'Name', cell: (sc) => h('strong', {}, sc.name) },
       { label: 'Type', cell: (sc) => h('code', {}, sc.type) },
       { label: 'Config', cell: (sc) => h('code', { class: 'clip', style: { display: 'inline-block' }, title: JSON.stringify(sc.config) }, JSON.stringify(sc.config ?? {})) },
+      { label: 'Agreement with people', cell: (sc) => agreementCell(project, sc) },
       { label: 'Created', cell: (sc) => when(sc.created_at), cls: 'hide-narrow' },
       { label: '', cell: (sc) => h('button', { type: 'button', class: 'danger small', 'aria-label': `Delete scorer ${sc.name}`, onclick: async () => {
         if (!(await confirmDialog(`Delete the scorer "${sc.name}"? Finished runs keep their scores.`))) return;

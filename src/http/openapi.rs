@@ -20,7 +20,7 @@ impl Modify for Security {
     info(title = "gavel", description = "Self-hosted LLM evaluation on your own provider keys. Errors are always {\"error\": {code, message, details}}; `code` is one of the `Code` values."),
     components(schemas(crate::error::ErrorBody, crate::error::ErrorDetail, crate::domain::Code)),
     modifiers(&Security),
-    tags((name = "tenancy"), (name = "byok"), (name = "runs"), (name = "usage"), (name = "gateway"), (name = "operations"))
+    tags((name = "tenancy"), (name = "byok"), (name = "runs"), (name = "review"), (name = "usage"), (name = "gateway"), (name = "operations"))
 )]
 struct ApiDoc;
 
@@ -34,6 +34,7 @@ fn build() -> utoipa::openapi::OpenApi {
         byok::Doc::openapi(),
         scorers::Doc::openapi(),
         runs::Doc::openapi(),
+        reviews::Doc::openapi(),
         pairwise::Doc::openapi(),
         analysis::Doc::openapi(),
         usage::Doc::openapi(),

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 8;
+pub const SCHEMA_VERSION: usize = 9;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -229,6 +229,26 @@ pub fn migrations() -> Migrations<'static> {
         M::up(
             "ALTER TABLE projects ADD COLUMN gateway_log_content INTEGER NOT NULL DEFAULT 0;
              ALTER TABLE gateway_requests ADD COLUMN content TEXT;",
+        ),
+        // 9 (issue 14 plans this as 11; the lead renumbers on merge): human reviews of results. One review per
+        // (run, item, scorer, reviewer = API key id): a later one replaces it. `project_id` is kept on the row so a
+        // scorer's agreement over a whole project is one indexed scan.
+        M::up(
+            "CREATE TABLE reviews (
+                 id TEXT PRIMARY KEY,
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL REFERENCES projects(id) ON DELETE CASCADE,
+                 run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                 idx INTEGER NOT NULL,
+                 scorer TEXT NOT NULL,
+                 reviewer TEXT NOT NULL,
+                 pass INTEGER NOT NULL,
+                 comment TEXT,
+                 created_at TEXT NOT NULL,
+                 UNIQUE (run_id, idx, scorer, reviewer)
+             );
+             CREATE INDEX reviews_run ON reviews (run_id, id);
+             CREATE INDEX reviews_project_scorer ON reviews (project_id, scorer);",
         ),
     ])
 }

@@ -31,6 +31,7 @@ mod ops;
 mod packaging;
 mod providers;
 mod ratelimit;
+mod reviews;
 mod runs;
 mod secrets;
 mod tenancy;

@@ -192,6 +192,51 @@ try {
     }
   });
 
+  await step('review an item from its panel, then from the review queue', async () => {
+    await page.goto(BASE + runUrl);
+    await page.locator('tbody tr[data-index="0"] button').click();
+    const dlg = page.getByRole('dialog');
+    await dlg.getByRole('heading', { name: 'Your review' }).waitFor();
+    const ctl = dlg.locator('.review[data-scorer="relevance"]');
+    await ctl.getByRole('textbox').fill('the judge is right: London is wrong');
+    await ctl.getByRole('button', { name: 'Mark item 0 fail for relevance' }).click();
+    await ctl.getByText('Saved: you said fail').waitFor();
+    expect(await dlg.locator('.review').count() === 1, 'only the judge scorer (relevance) is offered for review');
+    await shot('run-item-review');
+    await page.keyboard.press('Escape');
+    await dlg.waitFor({ state: 'detached' });
+    await page.getByRole('link', { name: 'Review queue' }).click();
+    await heading(/^Review queue/).waitFor();
+    await page.locator('tbody tr[data-index]').first().waitFor();
+    expect(await page.locator('tbody tr[data-index]').first().getAttribute('data-reason') === 'failed', 'judge failures first (the seed has no unsure items)');
+    expect(await page.locator('tbody tr[data-index="0"]').count() === 0, 'the reviewed item is not on the first page: it goes last');
+    await page.getByLabel('Hide items I reviewed').check();
+    await page.waitForResponse((r) => r.url().includes('/review-queue') && r.url().includes('exclude_reviewed=true'));
+    const first = page.locator('tbody tr[data-index]').first();
+    expect(await first.getAttribute('data-index') === '3', 'item 3 (the next wrong one) leads the queue');
+    await first.getByRole('button', { name: 'Mark item 3 pass for relevance' }).click();
+    await first.getByText('Saved: you said pass').waitFor();
+    await shot('review-queue');
+  });
+
+  await step("scorers: a judge scorer's agreement with people", async () => {
+    await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}/scorers`);
+    await heading('Scorers').waitFor();
+    await page.getByLabel('Name', { exact: true }).fill('relevance');
+    await page.getByLabel('Type').selectOption('relevance');
+    await page.getByLabel('Config (JSON)').fill('{}');
+    await page.getByRole('button', { name: 'Create scorer' }).click();
+    const cell = page.locator('[data-agreement="relevance"]');
+    await cell.getByText(/accuracy/).waitFor();
+    // Two reviews: item 0 judge fail / person fail (tn), item 3 judge fail / person pass (fn).
+    const text = await cell.textContent();
+    expect(text.includes('accuracy 50.0%') && text.includes('tn 1') && text.includes('fn 1') && text.includes('κ 0'), `agreement cell: ${text}`);
+    expect((await page.locator('[data-agreement="mentions-paris"]').textContent()) === '—', 'no agreement for a heuristic');
+    await shot('scorers-agreement');
+    await page.goto(BASE + runUrl);
+    await page.locator('tbody tr[data-index]').first().waitFor();
+  });
+
   await step('compare two runs', async () => {
     await page.getByRole('link', { name: 'Compare', exact: true }).click();
     await heading('Compare runs').waitFor();
