@@ -166,6 +166,11 @@ pub struct RunsConfig {
     pub cache_purge_interval_s: u64,
     /// Scorers and metrics one run may name.
     pub max_scorers_per_run: usize,
+    /// Largest `json_schema` schema, in bytes of compact JSON: compiling costs memory in proportion.
+    pub max_schema_bytes: usize,
+    /// Most regular expressions (`pattern`, `patternProperties` keys) one schema may hold: each compiled pattern
+    /// costs about 10 KiB and 0.1 ms, the bulk of a schema's compiled size.
+    pub max_schema_patterns: usize,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -246,6 +251,8 @@ impl Default for RunsConfig {
             worker_threads: 0,
             cache_purge_interval_s: 600,
             max_scorers_per_run: 100,
+            max_schema_bytes: 256 * 1024,
+            max_schema_patterns: 1000,
         }
     }
 }
@@ -360,6 +367,9 @@ impl Config {
         }
         if self.runs.max_scorers_per_run == 0 {
             return bad("runs.max_scorers_per_run", "must be at least 1".into());
+        }
+        if self.runs.max_schema_bytes < 1024 {
+            return bad("runs.max_schema_bytes", "must be at least 1024".into());
         }
         if self.runs.max_active == 0 {
             return bad("runs.max_active", "must be at least 1".into());

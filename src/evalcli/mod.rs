@@ -150,10 +150,8 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
 async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
     let refs = scorer_refs(args)?;
     let resolved =
-        crate::scoring::resolve(&refs, &args.metrics, crate::config::RunsConfig::default().max_scorers_per_run, |_| {
-            None
-        })
-        .map_err(|e| usage(e.to_string()))?;
+        crate::scoring::resolve(&refs, &args.metrics, &(&crate::config::RunsConfig::default()).into(), |_| None)
+            .map_err(|e| usage(e.to_string()))?;
     let names: Vec<String> = resolved.iter().map(|(s, _)| s.name.clone()).collect();
     let compiled: Vec<_> = resolved.into_iter().map(|(_, c)| c).collect();
     let total = items.len() as u64;

@@ -18,6 +18,7 @@ use super::summary::{Aggregator, Outcome};
 use crate::config::RunsConfig;
 use crate::error::{Error, Result};
 use crate::judge::Judge;
+use crate::scoring::heuristics::SchemaLimits;
 use crate::scoring::{compile, CompiledScorer};
 use crate::store::{now, Store};
 
@@ -204,7 +205,7 @@ impl RunManager {
             return finish(&self.store, run_id, &work, &none, true, &active.tx).await;
         };
         let scorers: Vec<CompiledScorer> =
-            work.spec.scorers.iter().map(|s| compile(s, "")).collect::<Result<Vec<_>>>()?;
+            work.spec.scorers.iter().map(|s| compile(s, "", &SchemaLimits::ACCEPTED)).collect::<Result<Vec<_>>>()?;
         let mut agg = Aggregator::new(work.spec.scorers.iter().map(|s| s.name.clone()).collect());
         let rid = run_id.to_string();
         self.store.write(move |c| repo::mark_running(c, &rid, &now())).await?;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
-use heuristics::Heuristic;
+use heuristics::{Heuristic, SchemaLimits};
 
 /// A scorer as a run records it: resolved to a type and a config, with the name results carry.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -44,8 +44,25 @@ pub fn known_type(kind: &str) -> bool {
     heuristics::is_heuristic(kind) || judge::is_judge(kind)
 }
 
+/// What the scorers of one run may cost: how many there are, and how big a schema may be.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// `runs.max_scorers_per_run`.
+    pub max_scorers: usize,
+    pub schema: SchemaLimits,
+}
+
+impl From<&crate::config::RunsConfig> for Limits {
+    fn from(c: &crate::config::RunsConfig) -> Self {
+        Limits {
+            max_scorers: c.max_scorers_per_run,
+            schema: SchemaLimits { max_bytes: c.max_schema_bytes, max_patterns: c.max_schema_patterns },
+        }
+    }
+}
+
 /// Validate and compile; `field` prefixes the config paths in errors (`scorers[2]`).
-pub fn compile(spec: &ScorerSpec, field: &str) -> Result<CompiledScorer> {
+pub fn compile(spec: &ScorerSpec, field: &str, schema: &SchemaLimits) -> Result<CompiledScorer> {
     if !known_type(&spec.kind) {
         return Err(Error::field(
             &format!("{field}.type"),
@@ -64,7 +81,7 @@ pub fn compile(spec: &ScorerSpec, field: &str) -> Result<CompiledScorer> {
         })?;
         return Ok(CompiledScorer { name: spec.name.clone(), kind: Compiled::Judge(j) });
     }
-    let h = Heuristic::compile(&spec.kind, &spec.config).map_err(|e| {
+    let h = Heuristic::compile_limited(&spec.kind, &spec.config, schema).map_err(|e| {
         let path = if field.is_empty() { e.field.clone() } else { format!("{field}.{}", e.field) };
         Error::field(&path, format!("{path}: {}", e.message))
     })?;
@@ -95,14 +112,16 @@ pub struct InlineScorer {
 
 /// Resolve what a run asks for into specs, with unique names; `stored` looks a stored scorer up by name or id.
 ///
-/// `max` bounds the scorers (and metrics) one run may name (`runs.max_scorers_per_run`): each is compiled and runs on
-/// every item, so the count multiplies a run's cost. Names are made unique in linear time (`equals`, `equals#2`, …).
+/// `limits.max_scorers` bounds the scorers (and metrics) one run may name (`runs.max_scorers_per_run`): each is
+/// compiled and runs on every item, so the count multiplies a run's cost. Names are made unique in linear time
+/// (`equals`, `equals#2`, …).
 pub fn resolve(
     refs: &[ScorerRef],
     metrics: &[String],
-    max: usize,
+    limits: &Limits,
     stored: impl Fn(&str) -> Option<ScorerSpec>,
 ) -> Result<Vec<(ScorerSpec, CompiledScorer)>> {
+    let max = limits.max_scorers;
     if refs.len() + metrics.len() > max {
         return Err(Error::field(
             "scorers",
@@ -148,7 +167,7 @@ pub fn resolve(
             *n += 1;
         }
         taken.insert(spec.name.clone());
-        let compiled = compile(&spec, &field)?;
+        let compiled = compile(&spec, &field, &limits.schema)?;
         out.push((spec, compiled));
     }
     if out.is_empty() {
@@ -172,10 +191,11 @@ mod tests {
             })
         };
         let refs = vec![inline(None), inline(Some("contains#2")), inline(None), inline(None)];
-        let out = resolve(&refs, &[], 10, |_| None).unwrap();
+        let limits = |max_scorers| Limits { max_scorers, schema: SchemaLimits::default() };
+        let out = resolve(&refs, &[], &limits(10), |_| None).unwrap();
         let names: Vec<&str> = out.iter().map(|(s, _)| s.name.as_str()).collect();
         assert_eq!(names, ["contains", "contains#2", "contains#3", "contains#4"]);
-        let err = resolve(&refs, &["relevance".to_string()], 4, |_| None).err().unwrap();
+        let err = resolve(&refs, &["relevance".to_string()], &limits(4), |_| None).err().unwrap();
         assert!(err.to_string().contains("runs.max_scorers_per_run"), "{err}");
     }
 }

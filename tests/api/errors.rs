@@ -88,3 +88,37 @@ async fn unknown_routes_and_wrong_methods() {
     let (s, v) = app.json(Method::POST, "/healthz", None, None).await;
     assert_error(s, &v, 405, "METHOD_NOT_ALLOWED");
 }
+
+/// A schema over `runs.max_schema_bytes` or `runs.max_schema_patterns` is refused before it is compiled, as a stored
+/// scorer and inline in a run, with the key named; one within them is stored and scores.
+#[tokio::test]
+async fn oversized_schemas_are_refused_naming_the_limit() {
+    let app = spawn_app_with(|c| {
+        c.runs.max_schema_bytes = 4096;
+        c.runs.max_schema_patterns = 10;
+    })
+    .await;
+    let admin = app.org_with_project("acme", "web").await;
+    let big = json!({"type": "object", "description": "x".repeat(5000)});
+    let patterns: serde_json::Map<String, Value> =
+        (0..11).map(|i| (format!("p{i}"), json!({"type": "string", "pattern": format!("^a{i}")}))).collect();
+    let many = json!({"type": "object", "properties": patterns});
+    for (schema, key) in [(&big, "runs.max_schema_bytes"), (&many, "runs.max_schema_patterns")] {
+        let body = json!({"name": "shape", "type": "json_schema", "config": {"schema": schema}});
+        let (s, v) = app.post("/v1/projects/web/scorers", &admin, body).await;
+        assert_error(s, &v, 400, "VALIDATION_FAILED");
+        assert!(v["error"]["message"].as_str().unwrap().contains(key), "{v}");
+        let run = json!({"dataset": [{"input": "q", "output": "{}"}],
+                         "scorers": [{"type": "json_schema", "config": {"schema": schema}}]});
+        let (s, v) = app.post("/v1/projects/web/runs", &admin, run).await;
+        assert_error(s, &v, 400, "VALIDATION_FAILED");
+        assert!(v["error"]["message"].as_str().unwrap().contains(key), "{v}");
+    }
+    let ok = json!({"name": "shape", "type": "json_schema", "config": {"schema": {"type": "object"}}});
+    let (s, v) = app.post("/v1/projects/web/scorers", &admin, ok).await;
+    assert_eq!(s, 201, "{v}");
+    let run = json!({"dataset": [{"input": "q", "output": "{}"}, {"input": "q", "output": "[]"}], "scorers": ["shape", "shape"], "wait_s": 10});
+    let (s, v) = app.post("/v1/projects/web/runs", &admin, run).await;
+    assert_eq!(s, 200, "{v}");
+    assert_eq!(v["summary"]["passed"], 1, "{v}");
+}

@@ -257,11 +257,11 @@ pub async fn create_run(
         })
         .await?;
     // Compiling scorers (regexes, schemas) is CPU work: off the HTTP worker.
-    let max = state.config.runs.max_scorers_per_run;
+    let limits = scoring::Limits::from(&state.config.runs);
     let resolved = crate::telemetry::spawn_blocking_in_span(move || {
         let by_name: std::collections::HashMap<&str, &scorer_repo::StoredScorer> =
             stored.iter().flat_map(|s| [(s.name.as_str(), s), (s.id.as_str(), s)]).collect();
-        scoring::resolve(&scorers, &metrics, max, |name| by_name.get(name).map(|s| s.spec()))
+        scoring::resolve(&scorers, &metrics, &limits, |name| by_name.get(name).map(|s| s.spec()))
     })
     .await
     .map_err(Error::internal)??;

@@ -44,7 +44,12 @@ pub async fn create_scorer(
         return Err(crate::error::Error::field("name", "a scorer may not be named after another scorer type"));
     }
     let spec = ScorerSpec { name: b.name, kind: b.kind, config: b.config };
-    compile(&spec, "")?;
+    // Compiling (regexes, schemas) is CPU work: off the HTTP worker. Only the verdict is kept; runs compile again
+    // (and share what another run already compiled).
+    let limits = crate::scoring::Limits::from(&state.config.runs).schema;
+    let spec = crate::telemetry::spawn_blocking_in_span(move || compile(&spec, "", &limits).map(|_| spec))
+        .await
+        .map_err(crate::error::Error::internal)??;
     let c = caller.0;
     let s = state
         .store

@@ -12,6 +12,7 @@
 //! worker's stack, and a deeper one is a `SCORER_LIMIT_EXCEEDED` error naming the limit.
 
 use std::borrow::Cow;
+use std::sync::Arc;
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, PatternOptions, Retrieve, Validator};
@@ -21,6 +22,7 @@ use super::config::{type_name, Config};
 use super::json_read::{self, ReadError, MAX_JSON_DEPTH};
 use super::regex_engine::{take_schema_limit, BACKTRACK_LIMIT, REGEX_SIZE_LIMIT};
 use super::schema_guard::{self, Offline};
+use super::schema_limits::{self, SchemaLimits};
 use super::{quote, schema_pattern, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
 
 /// How many validation errors a failing reason lists.
@@ -57,11 +59,16 @@ pub(super) struct JsonSchema {
 }
 
 impl JsonSchema {
-    pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
-        Self::compile_with(config, Offline)
+    /// Checked against `limits` first, then compiled, or shared with the runs already using the same schema.
+    pub(super) fn compile_shared(config: &Value, limits: &SchemaLimits) -> Result<Arc<Self>, ConfigError> {
+        let text = match config.get("schema") {
+            Some(schema) => schema_limits::check(schema, limits)?,
+            None => String::new(),
+        };
+        schema_limits::share(text, || Self::compile_with(config, Offline))
     }
 
-    /// [`JsonSchema::compile`] with another retriever: the conformance suite serves its remote schemas this way.
+    /// [`JsonSchema::compile_shared`] without limits or sharing, with another retriever: the conformance suite serves its remote schemas this way.
     pub(super) fn compile_with(config: &Value, retriever: impl Retrieve + 'static) -> Result<Self, ConfigError> {
         let config = Config::new("json_schema", config, &["schema"])?;
         let schema = config.get("schema").ok_or_else(|| ConfigError::new("config.schema", "is required"))?;

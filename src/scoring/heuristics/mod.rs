@@ -19,8 +19,11 @@ mod levenshtein;
 mod pattern;
 mod regex_engine;
 mod schema_guard;
+mod schema_limits;
 mod schema_pattern;
 mod text;
+
+pub use schema_limits::SchemaLimits;
 
 #[cfg(test)]
 mod tests_config;
@@ -35,6 +38,7 @@ mod tests_unicode;
 
 use std::borrow::Cow;
 use std::fmt;
+use std::sync::Arc;
 
 use serde_json::Value;
 
@@ -128,13 +132,18 @@ enum Scorer {
     Regex(pattern::RegexMatch),
     Levenshtein(levenshtein::Levenshtein),
     JsonValid,
-    JsonSchema(json::JsonSchema),
+    JsonSchema(Arc<json::JsonSchema>),
 }
 
 impl Heuristic {
     /// Validate and compile `config` (a JSON object; `Value::Null` means all defaults) for `kind`.
     /// Unknown config keys are an error naming them (config.<key>). Unknown kind → ConfigError{field:"type"}.
     pub fn compile(kind: &str, config: &Value) -> Result<Heuristic, ConfigError> {
+        Self::compile_limited(kind, config, &SchemaLimits::default())
+    }
+
+    /// [`Heuristic::compile`] with the server's schema limits (`runs.max_schema_bytes`, `runs.max_schema_patterns`).
+    pub fn compile_limited(kind: &str, config: &Value, limits: &SchemaLimits) -> Result<Heuristic, ConfigError> {
         let (kind, scorer) = match kind {
             "equals" => ("equals", Scorer::Equals(text::Equals::compile(config)?)),
             "contains" => {
@@ -153,7 +162,7 @@ impl Heuristic {
                 config::Config::new("json_valid", config, &[])?;
                 ("json_valid", Scorer::JsonValid)
             }
-            "json_schema" => ("json_schema", Scorer::JsonSchema(json::JsonSchema::compile(config)?)),
+            "json_schema" => ("json_schema", Scorer::JsonSchema(json::JsonSchema::compile_shared(config, limits)?)),
             other => {
                 return Err(ConfigError::new(
                     "type",

@@ -1,0 +1,159 @@
+//! What one `json_schema` scorer may cost, and the compiled schemas shared between runs.
+//!
+//! A validator compiled from a schema costs memory in proportion to the schema, and most of it goes to compiled
+//! regular expressions (about 10 KiB each): a 9.5 MB schema of patterns once took a server from 15 MB to 1.5 GB.
+//! So a schema is measured before it is compiled (compact size, number of patterns) against limits that are config
+//! keys (`runs.max_schema_bytes`, `runs.max_schema_patterns`), and a refused one is a 400 naming the key.
+//!
+//! Runs that name the same stored scorer compile its schema once: compiled schemas are kept by their text behind
+//! weak references, so one in use is shared, and one no run holds any more is freed with the last run using it.
+
+use std::collections::HashMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
+
+use serde_json::Value;
+
+use super::json::JsonSchema;
+use super::ConfigError;
+
+/// The limits a schema is checked against before it is compiled.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SchemaLimits {
+    /// `runs.max_schema_bytes`.
+    pub max_bytes: usize,
+    /// `runs.max_schema_patterns`.
+    pub max_patterns: usize,
+}
+
+impl SchemaLimits {
+    /// For a run already accepted under the limits of its day: it must finish even if they were lowered since.
+    pub const ACCEPTED: SchemaLimits = SchemaLimits { max_bytes: usize::MAX, max_patterns: usize::MAX };
+}
+
+impl Default for SchemaLimits {
+    /// The defaults of `config.example.toml`.
+    fn default() -> Self {
+        Self { max_bytes: 256 * 1024, max_patterns: 1000 }
+    }
+}
+
+/// Counts bytes written and stops the writer past a bound, so measuring a huge schema allocates nothing.
+struct Measure {
+    written: usize,
+    bound: usize,
+}
+
+impl Write for Measure {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.written += buf.len();
+        if self.written > self.bound {
+            return Err(std::io::Error::other("over the bound"));
+        }
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Patterns in a schema: every string under a `pattern` key and every key of a `patternProperties` object. (A
+/// `pattern` that is a property *name* inside `properties` is counted too: the bound errs on the safe side.)
+fn patterns(schema: &Value) -> usize {
+    let mut count = 0;
+    let mut stack = vec![schema];
+    while let Some(v) = stack.pop() {
+        match v {
+            Value::Object(map) => {
+                for (k, child) in map {
+                    match (k.as_str(), child) {
+                        ("pattern", Value::String(_)) => count += 1,
+                        ("patternProperties", Value::Object(props)) => count += props.len(),
+                        _ => {}
+                    }
+                    stack.push(child);
+                }
+            }
+            Value::Array(items) => stack.extend(items),
+            _ => {}
+        }
+    }
+    count
+}
+
+/// Refuses a schema over `limits`, naming the config key; returns its compact text otherwise.
+pub(super) fn check(schema: &Value, limits: &SchemaLimits) -> Result<String, ConfigError> {
+    let mut m = Measure { written: 0, bound: limits.max_bytes };
+    if serde_json::to_writer(&mut m, schema).is_err() {
+        return Err(ConfigError::new(
+            "config.schema",
+            format!(
+                "the schema is more than {} bytes of compact JSON (runs.max_schema_bytes); split it or raise the limit",
+                limits.max_bytes
+            ),
+        ));
+    }
+    let n = patterns(schema);
+    if n > limits.max_patterns {
+        return Err(ConfigError::new(
+            "config.schema",
+            format!(
+                "the schema holds {n} regular expressions (pattern, patternProperties); at most {} (runs.max_schema_patterns)",
+                limits.max_patterns
+            ),
+        ));
+    }
+    // Within the bound, so the text is small.
+    serde_json::to_string(schema).map_err(|e| ConfigError::new("config.schema", e.to_string()))
+}
+
+type Shared = Mutex<HashMap<String, Weak<JsonSchema>>>;
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(Default::default)
+}
+
+/// The compiled schema for `text` (a checked schema's compact text): the one already in use, or `compile()`'s.
+/// The lock is not held while compiling; two runs compiling the same new schema at once both compile, and the
+/// second keeps its own copy until it ends, which is rare and bounded.
+pub(super) fn share(
+    text: String,
+    compile: impl FnOnce() -> Result<JsonSchema, ConfigError>,
+) -> Result<Arc<JsonSchema>, ConfigError> {
+    if let Some(found) = shared().lock().ok().and_then(|m| m.get(&text).and_then(Weak::upgrade)) {
+        return Ok(found);
+    }
+    let compiled = Arc::new(compile()?);
+    if let Ok(mut m) = shared().lock() {
+        m.retain(|_, w| w.strong_count() > 0);
+        m.insert(text, Arc::downgrade(&compiled));
+    }
+    Ok(compiled)
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::unwrap_used)]
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn counts_patterns_and_pattern_properties() {
+        let s = json!({"properties": {"a": {"pattern": "^x"}, "b": {"items": {"pattern": "y"}}},
+                       "patternProperties": {"^p": {}, "^q": {"pattern": "z"}}});
+        assert_eq!(patterns(&s), 5);
+    }
+
+    #[test]
+    fn refuses_past_each_limit_naming_the_key() {
+        let limits = SchemaLimits { max_bytes: 64, max_patterns: 1 };
+        let big = json!({"description": "x".repeat(100)});
+        assert!(check(&big, &limits).unwrap_err().message.contains("runs.max_schema_bytes"));
+        let many = json!({"anyOf": [{"pattern": "a"}, {"pattern": "b"}]});
+        assert!(check(&many, &limits).unwrap_err().message.contains("runs.max_schema_patterns"));
+        assert_eq!(check(&json!({"pattern": "a"}), &limits).unwrap(), r#"{"pattern":"a"}"#);
+    }
+}
