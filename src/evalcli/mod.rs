@@ -97,7 +97,7 @@ fn gate(args: &EvalArgs) -> GateSpec {
         (None, None) => Some(0),
         (_, m) => m,
     };
-    GateSpec { min_pass_rate: args.min_pass_rate, max_failed, per_scorer: Default::default() }
+    GateSpec { min_pass_rate: args.min_pass_rate, max_failed, ..Default::default() }
 }
 
 /// Failing items the table shows, with their scorers' reasons.
@@ -163,6 +163,9 @@ async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow:
         id: "local".into(),
         project_id: args.project.clone().unwrap_or_else(|| "local".into()),
         kind: "eval".into(),
+        name: None,
+        labels: Default::default(),
+        baseline_id: None,
         status: crate::runs::model::RunStatus::Completed,
         progress: crate::runs::model::Progress { done: total, total },
         summary: Some(summary),

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 8;
+pub const SCHEMA_VERSION: usize = 9;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -229,6 +229,23 @@ pub fn migrations() -> Migrations<'static> {
         M::up(
             "ALTER TABLE projects ADD COLUMN gateway_log_content INTEGER NOT NULL DEFAULT 0;
              ALTER TABLE gateway_requests ADD COLUMN content TEXT;",
+        ),
+        // 9: run identity and per-item timing: a run's name, labels (JSON, as shown) and resolved baseline; one
+        // `run_labels` row per label, indexed so `?label=k:v` and "newest completed run with this label" are range
+        // scans in id order; each result's scoring+judging time.
+        M::up(
+            "ALTER TABLE runs ADD COLUMN name TEXT;
+             ALTER TABLE runs ADD COLUMN labels TEXT;
+             ALTER TABLE runs ADD COLUMN baseline_id TEXT;
+             CREATE TABLE run_labels (
+                 run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 value TEXT NOT NULL,
+                 PRIMARY KEY (run_id, key)
+             ) WITHOUT ROWID;
+             CREATE INDEX run_labels_lookup ON run_labels (project_id, key, value, run_id);
+             ALTER TABLE run_results ADD COLUMN elapsed_ms INTEGER;",
         ),
     ])
 }

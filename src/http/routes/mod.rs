@@ -7,6 +7,7 @@ pub mod byok;
 pub mod gateway;
 pub mod ops;
 pub mod pairwise;
+pub mod run_identity;
 pub mod runs;
 pub mod scorers;
 pub mod settings;
