@@ -1,6 +1,7 @@
 //! `gavel eval`: submit a dataset to a server (or score it in-process with `--local`), show progress, print the
 //! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
 
+pub mod baseline;
 pub mod compare;
 pub mod junit;
 pub mod kinds;
@@ -133,6 +134,7 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
     if let Some(path) = &args.junit {
         let xml = junit::render(
             &format!("gavel.{}", args.project.as_deref().unwrap_or("local")),
+            run.name.as_deref(),
             &summary,
             &results,
             started.elapsed().as_secs_f64(),
@@ -396,6 +398,7 @@ fn print_table(run: &Run, s: &Summary, results: &[ItemResult]) {
     for line in summary_lines(run, s) {
         println!("{line}");
     }
+    s.baseline.iter().flat_map(baseline::lines).for_each(|l| println!("{l}"));
     if s.usage.calls > 0 || s.usage.cache_hits > 0 {
         println!();
         println!(
