@@ -135,13 +135,15 @@ pub fn labels_of(text: Option<String>) -> BTreeMap<String, String> {
 }
 
 /// The SQL that selects a project's run ids carrying every one of `n >= 1` labels, newest first, after a cursor:
-/// parameters `?1` project, `?2` cursor (or NULL), `?3` limit, then key/value pairs from `?4`. The first label
-/// drives an index range scan; the others are primary-key probes.
-pub fn filtered_ids_sql(n: usize) -> String {
-    let mut sql = String::from(
-        "SELECT l0.run_id FROM run_labels l0 WHERE l0.project_id = ?1 AND l0.key = ?4 AND l0.value = ?5
-         AND (?2 IS NULL OR l0.run_id < ?2)",
-    );
+/// parameters `?1` project, `?2` cursor (unused without one), `?3` limit, then key/value pairs from `?4`. The
+/// first label drives an index range scan that starts at the cursor (so a deep page costs no more than the
+/// first); the others are primary-key probes.
+pub fn filtered_ids_sql(n: usize, after_cursor: bool) -> String {
+    let mut sql =
+        String::from("SELECT l0.run_id FROM run_labels l0 WHERE l0.project_id = ?1 AND l0.key = ?4 AND l0.value = ?5");
+    if after_cursor {
+        sql.push_str(" AND l0.run_id < ?2");
+    }
     for i in 1..n {
         let (k, v) = (4 + 2 * i, 5 + 2 * i);
         sql.push_str(&format!(
@@ -214,7 +216,8 @@ mod tests {
 
     #[test]
     fn the_filter_sql_binds_one_pair_per_label() {
-        let sql = filtered_ids_sql(3);
+        let sql = filtered_ids_sql(3, true);
         assert!(sql.contains("?8") && sql.contains("?9") && !sql.contains("?10"), "{sql}");
+        assert!(sql.contains("run_id < ?2") && !filtered_ids_sql(1, false).contains("?2"));
     }
 }

@@ -371,7 +371,7 @@ pub fn list_runs(
             stmt.query_map(params![project, before, limit + 1], run_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
         return Ok(rows);
     }
-    let ids = super::identity::filtered_ids_sql(labels.len());
+    let ids = super::identity::filtered_ids_sql(labels.len(), before.is_some());
     let mut stmt =
         conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({ids}) ORDER BY id DESC"))?;
     let limit = i64::from(limit) + 1;
