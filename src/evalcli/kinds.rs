@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{all_results, follow, junit::escape, usage, Progress};
+use super::{all_results, follow, junit, usage, Progress};
 use crate::runs::dataset::{self, Format};
 use crate::runs::model::{ItemResult, Run, Summary};
 
@@ -213,42 +213,27 @@ fn flagged(kind: Kind, r: &ItemResult) -> Option<(String, String)> {
     }
 }
 
-/// JUnit: one testcase per item, a `<failure>` per flagged item naming bucket and severity (or the findings).
+/// JUnit: one testcase per item (see [`super::junit`]), a `<failure>` per flagged item naming bucket and severity
+/// (or the findings), an `<error>` beside it when the item could not be fully looked at.
 pub fn junit(kind: Kind, project: &str, s: &Summary, results: &[ItemResult], seconds: f64) -> String {
     let suite = format!("gavel.{}.{project}", if kind == Kind::Analyze { "analyze" } else { "audit" });
-    let flagged_items: Vec<Option<(String, String)>> = results.iter().map(|r| flagged(kind, r)).collect();
-    let failures = flagged_items.iter().filter(|f| f.is_some()).count();
-    let errors = results.iter().filter(|r| r.errored && flagged(kind, r).is_none()).count();
-    let mut x = String::new();
-    writeln!(x, r#"<?xml version="1.0" encoding="UTF-8"?>"#).ok();
-    writeln!(
-        x,
-        r#"<testsuite name="{}" tests="{}" failures="{failures}" errors="{errors}" time="{seconds:.3}">"#,
-        escape(&suite),
-        s.items
-    )
-    .ok();
-    for (r, f) in results.iter().zip(&flagged_items) {
-        let name = match &r.item.id {
-            Some(Value::String(id)) => format!("item {id}"),
-            Some(other) => format!("item {other}"),
-            None => format!("item #{}", r.index),
-        };
-        write!(x, r#"  <testcase classname="{}" name="{}""#, escape(&suite), escape(&name)).ok();
-        match f {
-            Some((msg, body)) => {
-                writeln!(x, ">\n    <failure message=\"{}\">{}</failure>\n  </testcase>", escape(msg), escape(body))
-                    .ok();
-            }
-            None if r.errored => {
-                let why = r.scores.iter().find_map(|s| s.error.as_ref()).map(|e| e.message.clone()).unwrap_or_default();
-                writeln!(x, ">\n    <error message=\"{}\"/>\n  </testcase>", escape(&why)).ok();
-            }
-            None => {
-                writeln!(x, "/>").ok();
-            }
-        }
-    }
-    writeln!(x, "</testsuite>").ok();
-    x
+    let tag = if kind == Kind::Analyze { "gavel.analysis" } else { "gavel.finding" };
+    let cases: Vec<junit::Case> = results
+        .iter()
+        .map(|r| junit::Case {
+            name: junit::case_name(r),
+            classname: suite.clone(),
+            elapsed_ms: r.elapsed_ms.unwrap_or(0),
+            failure: flagged(kind, r).map(|(message, body)| junit::Outcome { message, kind: tag.into(), body }),
+            error: junit::error_of(r),
+            // An audit's report never repeats the audited text (it may hold the very secret found): only the
+            // findings, masked by the server.
+            system_out: if kind == Kind::Audit {
+                "input and output are not copied into an audit report; see the findings\n".into()
+            } else {
+                junit::system_out(r)
+            },
+        })
+        .collect();
+    junit::write(&suite, s, &cases, seconds)
 }

@@ -1,6 +1,7 @@
 //! `gavel eval`: submit a dataset to a server (or score it in-process with `--local`), show progress, print the
 //! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
 
+pub mod baseline;
 pub mod compare;
 pub mod junit;
 pub mod kinds;
@@ -97,7 +98,7 @@ fn gate(args: &EvalArgs) -> GateSpec {
         (None, None) => Some(0),
         (_, m) => m,
     };
-    GateSpec { min_pass_rate: args.min_pass_rate, max_failed, per_scorer: Default::default() }
+    GateSpec { min_pass_rate: args.min_pass_rate, max_failed, ..Default::default() }
 }
 
 /// Failing items the table shows, with their scorers' reasons.
@@ -133,6 +134,7 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
     if let Some(path) = &args.junit {
         let xml = junit::render(
             &format!("gavel.{}", args.project.as_deref().unwrap_or("local")),
+            run.name.as_deref(),
             &summary,
             &results,
             started.elapsed().as_secs_f64(),
@@ -161,6 +163,9 @@ async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow:
         id: "local".into(),
         project_id: args.project.clone().unwrap_or_else(|| "local".into()),
         kind: "eval".into(),
+        name: None,
+        labels: Default::default(),
+        baseline_id: None,
         status: crate::runs::model::RunStatus::Completed,
         progress: crate::runs::model::Progress { done: total, total },
         summary: Some(summary),
@@ -391,6 +396,7 @@ fn print_table(run: &Run, s: &Summary, results: &[ItemResult]) {
     for line in summary_lines(run, s) {
         println!("{line}");
     }
+    s.baseline.iter().flat_map(baseline::lines).for_each(|l| println!("{l}"));
     if s.usage.calls > 0 || s.usage.cache_hits > 0 {
         println!();
         println!(

@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa::ToSchema;
 
-use super::model::{Item, Run, Score};
+use super::model::{Item, Run, Score, Summary};
 use super::summary::Outcome;
 use crate::error::{Error, Result};
 
@@ -145,10 +145,16 @@ pub fn changed_items(
 }
 
 pub fn deltas(base: &Run, head: &Run) -> BTreeMap<String, ScorerDelta> {
+    summary_deltas(base.summary.as_ref(), head.summary.as_ref())
+}
+
+/// Per scorer, the two summaries' pass rates, means and the two-proportion test between them (a run's
+/// `baseline` comparison uses this too, so both answer alike).
+pub fn summary_deltas(base: Option<&Summary>, head: Option<&Summary>) -> BTreeMap<String, ScorerDelta> {
     let empty = BTreeMap::new();
-    let b = base.summary.as_ref().map(|s| &s.per_scorer).unwrap_or(&empty);
-    let h = head.summary.as_ref().map(|s| &s.per_scorer).unwrap_or(&empty);
-    let (bn, hn) = (base.summary.as_ref().map_or(0, |s| s.items), head.summary.as_ref().map_or(0, |s| s.items));
+    let b = base.map(|s| &s.per_scorer).unwrap_or(&empty);
+    let h = head.map(|s| &s.per_scorer).unwrap_or(&empty);
+    let (bn, hn) = (base.map_or(0, |s| s.items), head.map_or(0, |s| s.items));
     let passes = |rate: f64, n: u64| (rate * n as f64).round() as u64;
     b.keys()
         .chain(h.keys())

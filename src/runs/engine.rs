@@ -316,6 +316,8 @@ async fn finish(
     if let Some(task) = &work.spec.task {
         super::kinds::finish(store, run_id, &work.org_id, task, status, &mut summary).await?;
     }
+    let (base, no_regression) = (work.spec.identity.baseline_id.as_deref(), work.spec.gate.no_regression);
+    super::baseline::apply(store, &work.org_id, base, no_regression, &mut summary).await?;
     let (rid, sum) = (run_id.to_string(), summary.clone());
     store.write(move |c| repo::finish_run(c, &rid, status, Some(&sum), None, &now())).await?;
     tracing::info!(run = %run_id, status = status.as_str(), pass_rate = summary.pass_rate, "run finished");
@@ -359,7 +361,7 @@ pub async fn run_local(
         .take()
         .into_iter()
         .zip(items)
-        .map(|((index, scores), item)| {
+        .map(|((index, scores, elapsed_ms), item)| {
             let o = Outcome::of(&scores);
             ItemResult {
                 index,
@@ -369,6 +371,7 @@ pub async fn run_local(
                 scores,
                 analysis: None,
                 findings: None,
+                elapsed_ms: Some(elapsed_ms),
             }
         })
         .collect();

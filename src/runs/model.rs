@@ -61,6 +61,10 @@ pub struct ItemResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
     pub findings: Option<serde_json::Value>,
+    /// The item's scoring and judging time in milliseconds: from when the pipeline took it up to when its last
+    /// score was ready (null for results stored before this was measured).
+    #[serde(default)]
+    pub elapsed_ms: Option<u64>,
 }
 
 /// Gate options of a run.
@@ -76,6 +80,9 @@ pub struct GateSpec {
     /// Lowest acceptable pass rate per scorer, by scorer name.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub per_scorer: std::collections::BTreeMap<String, f64>,
+    /// Fail when a scorer's pass rate fell beyond noise against the run's `baseline` (which it then needs).
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub no_regression: bool,
 }
 
 /// Figures for one scorer across the run.
@@ -127,6 +134,32 @@ pub struct Summary {
     /// What runs of another kind than `eval` add (failure analysis, security audit).
     #[serde(flatten, default)]
     pub kind: KindSummary,
+    /// The comparison with the run's baseline, when it has one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub baseline: Option<BaselineComparison>,
+}
+
+/// A run against its baseline, scorer by scorer (two-proportion test, as `GET /v1/projects/{p}/compare`).
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct BaselineComparison {
+    pub run_id: String,
+    pub per_scorer: std::collections::BTreeMap<String, BaselineDelta>,
+    /// Scorers whose pass rate fell beyond noise.
+    pub regressions: Vec<String>,
+}
+
+/// One scorer's pass rate in the baseline and in this run.
+#[derive(Clone, Debug, Default, Serialize, Deserialize, PartialEq, ToSchema)]
+pub struct BaselineDelta {
+    /// Null when the baseline did not have this scorer.
+    pub base_pass_rate: Option<f64>,
+    /// Null when this run does not have this scorer.
+    pub head_pass_rate: Option<f64>,
+    pub delta: Option<f64>,
+    /// Two-sided p-value of the two-proportion z-test (when both runs have the scorer).
+    pub p_value: Option<f64>,
+    /// The pass rate fell and the fall is beyond noise (p < 0.05).
+    pub regression: bool,
 }
 
 /// The summary fields of failure-analysis and security-audit runs; absent on `eval` runs.
@@ -156,6 +189,15 @@ pub struct Run {
     pub id: String,
     pub project_id: String,
     pub kind: String,
+    /// The run's name (`name` of the request), null when it has none.
+    #[serde(default)]
+    pub name: Option<String>,
+    /// The run's labels, `{}` when none.
+    #[serde(default)]
+    pub labels: std::collections::BTreeMap<String, String>,
+    /// The run `baseline` resolved to at acceptance.
+    #[serde(default)]
+    pub baseline_id: Option<String>,
     pub status: RunStatus,
     pub progress: Progress,
     #[serde(default, skip_serializing_if = "Option::is_none")]

@@ -116,7 +116,7 @@ impl Pipeline<'_> {
         let window = self.judging.as_ref().map(|j| (j.judge.cap() * WINDOW_PER_SLOT).max(32));
         let mut buffer: VecDeque<(u64, Item)> = VecDeque::new();
         let mut exhausted = false;
-        let mut inflight: FuturesUnordered<BoxFuture<'static, (u64, Processed)>> = FuturesUnordered::new();
+        let mut inflight: FuturesUnordered<BoxFuture<'static, (u64, Processed, Duration)>> = FuturesUnordered::new();
         let mut ready: Vec<Finished> = Vec::new();
         let mut writing: Option<tokio::task::JoinHandle<Result<u64>>> = None;
         let mut last_flush = Instant::now();
@@ -159,10 +159,12 @@ impl Pipeline<'_> {
                 }
                 let take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
                 let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
+                // An item's time runs from here (taken up) to its last score: what `elapsed_ms` reports.
+                let taken = Instant::now();
                 let staged = crate::telemetry::spawn_blocking_in_span(move || stage_batch(&scorers, processor, take))
                     .await
                     .map_err(Error::internal)??;
-                for (idx, work) in staged {
+                for (idx, work, staged_in) in staged {
                     match (work, &self.judging) {
                         (Work::Heuristic(item, heuristic), Some(j)) => {
                             let (judge, ctx, prepared, scorers) =
@@ -170,22 +172,25 @@ impl Pipeline<'_> {
                             inflight.push(
                                 async move {
                                     let scores = judge_item(&judge, &ctx, &scorers, &prepared, &item, heuristic).await;
-                                    (idx, Processed { scores, detail: None })
+                                    (idx, Processed { scores, detail: None }, taken.elapsed())
                                 }
                                 .boxed(),
                             );
                         }
                         (Work::Heuristic(_, scores), None) => {
-                            ready.push(finished(agg, idx, Processed { scores, detail: None })?)
+                            ready.push(finished(agg, idx, Processed { scores, detail: None }, staged_in)?)
                         }
-                        (Work::Staged(Stage::Done(p)), _) => ready.push(finished(agg, idx, p)?),
+                        (Work::Staged(Stage::Done(p)), _) => ready.push(finished(agg, idx, p, staged_in)?),
                         (Work::Staged(Stage::Ask(ask)), Some(j)) => {
                             let (judge, ctx, prepared) = (j.judge.clone(), j.ctx.clone(), j.prepared.clone());
-                            inflight.push(async move { (idx, ask_item(&judge, &ctx, &prepared, ask).await) }.boxed());
+                            inflight.push(
+                                async move { (idx, ask_item(&judge, &ctx, &prepared, ask).await, taken.elapsed()) }
+                                    .boxed(),
+                            );
                         }
                         (Work::Staged(Stage::Ask(ask)), None) => {
                             let none = ScoreError::new(Code::ByokNoKey, "this run has no judge");
-                            ready.push(finished(agg, idx, (ask.then)(Err(none)))?)
+                            ready.push(finished(agg, idx, (ask.then)(Err(none)), staged_in)?)
                         }
                     }
                 }
@@ -199,7 +204,7 @@ impl Pipeline<'_> {
                     _ = tokio::time::sleep_until(last_flush + FLUSH_EVERY) => None,
                     _ = self.cancel.cancelled(), if draining.is_none() => None,
                 };
-                if let Some((idx, processed)) = next {
+                if let Some((idx, processed, elapsed)) = next {
                     // A call refused because the process is stopping is no verdict: the item keeps no result and
                     // is judged at the next start.
                     let refused = self.shutdown.is_cancelled()
@@ -208,7 +213,7 @@ impl Pipeline<'_> {
                             .iter()
                             .any(|s| s.error.as_ref().is_some_and(|e| e.code == Code::Unavailable));
                     if !refused {
-                        ready.push(finished(agg, idx, processed)?);
+                        ready.push(finished(agg, idx, processed, elapsed)?);
                     }
                 }
             }
@@ -258,12 +263,13 @@ impl Pipeline<'_> {
     }
 }
 
-fn finished(agg: &mut Aggregator, idx: u64, processed: Processed) -> Result<Finished> {
+fn finished(agg: &mut Aggregator, idx: u64, processed: Processed, elapsed: Duration) -> Result<Finished> {
     let Processed { scores, detail } = processed;
     let outcome = agg.add(&scores);
     let scores_json = serde_json::to_string(&scores).map_err(Error::internal)?;
     let verdicts = super::repo::verdict_signature(&scores);
-    Ok(Finished { row: ResultRow { idx, outcome, scores_json, verdicts, detail }, scores })
+    let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);
+    Ok(Finished { row: ResultRow { idx, outcome, scores_json, verdicts, detail, elapsed_ms }, scores })
 }
 
 /// An item after the blocking stage: heuristic scores of an `eval` run, or a processor's stage.
@@ -277,12 +283,17 @@ fn stage_batch(
     scorers: &[CompiledScorer],
     processor: Option<Arc<dyn ItemProcessor>>,
     batch: Vec<(u64, Item)>,
-) -> Result<Vec<(u64, Work)>> {
+) -> Result<Vec<(u64, Work, Duration)>> {
     match processor {
-        Some(p) => par_map(batch, |(i, item)| (i, Work::Staged(p.process(&item)))),
+        Some(p) => par_map(batch, |(i, item)| {
+            let t = Instant::now();
+            let w = Work::Staged(p.process(&item));
+            (i, w, t.elapsed())
+        }),
         None => par_map(batch, |(i, item)| {
+            let t = Instant::now();
             let s = score_item(scorers, &item);
-            (i, Work::Heuristic(item, s))
+            (i, Work::Heuristic(item, s), t.elapsed())
         }),
     }
 }

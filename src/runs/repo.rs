@@ -30,6 +30,9 @@ pub struct RunSpec {
     /// A failure analysis or a security audit: what it runs with (absent: an `eval` run of `scorers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<super::task::KindSpec>,
+    /// The run's name, labels and resolved baseline.
+    #[serde(default, skip_serializing_if = "super::identity::Identity::is_empty")]
+    pub identity: super::identity::Identity,
 }
 
 fn yes() -> bool {
@@ -130,6 +133,7 @@ pub fn insert_run(
             spec.task.as_ref().map_or("eval", super::task::KindSpec::kind)
         ],
     )?;
+    super::identity::insert_labels(conn, id, project, &spec.identity)?;
     Ok(total as u64)
 }
 
@@ -204,6 +208,8 @@ pub struct ResultRow {
     pub verdicts: String,
     /// The kind-specific detail of the result (`{"analysis": …}` or `{"findings": …}`), JSON.
     pub detail: Option<String>,
+    /// Scoring and judging time of the item.
+    pub elapsed_ms: u64,
 }
 
 /// Every scorer's verdict (pass, fail, unsure or error), sorted by scorer: two results with the same scorers have the same
@@ -254,12 +260,13 @@ pub fn insert_results(
     let mut added = 0i64;
     {
         let mut stmt = tx.prepare_cached(
-            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores, verdicts, detail)
-             VALUES (?1, ?2, ?3, ?4, ?5, ?6)",
+            "INSERT OR IGNORE INTO run_results (run_id, idx, outcome, scores, verdicts, detail, elapsed_ms)
+             VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7)",
         )?;
         for r in rows {
+            let ms = i64::try_from(r.elapsed_ms).unwrap_or(i64::MAX);
             added +=
-                stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json, r.verdicts, r.detail])?
+                stmt.execute(params![run_id, r.idx as i64, r.outcome as i64, r.scores_json, r.verdicts, r.detail, ms])?
                     as i64;
         }
     }
@@ -315,8 +322,8 @@ pub fn run_status(conn: &Connection, org: &str, run_id: &str) -> Result<RunStatu
     Ok(RunStatus::parse(&s))
 }
 
-const RUN_COLUMNS: &str =
-    "id, project_id, kind, status, spec, total, done, summary, error, dataset_id, created_at, started_at, finished_at";
+const RUN_COLUMNS: &str = "id, project_id, kind, status, spec, total, done, summary, error, dataset_id, created_at, \
+     started_at, finished_at, name, labels, baseline_id";
 
 fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
     let spec: String = r.get(4)?;
@@ -335,6 +342,9 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         created_at: r.get(10)?,
         started_at: r.get(11)?,
         finished_at: r.get(12)?,
+        name: r.get(13)?,
+        labels: super::identity::labels_of(r.get(14)?),
+        baseline_id: r.get(15)?,
     })
 }
 
@@ -345,12 +355,32 @@ pub fn get_run(conn: &Connection, org: &str, run_id: &str) -> Result<Run> {
         .ok_or_else(|| Error::not_found("run"))
 }
 
-/// Runs of a project, newest first.
-pub fn list_runs(conn: &Connection, project: &str, before: Option<&str>, limit: u32) -> Result<Vec<Run>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {RUN_COLUMNS} FROM runs WHERE project_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
-    ))?;
-    let rows = stmt.query_map(params![project, before, limit + 1], run_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+/// Runs of a project, newest first; with `labels`, only those carrying every one of them.
+pub fn list_runs(
+    conn: &Connection,
+    project: &str,
+    labels: &[(String, String)],
+    before: Option<&str>,
+    limit: u32,
+) -> Result<Vec<Run>> {
+    if labels.is_empty() {
+        let mut stmt = conn.prepare_cached(&format!(
+            "SELECT {RUN_COLUMNS} FROM runs WHERE project_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3"
+        ))?;
+        let rows =
+            stmt.query_map(params![project, before, limit + 1], run_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
+        return Ok(rows);
+    }
+    let ids = super::identity::filtered_ids_sql(labels.len(), before.is_some());
+    let mut stmt =
+        conn.prepare_cached(&format!("SELECT {RUN_COLUMNS} FROM runs WHERE id IN ({ids}) ORDER BY id DESC"))?;
+    let limit = i64::from(limit) + 1;
+    let mut args: Vec<&dyn rusqlite::ToSql> = vec![&project, &before, &limit];
+    for (k, v) in labels {
+        args.push(k);
+        args.push(v);
+    }
+    let rows = stmt.query_map(args.as_slice(), run_row)?.collect::<rusqlite::Result<Vec<_>>>()?;
     Ok(rows)
 }
 
@@ -429,7 +459,7 @@ pub fn list_results(
     limit: u32,
 ) -> Result<Vec<ItemResult>> {
     let mut stmt = conn.prepare_cached(
-        "SELECT i.idx, i.item, r.outcome, r.scores, r.detail FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
+        "SELECT i.idx, i.item, r.outcome, r.scores, r.detail, r.elapsed_ms FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
          WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
                 WHERE json_extract(s.value, '$.scorer') = ?4 AND coalesce(json_extract(s.value, '$.pass'), 0) = 0))
@@ -445,11 +475,12 @@ pub fn list_results(
                 r.get::<_, i64>(2)?,
                 r.get::<_, String>(3)?,
                 r.get::<_, Option<String>>(4)?,
+                r.get::<_, Option<i64>>(5)?,
             ))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
-        .map(|(idx, item, outcome, scores, detail)| {
+        .map(|(idx, item, outcome, scores, detail, elapsed)| {
             let outcome = Outcome::from_code(outcome);
             let (analysis, findings) = super::task::split_detail(detail.as_deref());
             Ok(ItemResult {
@@ -460,6 +491,7 @@ pub fn list_results(
                 scores: serde_json::from_str::<Vec<Score>>(&scores).map_err(Error::internal)?,
                 analysis,
                 findings,
+                elapsed_ms: elapsed.map(|ms| ms.max(0) as u64),
             })
         })
         .collect()

@@ -52,8 +52,8 @@ impl Sink for StoreSink {
     }
 }
 
-/// An item's index and its scores.
-pub type Scored = (u64, Vec<Score>);
+/// An item's index, its scores and its scoring time in milliseconds.
+pub type Scored = (u64, Vec<Score>, u64);
 
 /// Results kept in memory, by item index (`gavel eval --local`).
 #[derive(Clone, Default)]
@@ -65,7 +65,7 @@ impl MemorySink {
     /// The results so far, in item order.
     pub fn take(&self) -> Vec<Scored> {
         let mut all = self.results.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
-        all.sort_by_key(|(i, _)| *i);
+        all.sort_by_key(|(i, _, _)| *i);
         all
     }
 }
@@ -80,7 +80,7 @@ impl Sink for MemorySink {
         let results = self.results.clone();
         Box::pin(async move {
             let mut r = results.lock().map_err(|_| Error::internal(anyhow::anyhow!("results lock poisoned")))?;
-            r.extend(batch.into_iter().map(|f| (f.row.idx, f.scores)));
+            r.extend(batch.into_iter().map(|f| (f.row.idx, f.scores, f.row.elapsed_ms)));
             Ok(r.len() as u64)
         })
     }

@@ -139,6 +139,7 @@ impl Aggregator {
             should_gate_ci: !gate.passed,
             gate,
             kind: Default::default(),
+            baseline: None,
         }
     }
 }
@@ -190,7 +191,7 @@ fn evaluate_gate(
             None => failures.push(format!("scorer {name} named in the gate is not part of this run")),
         }
     }
-    if spec.min_pass_rate.is_none() && spec.max_failed.is_none() && spec.per_scorer.is_empty() {
+    if spec.min_pass_rate.is_none() && spec.max_failed.is_none() && spec.per_scorer.is_empty() && !spec.no_regression {
         notes.push("no gate conditions were set".into());
     }
     let passed = failures.is_empty();
@@ -251,8 +252,12 @@ mod tests {
         assert_eq!(a.add(&[s("a", 0.5, false, false), s("b", 1.0, true, false)]), Outcome::Failed);
         assert_eq!(a.add(&[s("a", 0.0, false, true), s("b", 0.0, false, false)]), Outcome::Errored);
         assert_eq!(a.add(&[s("a", 1.0, true, false), s("b", 1.0, true, false)]), Outcome::Passed);
-        let gate =
-            GateSpec { min_pass_rate: Some(0.75), max_failed: Some(1), per_scorer: [("b".to_string(), 0.7)].into() };
+        let gate = GateSpec {
+            min_pass_rate: Some(0.75),
+            max_failed: Some(1),
+            per_scorer: [("b".to_string(), 0.7)].into(),
+            ..Default::default()
+        };
         let sum = a.finish(4, &gate, RunStatus::Completed);
         assert_eq!((sum.items, sum.passed, sum.failed, sum.errored), (4, 2, 1, 1));
         assert_eq!(sum.pass_rate, 0.5);

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 9;
+pub const SCHEMA_VERSION: usize = 10;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -230,7 +230,7 @@ pub fn migrations() -> Migrations<'static> {
             "ALTER TABLE projects ADD COLUMN gateway_log_content INTEGER NOT NULL DEFAULT 0;
              ALTER TABLE gateway_requests ADD COLUMN content TEXT;",
         ),
-        // 9 (issue 14 plans this as 11; the lead renumbers on merge): human reviews of results. One review per
+        // 9: human reviews of results. One review per
         // (run, item, scorer, reviewer = API key id): a later one replaces it. `project_id` is kept on the row so a
         // scorer's agreement over a whole project is one indexed scan.
         M::up(
@@ -249,6 +249,23 @@ pub fn migrations() -> Migrations<'static> {
              );
              CREATE INDEX reviews_run ON reviews (run_id, id);
              CREATE INDEX reviews_project_scorer ON reviews (project_id, scorer);",
+        ),
+        // 10: run identity and per-item timing: a run's name, labels (JSON, as shown) and resolved baseline; one
+        // `run_labels` row per label, indexed so `?label=k:v` and "newest completed run with this label" are range
+        // scans in id order; each result's scoring+judging time.
+        M::up(
+            "ALTER TABLE runs ADD COLUMN name TEXT;
+             ALTER TABLE runs ADD COLUMN labels TEXT;
+             ALTER TABLE runs ADD COLUMN baseline_id TEXT;
+             CREATE TABLE run_labels (
+                 run_id TEXT NOT NULL REFERENCES runs(id) ON DELETE CASCADE,
+                 project_id TEXT NOT NULL,
+                 key TEXT NOT NULL,
+                 value TEXT NOT NULL,
+                 PRIMARY KEY (run_id, key)
+             ) WITHOUT ROWID;
+             CREATE INDEX run_labels_lookup ON run_labels (project_id, key, value, run_id);
+             ALTER TABLE run_results ADD COLUMN elapsed_ms INTEGER;",
         ),
     ])
 }

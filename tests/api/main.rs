@@ -24,6 +24,7 @@ mod gateway_content;
 mod gateway_limits;
 mod gateway_sdk;
 mod http_parser;
+mod identity;
 mod judge;
 mod judge_process;
 mod judge_provider_mode;

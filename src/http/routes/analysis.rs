@@ -73,6 +73,12 @@ pub struct CreateAnalysis {
     /// Hold the request up to this many seconds for the analysis to finish.
     #[serde(default)]
     pub wait_s: Option<f64>,
+    /// The run's name (1-200 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Labels `{KEY: VALUE}`, as on `POST …/runs`.
+    #[serde(default)]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// POST /v1/projects/{project}/security/audit
@@ -96,6 +102,12 @@ pub struct CreateAudit {
     pub gate: Option<Value>,
     #[serde(default)]
     pub wait_s: Option<f64>,
+    /// The run's name (1-200 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Labels `{KEY: VALUE}`, as on `POST …/runs`.
+    #[serde(default)]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
 }
 
 /// Reads a JSON body off the HTTP worker, explaining which item is wrong when the dataset is.
@@ -151,7 +163,8 @@ async fn resolve_source(
     from_run: Option<String>,
     take: Take,
     baseline: Option<String>,
-) -> Result<(String, Option<Vec<Item>>, Option<String>)> {
+    kind: &'static str,
+) -> Result<(String, Option<Vec<Item>>, Option<String>, Option<String>)> {
     let given = [dataset.is_some(), dataset_id.is_some(), from_run.is_some()].iter().filter(|b| **b).count();
     if given != 1 {
         return Err(Error::field("dataset", "give exactly one of dataset (items), dataset_id or from_run"));
@@ -160,14 +173,15 @@ async fn resolve_source(
         return Err(Error::field("dataset", "the dataset has no items"));
     }
     let (org, ds) = (c.org_id.clone(), dataset_id.clone());
-    let (pid, from) = state
+    let (pid, from, baseline) = state
         .store
         .read(move |conn| {
             let p = find_project(conn, &org, &project)?;
-            if let Some(b) = &baseline {
-                repo::get_run(conn, &org, b)
-                    .map_err(|_| Error::field("gate.baseline", format!("gate.baseline: no run {b:?} in this org")))?;
-            }
+            // `label=KEY:VALUE` or a run id of this project and kind, resolved once, here.
+            let baseline = match &baseline {
+                Some(b) => Some(crate::runs::identity::resolve_baseline(conn, &org, &p.id, kind, "gate.baseline", b)?),
+                None => None,
+            };
             if let Some(d) = &ds {
                 repo::find_dataset(conn, &p.id, d)?;
             }
@@ -175,7 +189,7 @@ async fn resolve_source(
                 Some(r) => Some(items_of_run(conn, &org, &p.id, r, take)?),
                 None => None,
             };
-            Ok((p.id, from))
+            Ok((p.id, from, baseline))
         })
         .await?;
     let items = match (dataset, from) {
@@ -186,7 +200,20 @@ async fn resolve_source(
         }
         (None, f) => f,
     };
-    Ok((pid, items, dataset_id))
+    Ok((pid, items, dataset_id, baseline))
+}
+
+/// The gate with its `baseline` resolved to a run id, and the run's identity.
+fn with_baseline(
+    mut gate: Value,
+    baseline_id: Option<String>,
+    name: Option<String>,
+    labels: Option<std::collections::BTreeMap<String, String>>,
+) -> (Value, crate::runs::identity::Identity) {
+    if let (Some(id), Some(g)) = (&baseline_id, gate.as_object_mut()) {
+        g.insert("baseline".into(), json!(id));
+    }
+    (gate, crate::runs::identity::Identity { name, labels: labels.unwrap_or_default(), baseline_id })
 }
 
 fn baseline_of(gate: &Value) -> Option<String> {
@@ -208,6 +235,7 @@ pub async fn create_analysis(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     let b: CreateAnalysis = read_body(&state, &req, payload).await?;
+    crate::http::routes::run_identity::check(b.name.as_deref(), b.labels.as_ref())?;
     let c = caller.0;
     if let Some(k) = &b.provider_key {
         validate_provider_key(k, state.runs.judge().http().policy()).await?;
@@ -225,7 +253,7 @@ pub async fn create_analysis(
         None | Some(Value::Null) => Default::default(),
         Some(v) => parse_overrides(v).map_err(spec_error)?,
     };
-    let (project_id, items, dataset_id) = resolve_source(
+    let (project_id, items, dataset_id, base) = resolve_source(
         &state,
         &c,
         project.into_inner(),
@@ -234,8 +262,10 @@ pub async fn create_analysis(
         b.from_run.clone(),
         Take::NotPassed,
         baseline_of(&gate),
+        "failure_analysis",
     )
     .await?;
+    let (gate, identity) = with_baseline(gate, base, b.name, b.labels);
     let pid = project_id.clone();
     let stored = state.store.read(move |conn| buckets::all(conn, &pid)).await?;
     let task = AnalysisTask {
@@ -261,6 +291,7 @@ pub async fn create_analysis(
         cost_limit_usd: b.cost_limit_usd,
         request_key: b.provider_key.is_some(),
         task: Some(KindSpec::FailureAnalysis(task)),
+        identity,
     };
     let sub = Submission {
         project_id,
@@ -290,13 +321,14 @@ pub async fn create_audit(
     payload: web::Payload,
 ) -> Result<HttpResponse> {
     let b: CreateAudit = read_body(&state, &req, payload).await?;
+    crate::http::routes::run_identity::check(b.name.as_deref(), b.labels.as_ref())?;
     let c = caller.0;
     validate_wait(b.wait_s)?;
     let checks = parse_checks(b.checks.as_ref()).map_err(spec_error)?;
     let gate = b.gate.unwrap_or(Value::Null);
     check_gate_keys(&gate)?;
     parse_gate(&gate, &checks).map_err(spec_error)?;
-    let (project_id, items, dataset_id) = resolve_source(
+    let (project_id, items, dataset_id, base) = resolve_source(
         &state,
         &c,
         project.into_inner(),
@@ -305,8 +337,10 @@ pub async fn create_audit(
         b.from_run.clone(),
         Take::All,
         baseline_of(&gate),
+        "security_audit",
     )
     .await?;
+    let (gate, identity) = with_baseline(gate, base, b.name, b.labels);
     let audit_details = json!({"kind": "security_audit", "checks": checks, "from_run": b.from_run});
     let spec = RunSpec {
         scorers: Vec::new(),
@@ -316,6 +350,7 @@ pub async fn create_audit(
         cost_limit_usd: None,
         request_key: false,
         task: Some(KindSpec::SecurityAudit(AuditTask { checks, gate })),
+        identity,
     };
     let sub = Submission {
         project_id,

@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod ops;
 pub mod pairwise;
 pub mod reviews;
+pub mod run_identity;
 pub mod runs;
 pub mod scorers;
 pub mod settings;

@@ -12,6 +12,7 @@ use crate::error::{Error, Result};
 use crate::http::auth::OrgMember;
 use crate::http::body::{content_type, read_limited};
 use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, Submission};
+use crate::http::routes::run_identity;
 use crate::http::AppState;
 use crate::runs::dataset::{self, Format};
 use crate::runs::model::{GateSpec, Item, Run};
@@ -185,6 +186,16 @@ pub struct CreateRun {
     /// Stop judging once the run has cost this much (USD); the rest get COST_LIMIT_EXCEEDED.
     #[serde(default)]
     pub cost_limit_usd: Option<f64>,
+    /// The run's name (1-200 characters).
+    #[serde(default)]
+    pub name: Option<String>,
+    /// Labels `{KEY: VALUE}`: at most 32, keys `[A-Za-z0-9_.-]{1,64}`, values at most 200 characters.
+    #[serde(default)]
+    pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// The run to compare with: `label=KEY:VALUE` (the newest completed run of this project with that label) or a
+    /// run id; resolved at acceptance. `gate.no_regression` needs it.
+    #[serde(default)]
+    pub baseline: Option<String>,
 }
 
 /// A body that failed to parse: say which item, when the body is JSON at all.
@@ -226,8 +237,22 @@ pub async fn create_run(
     .await
     .map_err(Error::internal)??;
     let t_parse = t0.elapsed() - t_read;
-    let CreateRun { dataset, dataset_id, scorers, metrics, gate, wait_s, provider_key, model, cache, cost_limit_usd } =
-        parsed;
+    let CreateRun {
+        dataset,
+        dataset_id,
+        scorers,
+        metrics,
+        gate,
+        wait_s,
+        provider_key,
+        model,
+        cache,
+        cost_limit_usd,
+        name,
+        labels,
+        baseline,
+    } = parsed;
+    run_identity::check(name.as_deref(), labels.as_ref())?;
     if let Some(k) = &provider_key {
         validate_provider_key(k, state.runs.judge().http().policy()).await?;
     }
@@ -239,6 +264,7 @@ pub async fn create_run(
     }
     let gate = gate.unwrap_or_default();
     validate_gate(&gate)?;
+    run_identity::check_no_regression(gate.no_regression, baseline.as_deref(), "baseline")?;
     validate_wait(wait_s)?;
     let items = match (dataset, &dataset_id) {
         (Some(_), Some(_)) => return Err(Error::field("dataset", "give dataset or dataset_id, not both")),
@@ -249,11 +275,13 @@ pub async fn create_run(
     };
     let c = caller.0;
     let (org, proj) = (c.org_id.clone(), project.into_inner());
-    let (project_id, stored) = state
+    let (project_id, stored, identity) = state
         .store
         .read(move |conn| {
             let p = find_project(conn, &org, &proj)?;
-            Ok((p.id.clone(), scorer_repo::all(conn, &p.id)?))
+            let b = baseline.as_deref().map(|b| ("baseline", b));
+            let identity = run_identity::resolve(conn, &org, &p.id, "eval", name, labels, b)?;
+            Ok((p.id.clone(), scorer_repo::all(conn, &p.id)?, identity))
         })
         .await?;
     // Compiling scorers (regexes, schemas) is CPU work: off the HTTP worker.
@@ -289,6 +317,7 @@ pub async fn create_run(
         cost_limit_usd,
         request_key: provider_key.is_some(),
         task: None,
+        identity,
     };
     let names: Vec<String> = spec.scorers.iter().map(|s| s.name.clone()).collect();
     let sub = Submission {
@@ -317,22 +346,24 @@ pub async fn get_run(state: web::Data<AppState>, caller: OrgMember, id: web::Pat
     Ok(HttpResponse::Ok().json(run))
 }
 
-/// A project's runs, newest first.
-#[utoipa::path(get, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path), PageQuery),
-    responses((status = 200, body = inline(Page<Run>))), security(("api_key" = [])))]
+/// A project's runs, newest first; `label=KEY:VALUE` (repeatable) keeps those with every label given.
+#[utoipa::path(get, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path), run_identity::RunsQuery),
+    responses((status = 200, body = inline(Page<Run>)), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn list_runs(
     state: web::Data<AppState>,
     caller: OrgMember,
     project: web::Path<String>,
-    q: web::Query<PageQuery>,
+    req: HttpRequest,
 ) -> Result<HttpResponse> {
+    let (q, labels) = run_identity::parse_runs_query(req.query_string())?;
     let (limit, before) = (q.limit()?, q.after()?);
     let org = caller.0.org_id;
     let rows = state
         .store
         .read(move |c| {
             let p = find_project(c, &org, &project)?;
-            repo::list_runs(c, &p.id, before.as_deref(), limit)
+            repo::list_runs(c, &p.id, &labels, before.as_deref(), limit)
         })
         .await?;
     let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
