@@ -1,8 +1,10 @@
 //! Datasets, runs, items, results, summaries, gates and progress events.
 
+pub mod browse;
 pub mod compare;
 pub mod dataset;
 pub mod engine;
+pub mod export;
 pub mod kinds;
 pub mod model;
 pub mod pairwise;
