@@ -18,6 +18,8 @@ export const getKey = () => sessionStorage.getItem(KEY);
 export function setKey(k) { sessionStorage.setItem(KEY, k); }
 export function clearKey() { sessionStorage.removeItem(KEY); session.me = null; }
 export const isAdmin = () => session.me?.key?.role === 'admin';
+/** The server admin key (from `gavel init`): it manages orgs and nothing inside them. */
+export const isServerAdmin = () => session.me?.server_admin === true;
 
 /** Build a query string from an object, skipping empty values. */
 export function qs(params) {
@@ -76,6 +78,32 @@ export async function whoAmI(key) {
   let role = 'member';
   try { await api('/v1/api-keys?limit=1', { key, quiet401: true }); role = 'admin'; } catch (e) { if (e.status !== 403) throw e; }
   return { org: { id: '', name: '' }, key: { id: '', name: '', role, key_prefix: key.slice(0, 8) } };
+}
+
+/**
+ * Download a file the API answers (an export): fetched with the key header (a plain link cannot send it), then
+ * handed to the browser as a blob with the server's file name.
+ */
+export async function download(path, { signal, fallbackName = 'download' } = {}) {
+  const res = await fetch(path, { headers: { 'X-API-Key': getKey() || '' }, signal });
+  if (!res.ok) {
+    let data = null;
+    try { data = await res.json(); } catch { /* not JSON */ }
+    throw new ApiError(res.status, data);
+  }
+  const cd = res.headers.get('content-disposition') || '';
+  const m = /filename="([^"]+)"/.exec(cd);
+  const blob = await res.blob();
+  const url = URL.createObjectURL(blob);
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = m ? m[1] : fallbackName;
+  a.hidden = true;
+  document.body.append(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 60000);
+  return { name: a.download, bytes: blob.size };
 }
 
 /**

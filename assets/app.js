@@ -1,7 +1,7 @@
 // Entry: the shell (top bar, navigation), the sign-in guard and the route table.
 
 import { h } from './ui.js';
-import { session, getKey, clearKey, whoAmI, isAdmin } from './api.js';
+import { session, getKey, clearKey, whoAmI, isAdmin, isServerAdmin } from './api.js';
 import { route, start, setGuard, navigate, render } from './router.js';
 import { signinPage } from './pages/signin.js';
 import { projectsPage } from './pages/projects.js';
@@ -15,6 +15,9 @@ import { keysPage } from './pages/keys.js';
 import { usagePage } from './pages/usage.js';
 import { auditPage } from './pages/audit.js';
 import { apiKeysPage } from './pages/apikeys.js';
+import { orgsPage } from './pages/orgs.js';
+import { newRunPage } from './pages/newrun.js';
+import { datasetItemsPage } from './pages/datasetitems.js';
 
 const NAV = [
   ['/', 'Projects', (p) => p === '/' || p.startsWith('/projects')],
@@ -32,11 +35,17 @@ function shell() {
   bar.hidden = !me;
   if (!me) { nav.replaceChildren(); who.replaceChildren(); return; }
   const path = location.pathname;
+  if (isServerAdmin()) {
+    nav.replaceChildren(h('a', { href: '/orgs', 'aria-current': path.startsWith('/orgs') ? 'page' : null }, 'Orgs'));
+    who.replaceChildren(h('span', {}, 'Server admin ', h('span', { class: 'badge error' }, 'server admin')),
+      h('button', { type: 'button', class: 'small', onclick: signOut }, 'Sign out'));
+    return;
+  }
   nav.replaceChildren(...NAV.filter((n) => !n[3] || isAdmin()).map(([href, label, active]) =>
     h('a', { href, 'aria-current': active(path) ? 'page' : null }, label)));
   who.replaceChildren(
     h('span', { title: me.key.key_prefix ? `key ${me.key.key_prefix}…` : null },
-      me.org.name ? `${me.org.name} · ` : '', me.key.name ? `${me.key.name} ` : '', h('span', { class: 'badge' }, me.key.role)),
+      me.org?.name ? `${me.org.name} · ` : '', me.key.name ? `${me.key.name} ` : '', h('span', { class: 'badge' }, me.key.role)),
     h('button', { type: 'button', class: 'small', onclick: signOut }, 'Sign out'));
 }
 
@@ -50,11 +59,14 @@ route('/signin', signinPage);
 route('/', projectsPage);
 route('/projects', projectsPage);
 route('/projects/:p', projectPage);
+route('/projects/:p/start', newRunPage);
 route('/projects/:p/runs/:id', runPage);
 route('/projects/:p/runs/:id/review', reviewQueuePage);
 route('/projects/:p/compare', comparePage);
 route('/projects/:p/scorers', scorersPage);
 route('/projects/:p/datasets', datasetsPage);
+route('/projects/:p/datasets/:id', datasetItemsPage);
+route('/orgs', orgsPage);
 route('/provider-keys', keysPage);
 route('/usage', usagePage);
 route('/audit-log', auditPage);
@@ -64,7 +76,10 @@ setGuard((path) => {
   if (!session.me && path !== '/signin') {
     return '/signin' + (path !== '/' ? '?next=' + encodeURIComponent(path + location.search) : '');
   }
-  if (session.me && path === '/signin') return '/';
+  if (session.me && path === '/signin') return isServerAdmin() ? '/orgs' : '/';
+  // The server admin key can do nothing inside an org: its only pages are the orgs.
+  if (isServerAdmin() && path !== '/orgs') return '/orgs';
+  if (session.me && !isServerAdmin() && path === '/orgs') return '/';
   return null;
 });
 

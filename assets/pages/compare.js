@@ -1,14 +1,16 @@
-import { h, table, pageHead, badge, verdictBadge, fmtRate, fmtInterval, fmtNum, oneLine, pager, errorBox, empty, projPath, projectTabs, select, shortId, drawer, stat, fmtInt } from '../ui.js';
+import { h, table, pageHead, badge, verdictBadge, fmtRate, fmtInterval, fmtNum, oneLine, pager, errorBox, empty, projPath, projectTabs, select, shortId, drawer, stat, fmtInt, asText } from '../ui.js';
 import { api, qs } from '../api.js';
 import { navigate } from '../router.js';
 import { loadProject } from './project.js';
-import { itemBody, scoreList } from './results.js';
+import { itemBody, scoreList, scoreBadge } from './results.js';
+import { wordDiff, diffPane, DIFF_MAX_TOKENS } from '../diff.js';
 
 const CHANGE = { regressed: 'fail', fixed: 'pass', changed: 'error' };
 
 function runLabel(r) {
   const rate = r.summary ? ` · ${fmtRate(r.summary.pass_rate)}` : '';
-  return `${r.created_at.slice(0, 16).replace('T', ' ')} · ${shortId(r.id)}${rate}`;
+  const name = typeof r.name === 'string' && r.name ? `${r.name} · ` : '';
+  return `${name}${r.created_at.slice(0, 16).replace('T', ' ')} · ${shortId(r.id)}${rate}`;
 }
 
 function delta(d) {
@@ -52,6 +54,35 @@ function pairwiseBox(base, head) {
   return h('section', { class: 'pairwise' }, h('h2', {}, 'Pairwise judgement'),
     h('p', { class: 'muted' }, 'A judge compares the two outputs of each shared item, in both orders; inconsistent pairs count as ties.'),
     h('label', { for: 'pairwise-rubric' }, 'Rubric (optional)'), rubric, h('div', {}, button), result);
+}
+
+/** Both runs' scores of one item, scorer by scorer. */
+function scoresSideBySide(it) {
+  const names = [...new Set([...it.base.scores, ...it.head.scores].map((sc) => sc.scorer))];
+  const cell = (sc) => (sc ? h('span', {}, scoreBadge(sc), ' ', fmtNum(sc.score)) : h('span', { class: 'muted' }, '—'));
+  return table([
+    { label: 'Scorer', cell: (n) => h('strong', {}, n) },
+    { label: 'Base', cell: (n) => cell(it.base.scores.find((sc) => sc.scorer === n)) },
+    { label: 'Head', cell: (n) => cell(it.head.scores.find((sc) => sc.scorer === n)) },
+  ], names, { caption: `Scores of item ${it.index}` });
+}
+
+/** One changed item: input, both outputs with a word diff, both runs' scores. */
+function sideBySide(it) {
+  const headOut = typeof it.head.output === 'string' ? it.head.output : asText(it.item.output);
+  const hasBase = typeof it.base.output === 'string';
+  const d = wordDiff(hasBase ? it.base.output : '', headOut);
+  const cut = (side) => (side.output_truncated ? h('p', { class: 'muted small' }, 'The server sent the first part of this output only.') : null);
+  const pane = (label, side, body) => h('div', { class: 'sbs-pane' }, h('h3', {}, `${label} `, verdictBadge(side)), body, cut(side));
+  return h('section', { class: 'card sbs', dataset: { index: it.index } },
+    h('div', { class: 'row sbs-head' },
+      h('button', { type: 'button', class: 'small', onclick: () => openChange(it), 'aria-label': `Open item ${it.index}` }, `#${it.index}`),
+      badge(CHANGE[it.change] || '', it.change), h('div', { class: 'clip', title: oneLine(it.item.input, 400) }, oneLine(it.item.input))),
+    h('div', { class: 'sbs-grid' },
+      pane('Base', it.base, hasBase ? diffPane(d, 'base') : h('p', { class: 'muted' }, 'This server does not send the base output.')),
+      pane('Head', it.head, diffPane(d, 'head'))),
+    d.truncated ? h('p', { class: 'muted small' }, `Long outputs: only the first ${fmtInt(DIFF_MAX_TOKENS)} words are compared; the rest is shown unmarked.`) : null,
+    scoresSideBySide(it));
 }
 
 function openChange(it) {
@@ -124,15 +155,9 @@ export async function comparePage({ params, query, el, signal }) {
 
   function paintItems(d) {
     if (!d.items.length) { itemsBox.replaceChildren(empty(pageNo ? 'No more changes' : 'No verdict changed', h('p', {}, 'Every item has the same verdict in both runs.'))); return; }
-    itemsBox.replaceChildren(table([
-      { label: '#', cell: (it) => h('button', { type: 'button', class: 'small', onclick: () => openChange(it), 'aria-label': `Open item ${it.index}` }, `#${it.index}`) },
-      { label: 'Change', cell: (it) => badge(CHANGE[it.change] || '', it.change) },
-      { label: 'Input', cell: (it) => h('div', { class: 'clip' }, oneLine(it.item.input)) },
-      { label: 'Output (head)', cell: (it) => h('div', { class: 'clip' }, oneLine(it.item.output)), cls: 'hide-narrow' },
-      { label: 'Base', cell: (it) => verdictBadge(it.base) },
-      { label: 'Head', cell: (it) => verdictBadge(it.head) },
-    ], d.items, { rowAttrs: (it) => ({ class: 'clickable', onclick: (e) => { if (!e.target.closest('button')) openChange(it); } }) }),
-    pager({ page: pageNo + 1, hasPrev: pageNo > 0, hasNext: !!d.next_cursor, onPrev: () => go(-1), onNext: () => go(1) }));
+    itemsBox.replaceChildren(h('p', { class: 'muted small' }, `Outputs side by side, words removed from base struck through, words added in head underlined (the first ${fmtInt(DIFF_MAX_TOKENS)} words of each are compared).`),
+      ...d.items.map(sideBySide),
+      pager({ page: pageNo + 1, hasPrev: pageNo > 0, hasNext: !!d.next_cursor, onPrev: () => go(-1), onNext: () => go(1) }));
   }
   async function go(step) {
     pageNo += step;

@@ -22,7 +22,7 @@ export async function datasetsPage({ params, el, signal }) {
       return;
     }
     listBox.replaceChildren(table([
-      { label: 'Name', cell: (d) => h('strong', {}, d.name) },
+      { label: 'Name', cell: (d) => h('a', { href: projPath(project, `/datasets/${encodeURIComponent(d.id)}`) }, h('strong', {}, d.name)) },
       { label: 'Items', cell: (d) => fmtInt(d.items), num: true },
       { label: 'Id', cell: (d) => h('code', {}, d.id), cls: 'hide-narrow' },
       { label: 'Created', cell: (d) => when(d.created_at) },

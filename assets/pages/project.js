@@ -1,6 +1,8 @@
-import { h, table, when, empty, pageHead, pager, statusBadge, gateBadge, fmtRate, fmtCost, fmtInt, errorBox, projPath, projectTabs, shortId, debounce } from '../ui.js';
+import { h, table, when, empty, pageHead, pager, statusBadge, gateBadge, fmtRate, fmtCost, fmtInt, errorBox, projPath, projectTabs, debounce } from '../ui.js';
 import { api, qs } from '../api.js';
+import { setQuery } from '../router.js';
 import { rateChart } from '../charts.js';
+import { runName, identityChips } from './identity.js';
 
 export async function loadProject(p, signal) {
   return api(`/v1/projects/${encodeURIComponent(p)}`, { signal });
@@ -8,7 +10,8 @@ export async function loadProject(p, signal) {
 
 function runsTable(project, runs) {
   return table([
-    { label: 'Run', cell: (r) => h('a', { href: projPath(project, `/runs/${encodeURIComponent(r.id)}`), class: 'mono', title: r.id }, shortId(r.id)) },
+    { label: 'Run', cell: (r) => h('div', { class: 'run-id' }, h('a', { href: projPath(project, `/runs/${encodeURIComponent(r.id)}`), class: r.name ? null : 'mono', title: r.id }, runName(r)),
+      identityChips(r)) },
     { label: 'Status', cell: (r) => h('span', {}, statusBadge(r.status), r.status === 'running' || r.status === 'queued'
       ? h('span', { class: 'muted small' }, ` ${fmtInt(r.progress.done)}/${fmtInt(r.progress.total)}`) : null) },
     { label: 'Kind', cell: (r) => r.kind, cls: 'hide-narrow' },
@@ -22,21 +25,35 @@ function runsTable(project, runs) {
   });
 }
 
-export async function projectPage({ params, el, signal }) {
+export async function projectPage({ params, query, el, signal }) {
   const project = await loadProject(params.p, signal);
   const chartBox = h('div', { class: 'card section' }, h('p', { class: 'muted' }, 'Loading trend…'));
+  // Runs by label (`?label=key:value`, as GET …/runs takes it).
+  const label = h('input', { type: 'search', id: 'runs-label', name: 'label', value: query.label || '', placeholder: 'branch:main' });
+  const labelForm = h('form', { class: 'row section', onsubmit: (e) => {
+    e.preventDefault();
+    const v = label.value.trim();
+    if (v && !/^[^:]+:.*$/.test(v)) { listBox.replaceChildren(errorBox({ message: 'A label filter is key:value, e.g. branch:main.' })); return; }
+    setQuery({ label: v }, { push: false });
+    cursors = [null]; pageNo = 0;
+    load().catch(fail);
+  } }, h('div', { class: 'field' }, h('label', { for: 'runs-label' }, 'Label (key:value)'), label), h('button', { type: 'submit' }, 'Filter'));
   const listBox = h('div');
   el.append(
     pageHead(project.name, { crumbs: [h('a', { href: '/' }, 'Projects')], sub: ['project ', h('code', {}, project.id)],
-      actions: [h('a', { class: 'button', href: projPath(project, '/compare') }, 'Compare runs')] }),
+      actions: [h('a', { class: 'button primary', href: projPath(project, '/start') }, 'Start a run'), h('a', { class: 'button', href: projPath(project, '/compare') }, 'Compare runs')] }),
     projectTabs(project, 'runs'),
-    h('h2', {}, 'Pass rate over runs'), chartBox, h('h2', {}, 'Runs'), listBox);
+    h('h2', {}, 'Pass rate over runs'), chartBox, h('h2', {}, 'Runs'), labelForm, listBox);
 
-  const cursors = [null];
+  let cursors = [null];
   let pageNo = 0;
   async function load() {
-    const data = await api(`/v1/projects/${encodeURIComponent(project.id)}/runs` + qs({ limit: 25, cursor: cursors[pageNo] }), { signal });
+    const data = await api(`/v1/projects/${encodeURIComponent(project.id)}/runs` + qs({ limit: 25, cursor: cursors[pageNo], label: label.value.trim() }), { signal });
     cursors[pageNo + 1] = data.next_cursor;
+    if (!data.items.length && pageNo === 0 && label.value.trim()) {
+      listBox.replaceChildren(empty('No run has this label', h('p', {}, 'Clear the filter to see every run.')));
+      return;
+    }
     if (!data.items.length && pageNo === 0) {
       listBox.replaceChildren(empty('No runs yet',
         h('p', {}, 'Submit one from your CI or a shell:'),

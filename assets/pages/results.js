@@ -114,5 +114,5 @@ export function resultsView(box, run, signal) {
       h('div', { class: 'field', style: { flex: '1', minWidth: '12rem' } }, h('label', { for: 'results-q' }, 'Search'), search)),
     tableBox);
   load();
-  return { reload: () => load(), setScorer: (n) => { st.scorer = n; scorerSel.value = n; restart(); } };
+  return { reload: () => load(), filters: () => ({ status: st.status, scorer: st.scorer, q: st.q }), setScorer: (n) => { st.scorer = n; scorerSel.value = n; restart(); } };
 }

@@ -3,6 +3,8 @@ import { api, streamEvents } from '../api.js';
 import { loadProject } from './project.js';
 import { resultsView } from './results.js';
 import { kindSummary } from './kinds.js';
+import { runName, identityChips } from './identity.js';
+import { exportBar } from './exportbar.js';
 
 const live = (r) => r.status === 'queued' || r.status === 'running';
 
@@ -56,6 +58,7 @@ export async function runPage({ params, el, signal }) {
   const scorerBox = h('div');
   const kindBox = h('div');
   const resultsBox = h('div');
+  const exportBox = h('div');
   let results = null;
 
   function renderHead() {
@@ -67,10 +70,11 @@ export async function runPage({ params, el, signal }) {
         try { run = await api(`/v1/runs/${encodeURIComponent(run.id)}/cancel`, { method: 'POST' }); paint(); } catch (err) { progressBox.prepend(errorBox(err)); }
       } }, 'Cancel run'));
     }
-    headBox.replaceChildren(pageHead(['Run ', h('span', { class: 'mono' }, run.id)], {
+    headBox.replaceChildren(pageHead(run.name ? runName(run) : ['Run ', h('span', { class: 'mono' }, run.id)], {
       crumbs: [h('a', { href: '/' }, 'Projects'), h('a', { href: projPath(project) }, project.name)],
       sub: [statusBadge(run.status), ` ${run.kind} · created `, when(run.created_at), run.finished_at ? [' · finished ', when(run.finished_at)] : null,
-        run.dataset_id ? [' · dataset ', h('code', {}, run.dataset_id)] : null],
+        run.dataset_id ? [' · dataset ', h('code', {}, run.dataset_id)] : null, run.name ? [' · ', h('code', {}, run.id)] : null,
+        identityChips(run) ? [' ', identityChips(run)] : null],
       actions }));
   }
   function paint() {
@@ -82,9 +86,10 @@ export async function runPage({ params, el, signal }) {
     scorerBox.replaceChildren(scorerTable(run, (n) => { results && results.setScorer(n); resultsBox.scrollIntoView({ behavior: 'smooth' }); }));
   }
 
-  el.append(headBox, projectTabs(project, 'runs'), progressBox, cardsBox, kindBox, h('h2', {}, 'Scorers'), scorerBox, h('h2', { id: 'results' }, 'Results'), resultsBox);
+  el.append(headBox, projectTabs(project, 'runs'), progressBox, cardsBox, kindBox, h('h2', {}, 'Scorers'), scorerBox, h('h2', { id: 'results' }, 'Results'), exportBox, resultsBox);
   paint();
   results = resultsView(resultsBox, run, signal);
+  exportBox.append(exportBar(run.id, () => results.filters(), signal));
 
   let lastReload = Date.now();
   if (live(run)) follow();

@@ -30,14 +30,14 @@ export async function signinPage({ el }) {
       } finally { btn.disabled = false; }
     },
   },
-  field('API key', input, { hint: 'An org API key (gv_…). It is kept in this browser tab only and sent as X-API-Key.' }),
+  field('API key', input, { hint: 'An org API key (gv_…), or the server admin key from gavel init to manage orgs. It is kept in this browser tab only and sent as X-API-Key.' }),
   msg,
   h('div', { class: 'form-actions' }, btn));
   el.append(h('div', { class: 'signin' },
     h('h1', {}, 'Sign in to gavel'),
     h('p', { class: 'muted' }, 'LLM evaluation on your own provider keys.'),
     form,
-    h('p', { class: 'muted small' }, 'No key yet? The server admin creates an org with ',
-      h('code', {}, 'POST /v1/orgs'), ', which answers with the org\u2019s first admin key.')));
+    h('p', { class: 'muted small' }, 'No key yet? Sign in with the server admin key printed by ', h('code', {}, 'gavel init'),
+      ', create an org, and sign in with the org\u2019s first admin key.')));
   input.focus();
 }

@@ -37,6 +37,12 @@ pub struct OrgAdmin(pub Caller);
 /// The server admin key from `gavel init` (or `server.admin_key_sha256`).
 pub struct ServerAdmin;
 
+/// Any valid key, the server admin's included: for `/v1/me`, which tells a client which of the two it holds.
+pub enum AnyKey {
+    ServerAdmin,
+    Org(Caller),
+}
+
 enum Authenticated {
     ServerAdmin,
     Org(Caller),
@@ -151,6 +157,21 @@ impl FromRequest for OrgAdmin {
             } else {
                 Err(Error::Forbidden("this needs an org admin key; member keys cannot do it".into()))
             }
+        })
+    }
+}
+
+impl FromRequest for AnyKey {
+    type Error = Error;
+    type Future = Fut<Self>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let req = req.clone();
+        Box::pin(async move {
+            Ok(match authenticate(req).await? {
+                Authenticated::ServerAdmin => AnyKey::ServerAdmin,
+                Authenticated::Org(c) => AnyKey::Org(c),
+            })
         })
     }
 }

@@ -26,6 +26,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::scorers::configure(cfg);
     routes::runs::configure(cfg);
     routes::reviews::configure(cfg);
+    routes::export::configure(cfg);
     routes::pairwise::configure(cfg);
     routes::analysis::configure(cfg);
     routes::usage::configure(cfg);

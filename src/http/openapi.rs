@@ -35,6 +35,7 @@ fn build() -> utoipa::openapi::OpenApi {
         scorers::Doc::openapi(),
         runs::Doc::openapi(),
         reviews::Doc::openapi(),
+        export::Doc::openapi(),
         pairwise::Doc::openapi(),
         analysis::Doc::openapi(),
         usage::Doc::openapi(),

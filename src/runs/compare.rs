@@ -23,11 +23,28 @@ pub struct CompareQuery {
     pub cursor: Option<String>,
 }
 
+/// Longest output (in characters) a compared side carries; a longer one is cut there and `output_truncated` is set.
+pub const COMPARE_OUTPUT_MAX_CHARS: usize = 20_000;
+
 #[derive(Serialize, ToSchema)]
 pub struct Side {
     pub passed: bool,
     pub errored: bool,
     pub scores: Vec<Score>,
+    /// This run's output for the item (as text when it is no string), for a side-by-side view; at most
+    /// `COMPARE_OUTPUT_MAX_CHARS` characters.
+    pub output: String,
+    /// The output was longer and is cut.
+    pub output_truncated: bool,
+}
+
+/// An output as bounded text for a [`Side`].
+fn side_output(v: &Value) -> (String, bool) {
+    let text = super::model::text_of(v);
+    match text.char_indices().nth(COMPARE_OUTPUT_MAX_CHARS) {
+        Some((cut, _)) => (text[..cut].to_string(), true),
+        None => (text.into_owned(), false),
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -130,6 +147,9 @@ pub fn changed_items(
         let (ao, bo) = (Outcome::from_code(ao), Outcome::from_code(bo));
         let item: String = item_of.query_row(params![head, b_idx], |r| r.get(0))?;
         let item: Item = serde_json::from_str(&item).map_err(Error::internal)?;
+        let base_item: String = item_of.query_row(params![base, a_idx], |r| r.get(0))?;
+        let base_item: Item = serde_json::from_str(&base_item).map_err(Error::internal)?;
+        let ((b_out, b_cut), (h_out, h_cut)) = (side_output(&base_item.output), side_output(&item.output));
         // The key as the client sent it: the item's id, or its position.
         let key = item.id.clone().unwrap_or_else(|| key.map_or(Value::Null, |_| Value::from(b_idx)));
         page.push(Changed {
@@ -137,8 +157,20 @@ pub fn changed_items(
             index: b_idx as u64,
             item,
             change: change.into(),
-            base: Side { passed: ao == Outcome::Passed, errored: ao == Outcome::Errored, scores: decode(base, a_idx)? },
-            head: Side { passed: bo == Outcome::Passed, errored: bo == Outcome::Errored, scores: decode(head, b_idx)? },
+            base: Side {
+                passed: ao == Outcome::Passed,
+                errored: ao == Outcome::Errored,
+                scores: decode(base, a_idx)?,
+                output: b_out,
+                output_truncated: b_cut,
+            },
+            head: Side {
+                passed: bo == Outcome::Passed,
+                errored: bo == Outcome::Errored,
+                scores: decode(head, b_idx)?,
+                output: h_out,
+                output_truncated: h_cut,
+            },
         });
     }
     Ok((counts, page))

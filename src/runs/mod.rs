@@ -1,9 +1,11 @@
 //! Datasets, runs, items, results, summaries, gates and progress events.
 
 pub mod baseline;
+pub mod browse;
 pub mod compare;
 pub mod dataset;
 pub mod engine;
+pub mod export;
 pub mod identity;
 pub mod kinds;
 pub mod model;

@@ -203,7 +203,7 @@ fn browser_walks_every_page() {
 
     let seed = tmp.path().join("seed.json");
     let seed_json = json!({"project": "web", "run_failed": failed["id"], "run_passed": passed["id"], "search": "london",
-        "member_key": member["key"]});
+        "member_key": member["key"], "dataset": ds["id"], "server_admin_key": sa});
     std::fs::write(&seed, seed_json.to_string()).unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     let out = Command::new("node")

@@ -19,6 +19,7 @@ mod dashboard;
 mod egress;
 mod errors;
 mod eval_cli;
+mod export;
 mod gateway;
 mod gateway_content;
 mod gateway_limits;

@@ -3,7 +3,8 @@
 //   GAVEL_URL=http://127.0.0.1:PORT GAVEL_KEY=gv_… FAKE_URL=http://127.0.0.1:PORT/v1 node dashboard.test.mjs seed.json
 //
 // seed.json (or env GAVEL_SEED with the same JSON): {"project": "web", "run_failed": "run_…", "run_passed": "run_…",
-// "search": "London", "member_key": "gv_…" (optional: a member's key, to check the read-only views)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
+// "search": "London", "member_key": "gv_…" (optional: a member's key, to check the read-only views), "dataset": "ds_…" and
+// "server_admin_key": "gv_…" (optional: the dataset items page, and the server admin's Orgs page)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
 // Exit 0 when every step passed; otherwise 1 with the failing step and why.
 
 import { chromium } from 'playwright-core';
@@ -39,7 +40,8 @@ const browser = await chromium.launch({
   args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
     '--disable-component-update', '--disable-sync'],
 });
-const context = await browser.newContext({ viewport: { width: 1280, height: 800 } });
+const context = await browser.newContext({ viewport: { width: 1280, height: 800 }, acceptDownloads: true });
+await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin });
 const page = await context.newPage();
 page.setDefaultTimeout(T);
 let requests = 0;
@@ -90,6 +92,25 @@ const noOverflow = async (label) => {
 };
 const waitResults = (pred) => page.waitForResponse((r) => r.url().includes(`/v1/runs/${SEED.run_failed}/results`) && pred(new URL(r.url()).searchParams));
 const runUrl = `/projects/${encodeURIComponent(SEED.project)}/runs/${encodeURIComponent(SEED.run_failed)}`;
+
+/** RFC 4180 CSV (quoted fields, doubled quotes, newlines inside quotes) into rows of cells. */
+function parseCsv(text) {
+  const rows = [];
+  let row = [], cell = '', quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c === '"' && text[i + 1] === '"') { cell += '"'; i++; } else if (c === '"') quoted = false; else cell += c;
+    } else if (c === '"') quoted = true;
+    else if (c === ',') { row.push(cell); cell = ''; }
+    else if (c === '\n' || c === '\r') {
+      if (c === '\r' && text[i + 1] === '\n') i++;
+      row.push(cell); rows.push(row); row = []; cell = '';
+    } else cell += c;
+  }
+  if (cell || row.length) { row.push(cell); rows.push(row); }
+  return rows;
+}
 
 // ---------------------------------------------------------------- the walk
 let failed = false;
@@ -330,6 +351,107 @@ try {
     await shot('api-keys');
   });
 
+  await step('run list: names or ids, label filter', async () => {
+    const listed = page.waitForResponse((r) => /\/v1\/projects\/[^/]+\/runs\?/.test(r.url()) && r.request().method() === 'GET' && !r.url().includes('limit=200'));
+    await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}`);
+    const runs = (await (await listed).json()).items;
+    await page.locator('tbody tr').first().waitFor();
+    for (const r of runs.slice(0, 3)) {
+      const link = page.locator(`tbody a[href$="/runs/${r.id}"]`);
+      const text = (await link.innerText()).trim();
+      if (typeof r.name === 'string' && r.name) expect(text === r.name, `a named run shows its name: ${text} vs ${r.name}`);
+      else expect(text === r.id.slice(0, 10) + '…', `a run without a name shows its short id: ${text}`);
+      if (r.labels && r.labels.commit) expect((await link.locator('xpath=..').innerText()).includes(r.labels.commit.slice(0, 7)), 'the short sha is shown');
+    }
+    // The filter goes to the server as ?label=key:value (a server without labels refuses the parameter: 400).
+    allowHttp = (status, u) => status === 400 && u.searchParams.get('label') === 'branch:main';
+    const filtered = page.waitForRequest((r) => new URL(r.url()).searchParams.get('label') === 'branch:main');
+    await page.getByLabel('Label (key:value)').fill('branch:main');
+    await page.getByRole('button', { name: 'Filter', exact: true }).click();
+    await filtered;
+    await page.waitForURL(/label=branch%3Amain/);
+    await page.locator('.empty, .alert').first().waitFor();
+    await shot('runs-label-filter');
+  });
+
+  await step('compare side by side with a word diff', async () => {
+    await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}/compare?base=${SEED.run_passed}&head=${SEED.run_failed}`);
+    const card = page.locator('section.sbs').first();
+    await card.waitFor();
+    await card.locator('ins.diff-ins').first().waitFor();
+    await card.locator('del.diff-del').first().waitFor();
+    const [baseText, headText] = await card.locator('pre.diff').allInnerTexts();
+    expect(baseText.includes('Paris') && headText.includes('London'), `base and head outputs side by side: ${baseText} | ${headText}`);
+    expect(headText.includes('<img src=x'), 'markup in an output stays text');
+    expect(await page.locator('section.sbs img').count() === 0, 'no element was made from item text');
+    const scoreRows = await card.locator('tbody tr').count();
+    expect(scoreRows >= 2, `both runs' scores per scorer (${scoreRows} rows)`);
+    const d = await page.evaluate(async () => { const m = await import('/diff.js'); return m.wordDiff('the cat sat', 'the dog sat').ops; });
+    expect(JSON.stringify(d) === JSON.stringify([{ op: 'eq', text: 'the ' }, { op: 'del', text: 'cat' }, { op: 'ins', text: 'dog' }, { op: 'eq', text: ' sat' }]), `the word diff: ${JSON.stringify(d)}`);
+    await shot('compare-side-by-side');
+  });
+
+  await step('start a run and watch it complete', async () => {
+    await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}`);
+    await page.getByRole('link', { name: 'Start a run' }).click();
+    await heading('Start a run').waitFor();
+    allowHttp = () => false;
+    await page.getByRole('button', { name: 'Start run' }).click();
+    await page.locator('.field[data-field="scorers"] .field-error:not([hidden])').waitFor();
+    await page.getByLabel('Dataset').selectOption({ label: 'capitals (120 items)' });
+    await page.getByRole('group', { name: 'Stored scorers' }).getByLabel(/mentions-paris/).check();
+    await page.getByRole('group', { name: 'Built-in scorer types' }).getByLabel('equals', { exact: true }).check();
+    await page.getByLabel('Gate: minimum pass rate (%)').fill('90');
+    await shot('start-run');
+    const posted = page.waitForRequest((r) => r.method() === 'POST' && /\/v1\/projects\/[^/]+\/runs$/.test(new URL(r.url()).pathname));
+    await page.getByRole('button', { name: 'Start run' }).click();
+    const body = JSON.parse((await posted).postData());
+    expect(body.dataset_id && body.scorers.join() === 'mentions-paris,equals' && body.gate.min_pass_rate === 0.9 && !body.target, `the run body: ${JSON.stringify(body)}`);
+    await page.waitForURL(/\/runs\/run_/);
+    await page.locator('.page-head .badge', { hasText: /^completed$/ }).waitFor({ timeout: 60000 });
+    await page.getByText('Gate', { exact: true }).first().waitFor();
+    await page.locator('tbody tr[data-index]').first().waitFor();
+    await shot('started-run');
+  });
+
+  await step('export the filtered results as CSV', async () => {
+    await page.goto(BASE + runUrl + '?status=failed');
+    await page.locator('tbody tr[data-index]').first().waitFor();
+    const dl = page.waitForEvent('download');
+    const req = page.waitForRequest((r) => r.url().includes(`/v1/runs/${SEED.run_failed}/export`));
+    await page.getByRole('button', { name: 'Export CSV' }).click();
+    const q = new URL((await req).url()).searchParams;
+    expect(q.get('format') === 'csv' && q.get('status') === 'failed', `the export carries the filter: ${q}`);
+    const file = await dl;
+    expect(file.suggestedFilename() === `${SEED.run_failed}.csv`, `file name ${file.suggestedFilename()}`);
+    const text = readFileSync(await file.path(), 'utf8');
+    const [header, ...rows] = parseCsv(text);
+    expect(header.slice(0, 6).join() === 'index,id,input,output,expected,outcome', `CSV header: ${header}`);
+    expect(rows.length === 40 && rows.every((r) => r[5] === 'failed'), `40 failed rows: ${rows.length}`);
+    expect(rows.every((r) => r[3].startsWith('London <img')), 'outputs as they were');
+    await page.getByText(/^Downloaded .*\.csv/).waitFor();
+    await shot('run-export');
+  });
+
+  if (SEED.dataset) {
+    await step('browse a dataset: items page by page', async () => {
+      await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}/datasets`);
+      await page.getByRole('link', { name: 'capitals' }).click();
+      await heading('capitals').waitFor();
+      await page.locator('tbody tr[data-idx="0"]').waitFor();
+      expect(await page.locator('tbody tr[data-idx]').count() === 50, 'a page of 50 items');
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await page.locator('tbody tr[data-idx="50"]').waitFor();
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await page.locator('tbody tr[data-idx="119"]').waitFor();
+      expect(await page.getByRole('button', { name: 'Next →' }).isDisabled(), 'the last page has no next');
+      await page.locator('tbody tr[data-idx="100"] button').click();
+      await page.getByRole('dialog').getByRole('heading', { name: 'Input', exact: true }).waitFor();
+      await shot('dataset-items');
+      await page.keyboard.press('Escape');
+    });
+  }
+
   await step('unknown page and server error message', async () => {
     allowHttp = (status) => status === 404;
     await page.goto(BASE + '/projects/no-such-project');
@@ -390,6 +512,42 @@ try {
       }
       await page.goto(BASE + runUrl);
       await page.locator('tbody tr[data-index]').first().waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await heading('Sign in to gavel').waitFor();
+    });
+  }
+  if (SEED.server_admin_key) {
+    await step('server admin: sign in, create an org, copy its key, sign in as the org', async () => {
+      await page.goto(BASE + '/signin');
+      await page.getByLabel('API key').fill(SEED.server_admin_key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await heading('Orgs').waitFor();
+      await page.locator('tr[data-org="acme"]').waitFor();
+      expect((await page.locator('#nav').innerText()).trim() === 'Orgs', 'the server admin sees the orgs only');
+      await page.getByLabel('Org name').fill('beta');
+      await page.getByRole('button', { name: 'Create org' }).click();
+      const box = page.getByTestId('org-key');
+      await box.waitFor();
+      expect(/shown once/i.test(await box.innerText()), 'the key is marked as shown once');
+      const key = (await box.locator('code.secret').innerText()).trim();
+      expect(/^gv_[A-Za-z0-9]{32,}$/.test(key), `an API key is shown: ${key.slice(0, 6)}…`);
+      await page.locator('tr[data-org="beta"]').waitFor();
+      await box.getByRole('button', { name: 'Copy key' }).click();
+      await box.getByRole('button', { name: 'Copied' }).waitFor();
+      expect(await page.evaluate(() => navigator.clipboard.readText()) === key, 'the copy button put the key on the clipboard');
+      await shot('orgs-created');
+      await box.getByRole('button', { name: 'Sign in as beta' }).click();
+      await heading('Projects').waitFor();
+      expect((await page.locator('#who').innerText()).includes('beta'), 'acting as the new org');
+      expect((await page.evaluate(() => Object.values(sessionStorage))).includes(key), 'signed in with the new key');
+      await page.getByRole('link', { name: 'API keys' }).click();
+      await heading('API keys').waitFor();
+      await page.getByRole('button', { name: 'Sign out' }).click();
+      await heading('Sign in to gavel').waitFor();
+      await page.getByLabel('API key').fill(SEED.server_admin_key);
+      await page.getByRole('button', { name: 'Sign in' }).click();
+      await page.locator('tr[data-org="beta"]').waitFor();
+      expect(!(await page.content()).includes(key), 'the key is never shown again');
       await page.getByRole('button', { name: 'Sign out' }).click();
       await heading('Sign in to gavel').waitFor();
     });

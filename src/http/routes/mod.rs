@@ -4,6 +4,7 @@
 pub mod accept;
 pub mod analysis;
 pub mod byok;
+pub mod export;
 pub mod gateway;
 pub mod ops;
 pub mod pairwise;

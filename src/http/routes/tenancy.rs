@@ -5,7 +5,7 @@ use serde_json::json;
 
 use crate::domain::Page;
 use crate::error::Result;
-use crate::http::auth::{OrgAdmin, OrgMember, ServerAdmin};
+use crate::http::auth::{AnyKey, OrgAdmin, OrgMember, ServerAdmin};
 use crate::http::AppState;
 use crate::store::now;
 use crate::store::page::{self, PageQuery};
@@ -334,14 +334,25 @@ pub async fn delete_project(
     Ok(HttpResponse::NoContent().finish())
 }
 
-/// Who the key is: its org and role (the dashboard uses it to show what the role allows).
-#[utoipa::path(get, path = "/v1/me", tag = "tenancy", responses((status = 200, description = "{org: {id, name}, key: {id, name, role, key_prefix}}", body = serde_json::Value)),
+/// Who the key is: its org and role (the dashboard uses it to show what the role allows). The server admin key
+/// answers `{server_admin: true, org: null, key: {role: "server_admin"}}`, so a client can offer it the org pages.
+#[utoipa::path(get, path = "/v1/me", tag = "tenancy", responses((status = 200, description = "{server_admin, org: {id, name} | null, key: {id, name, role, key_prefix}}", body = serde_json::Value)),
     security(("api_key" = [])))]
-pub async fn me(state: web::Data<AppState>, caller: OrgMember) -> Result<HttpResponse> {
-    let c = caller.0;
+pub async fn me(state: web::Data<AppState>, caller: AnyKey) -> Result<HttpResponse> {
+    let c = match caller {
+        AnyKey::Org(c) => c,
+        AnyKey::ServerAdmin => {
+            return Ok(HttpResponse::Ok().json(json!({
+                "server_admin": true,
+                "org": null,
+                "key": {"id": null, "name": "server admin", "role": "server_admin", "key_prefix": null},
+            })))
+        }
+    };
     let (org, key) = (c.org_id.clone(), c.key_id.clone());
     let (org_name, key_name, prefix) = state.store.read(move |conn| repo::whoami(conn, &org, &key)).await?;
     Ok(HttpResponse::Ok().json(json!({
+        "server_admin": false,
         "org": {"id": c.org_id, "name": org_name},
         "key": {"id": c.key_id, "name": key_name, "role": c.role, "key_prefix": prefix},
     })))
