@@ -206,6 +206,8 @@ impl GatePlan {
 pub struct Plan {
     pub server: Option<String>,
     pub api_key: Option<String>,
+    /// The variable the file named for the key, for the error when it is unset.
+    pub api_key_env: Option<String>,
     pub project: Option<String>,
     pub name: Option<String>,
     pub labels: BTreeMap<String, String>,
@@ -256,13 +258,9 @@ pub fn plan(
         targets: file.targets,
         ..Default::default()
     };
-    p.api_key = match (&args.api_key, &file.api_key_env) {
-        (Some(k), _) => Some(k.clone()),
-        (None, Some(var)) => Some(env(var).ok_or_else(|| {
-            usage(format!("api_key_env names {var}, which is not set (or pass --api-key / GAVEL_API_KEY)"))
-        })?),
-        (None, None) => None,
-    };
+    // Looked up only here and only when named; an unset variable is reported when a server needs the key.
+    p.api_key = args.api_key.clone().or_else(|| file.api_key_env.as_deref().and_then(env));
+    p.api_key_env = file.api_key_env;
     if !args.datasets.is_empty() || args.dataset_id.is_some() {
         p.datasets = args.datasets.clone();
         p.dataset_id = args.dataset_id.clone();

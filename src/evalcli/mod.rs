@@ -279,7 +279,10 @@ async fn remote(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Resul
         .ok_or_else(|| usage("--server URL is required (or --local, or `server` in the evaluation file)"))?
         .trim_end_matches('/')
         .to_string();
-    let key = plan.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
+    let key = plan.api_key.as_deref().ok_or_else(|| match &plan.api_key_env {
+        Some(var) => usage(format!("no API key: {var} (the file's api_key_env) is not set; or pass --api-key")),
+        None => usage("--api-key is required (or GAVEL_API_KEY)"),
+    })?;
     let project = plan.project.as_deref().ok_or_else(|| usage("--project is required"))?;
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
