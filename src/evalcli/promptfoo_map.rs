@@ -207,7 +207,7 @@ fn levenshtein(a: &Value, value: Option<Value>) -> Result<Mapped, String> {
     };
     let d = num(a, "threshold").unwrap_or(PROMPTFOO_LEVENSHTEIN_DEFAULT);
     let len = v.chars().count() as f64;
-    if !(d >= 0.0) || d >= len {
+    if !d.is_finite() || d < 0.0 || d >= len {
         return Err(format!(
             "levenshtein: an edit distance of {d} is not below the value's length {len}; gavel's similarity cannot say that"
         ));
