@@ -12,7 +12,7 @@ use std::path::Path;
 use serde_json::{json, Map, Value};
 
 use super::evalfile::{EvalFile, InlineEntry, ScorerEntry};
-use super::promptfoo_map::{map_assertion, Mapped, Reference, CRITERION_RUBRIC};
+use super::promptfoo_map::{map_assertion, provider_target, Mapped, Reference, CRITERION_RUBRIC};
 use super::usage;
 
 /// One assertion (or provider, prompt) that could not be mapped.
@@ -172,22 +172,6 @@ fn render(v: &Value, vars: &[(String, Value)]) -> Value {
         Value::Array(a) => Value::Array(a.iter().map(|x| render(x, vars)).collect()),
         other => other.clone(),
     }
-}
-
-/// A promptfoo provider id as a gavel target `{provider, model}` (None: not mappable).
-pub(crate) fn provider_target(id: &str) -> Option<Value> {
-    let parts: Vec<&str> = id.split(':').collect();
-    let (provider, model) = match parts.as_slice() {
-        ["openai", "chat" | "responses", m @ ..] | ["openai", m @ ..] if !m.is_empty() && m[0] != "completion" => {
-            ("openai", m.join(":"))
-        }
-        ["anthropic", "messages", m @ ..] | ["anthropic", m @ ..] if !m.is_empty() => ("anthropic", m.join(":")),
-        ["google", m @ ..] if !m.is_empty() => ("google", m.join(":")),
-        ["groq", m @ ..] if !m.is_empty() => ("groq", m.join(":")),
-        ["azure" | "azureopenai", "chat", m @ ..] if !m.is_empty() => ("azure_openai", m.join(":")),
-        _ => return None,
-    };
-    Some(json!({"provider": provider, "model": model}))
 }
 
 /// A provider entry (`"openai:gpt-4o-mini"`, `{id, label, config}`) as a target, or why not.

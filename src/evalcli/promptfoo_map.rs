@@ -71,7 +71,7 @@ fn grader(a: &Value, config: &mut Map<String, Value>) {
         Some(Value::Object(o)) => o.get("id").and_then(Value::as_str).unwrap_or("").to_string(),
         _ => return,
     };
-    if let Some(t) = super::promptfoo::provider_target(&id) {
+    if let Some(t) = provider_target(&id) {
         config.insert("provider".into(), t["provider"].clone());
         config.insert("model".into(), t["model"].clone());
     }
@@ -222,4 +222,20 @@ fn levenshtein(a: &Value, value: Option<Value>) -> Result<Mapped, String> {
         format!("levenshtein {v:?}: distance ≤ {d} became similarity ≥ {t:.4}; exact only for values longer than d·(d+1) = {} characters, so some much longer outputs may pass in gavel and not in promptfoo", d * (d + 1.0))
     });
     Ok(Mapped { kind: "levenshtein".into(), config, name: metric(a), reference: Reference::None, value: None, note })
+}
+
+/// A promptfoo provider id as a gavel target `{provider, model}` (None: not mappable).
+pub(crate) fn provider_target(id: &str) -> Option<Value> {
+    let parts: Vec<&str> = id.split(':').collect();
+    let (provider, model) = match parts.as_slice() {
+        ["openai", "chat" | "responses", m @ ..] | ["openai", m @ ..] if !m.is_empty() && m[0] != "completion" => {
+            ("openai", m.join(":"))
+        }
+        ["anthropic", "messages", m @ ..] | ["anthropic", m @ ..] if !m.is_empty() => ("anthropic", m.join(":")),
+        ["google", m @ ..] if !m.is_empty() => ("google", m.join(":")),
+        ["groq", m @ ..] if !m.is_empty() => ("groq", m.join(":")),
+        ["azure" | "azureopenai", "chat", m @ ..] if !m.is_empty() => ("azure_openai", m.join(":")),
+        _ => return None,
+    };
+    Some(json!({"provider": provider, "model": model}))
 }
