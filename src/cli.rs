@@ -9,19 +9,26 @@ use crate::config::Overrides;
 #[derive(Parser, Debug)]
 #[command(name = "gavel", version, about = "Self-hosted LLM evaluation on your own provider keys")]
 pub struct Cli {
-    /// Configuration file (default: ./gavel.toml, then /etc/gavel/gavel.toml).
-    #[arg(long, global = true, env = "GAVEL_CONFIG", value_name = "FILE")]
+    /// Server configuration file (default: ./gavel.toml, then /etc/gavel/gavel.toml). Also accepted after the
+    /// commands that read it (`gavel serve --config F`); `gavel eval -c F` names an evaluation file instead.
+    #[arg(long, env = "GAVEL_CONFIG", value_name = "FILE")]
     pub config: Option<PathBuf>,
     #[command(subcommand)]
     pub command: Command,
 }
 
-/// Flags shared by commands that touch the data directory.
+/// Flags shared by commands that read the server configuration and touch the data directory.
+///
+/// `--config` lives here rather than as a global flag so that it is listed only by the commands it affects:
+/// as a global flag it showed in `gavel eval --help`, where it did nothing.
 #[derive(Args, Debug, Clone, Default)]
 pub struct DataDirArg {
     /// Data directory (server.data_dir).
     #[arg(long, value_name = "DIR")]
     pub data_dir: Option<PathBuf>,
+    /// Server configuration file (default: ./gavel.toml, then /etc/gavel/gavel.toml; env GAVEL_CONFIG).
+    #[arg(long = "config", value_name = "FILE")]
+    pub config: Option<PathBuf>,
 }
 
 #[derive(Subcommand, Debug)]
@@ -86,6 +93,9 @@ pub enum Command {
         /// Address to check (default: server.bind).
         #[arg(long, value_name = "ADDR")]
         bind: Option<String>,
+        /// Server configuration file (default: ./gavel.toml, then /etc/gavel/gavel.toml; env GAVEL_CONFIG).
+        #[arg(long = "config", value_name = "FILE")]
+        config: Option<PathBuf>,
     },
 }
 
@@ -99,6 +109,18 @@ pub enum SelftestKind {
 }
 
 impl Command {
+    /// The server configuration file named after the command (`gavel serve --config F`), if any.
+    pub fn config_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Command::Serve { data, .. }
+            | Command::Init { data, .. }
+            | Command::RotateMasterKey { data, .. }
+            | Command::Backup { data, .. } => data.config.as_deref(),
+            Command::Healthcheck { config, .. } => config.as_deref(),
+            _ => None,
+        }
+    }
+
     /// The flags that override configuration.
     pub fn overrides(&self) -> Overrides {
         match self {
@@ -111,7 +133,7 @@ impl Command {
             Command::Init { data, .. } | Command::RotateMasterKey { data, .. } | Command::Backup { data, .. } => {
                 Overrides { data_dir: data.data_dir.clone(), ..Default::default() }
             }
-            Command::Healthcheck { bind } => Overrides { bind: bind.clone(), ..Default::default() },
+            Command::Healthcheck { bind, .. } => Overrides { bind: bind.clone(), ..Default::default() },
             Command::Selftest { .. } => Overrides { log_level: Some("warn".into()), ..Default::default() },
             Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) | Command::Compare(_) => {
                 Overrides { log_level: Some("warn".into()), ..Default::default() }

@@ -30,13 +30,14 @@ pub async fn run(cli: Cli) -> ExitCode {
         return ExitCode::from(selftest(which));
     }
     let overrides = cli.command.overrides();
-    let Loaded { config, file, warnings } = match Config::load(cli.config.as_deref(), &overrides) {
-        Ok(l) => l,
-        Err(e) => {
-            eprintln!("gavel: {e}");
-            return ExitCode::from(2);
-        }
-    };
+    let Loaded { config, file, warnings } =
+        match Config::load(cli.command.config_file().or(cli.config.as_deref()), &overrides) {
+            Ok(l) => l,
+            Err(e) => {
+                eprintln!("gavel: {e}");
+                return ExitCode::from(2);
+            }
+        };
     crate::telemetry::init(&config.log);
     if let Some(f) = &file {
         tracing::debug!(file = %f.display(), "configuration file read");

@@ -2,25 +2,44 @@
 //! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
 
 pub mod baseline;
+pub mod ci_env;
 pub mod compare;
+pub mod evalfile;
 pub mod junit;
 pub mod kinds;
 mod local;
+pub mod markdown;
+pub mod promptfoo;
+mod promptfoo_map;
+mod source;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use futures_util::StreamExt;
-use serde_json::{json, Value};
+use serde_json::Value;
 
-use crate::runs::dataset::{self, Format};
-use crate::runs::model::{GateSpec, ItemResult, Run, Summary};
+use crate::runs::model::{ItemResult, Run, Summary};
 use crate::scoring::ScorerRef;
+use evalfile::Plan;
+use source::Dataset;
 
-/// What `gavel eval` was asked to do.
-#[derive(clap::Args, Debug, Clone)]
+/// What `gavel eval` was asked to do. Flags override the evaluation file (`-c`, default ./gavel.eval.toml).
+#[derive(clap::Args, Debug, Clone, Default)]
 pub struct EvalArgs {
+    /// Evaluation file (default: ./gavel.eval.toml when it exists). See docs/eval-file.md.
+    #[arg(short = 'c', long = "config", value_name = "gavel.eval.toml")]
+    pub eval_file: Option<PathBuf>,
+    /// Map a promptfoo config (promptfooconfig.yaml) onto an evaluation instead of reading an evaluation file.
+    #[arg(long, value_name = "promptfooconfig.yaml", conflicts_with = "eval_file")]
+    pub from_promptfoo: Option<PathBuf>,
+    /// With --from-promptfoo: run without the assertions gavel cannot map (they are listed on stderr).
+    #[arg(long, requires = "from_promptfoo")]
+    pub skip_unmapped: bool,
+    /// With --from-promptfoo: print the equivalent gavel.eval.toml to stdout and exit, running nothing.
+    #[arg(long, requires = "from_promptfoo")]
+    pub print_eval_file: bool,
     /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
     #[arg(long, env = "GAVEL_URL", value_name = "URL")]
     pub server: Option<String>,
@@ -30,9 +49,12 @@ pub struct EvalArgs {
     /// Project name or id.
     #[arg(long, value_name = "P")]
     pub project: Option<String>,
-    /// Dataset file: .jsonl/.ndjson, .csv, or a JSON array.
-    #[arg(long, value_name = "FILE")]
-    pub dataset: PathBuf,
+    /// Dataset file: .jsonl/.ndjson, .csv, or a JSON array. Repeatable (items are concatenated).
+    #[arg(long = "dataset", value_name = "FILE")]
+    pub datasets: Vec<PathBuf>,
+    /// A dataset stored on the server, by id.
+    #[arg(long, value_name = "ID", conflicts_with = "datasets")]
+    pub dataset_id: Option<String>,
     /// A scorer: stored scorer name or id, a scorer type, or inline JSON {"type", "config"}. Repeatable.
     #[arg(long = "scorer", value_name = "S")]
     pub scorers: Vec<String>,
@@ -45,11 +67,32 @@ pub struct EvalArgs {
     /// Gate: most items allowed to fail.
     #[arg(long, value_name = "N")]
     pub max_failed: Option<u64>,
+    /// Gate: lowest acceptable pass rate of one scorer, NAME=X (0..1). Repeatable.
+    #[arg(long = "gate-scorer", value_name = "NAME=X")]
+    pub gate_scorers: Vec<String>,
+    /// Gate: fail when a scorer's pass rate fell beyond noise against the baseline (needs --baseline).
+    #[arg(long)]
+    pub no_regression: bool,
+    /// The run's name.
+    #[arg(long, value_name = "NAME")]
+    pub name: Option<String>,
+    /// A run label KEY=VALUE. Repeatable; wins over the file's labels and those detected from CI.
+    #[arg(long = "label", value_name = "KEY=VALUE")]
+    pub labels: Vec<String>,
+    /// The run to compare against: `label=KEY:VALUE` (newest completed run with that label) or a run id.
+    #[arg(long, value_name = "REF")]
+    pub baseline: Option<String>,
+    /// Do not add the commit/branch/ci_url labels detected from CI variables.
+    #[arg(long)]
+    pub no_ci_labels: bool,
     /// Write a JUnit XML report here.
     #[arg(long, value_name = "OUT.xml")]
     pub junit: Option<PathBuf>,
-    /// Print the finished run as JSON instead of a table.
-    #[arg(long)]
+    /// How to print the finished run: a table, the run as JSON, or a Markdown summary for PR comments.
+    #[arg(long, value_enum, value_name = "FORMAT")]
+    pub format: Option<OutputFormat>,
+    /// Print the finished run as JSON (the same as --format json).
+    #[arg(long, conflicts_with = "format")]
     pub json: bool,
     /// Score in-process with no server and no data directory.
     #[arg(long)]
@@ -68,6 +111,25 @@ pub struct EvalArgs {
     pub timeout_s: u64,
 }
 
+/// `--format`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq, Default)]
+pub enum OutputFormat {
+    #[default]
+    Table,
+    Json,
+    Markdown,
+}
+
+impl EvalArgs {
+    fn output_format(&self) -> OutputFormat {
+        if self.json {
+            OutputFormat::Json
+        } else {
+            self.format.unwrap_or_default()
+        }
+    }
+}
+
 /// A failure that is the user's or the network's, not the gate's: exit code 2.
 #[derive(Debug, thiserror::Error)]
 #[error("{0}")]
@@ -75,30 +137,6 @@ pub struct UsageError(pub String);
 
 pub(crate) fn usage(msg: impl Into<String>) -> anyhow::Error {
     UsageError(msg.into()).into()
-}
-
-fn scorer_refs(args: &EvalArgs) -> anyhow::Result<Vec<ScorerRef>> {
-    args.scorers
-        .iter()
-        .map(|s| {
-            if s.trim_start().starts_with('{') {
-                serde_json::from_str::<ScorerRef>(s)
-                    .map_err(|e| usage(format!("--scorer {s}: not a scorer object: {e}")))
-            } else {
-                Ok(ScorerRef::Name(s.clone()))
-            }
-        })
-        .collect()
-}
-
-/// The gate the flags ask for. With no gate flag at all the gate is "no item failed or errored", what a CI user
-/// expects from an exit code; `--min-pass-rate` or `--max-failed` relaxes it.
-fn gate(args: &EvalArgs) -> GateSpec {
-    let max_failed = match (args.min_pass_rate, args.max_failed) {
-        (None, None) => Some(0),
-        (_, m) => m,
-    };
-    GateSpec { min_pass_rate: args.min_pass_rate, max_failed, ..Default::default() }
 }
 
 /// Failing items the table shows, with their scorers' reasons.
@@ -117,51 +155,68 @@ pub async fn run(args: EvalArgs) -> u8 {
 }
 
 async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
-    if args.scorers.is_empty() && args.metrics.is_empty() {
-        return Err(usage("name at least one --scorer or --metric"));
-    }
-    if args.min_pass_rate.is_some_and(|r| !(0.0..=1.0).contains(&r)) {
-        return Err(usage("--min-pass-rate must be between 0 and 1"));
-    }
-    let bytes = std::fs::read(&args.dataset).map_err(|e| usage(format!("reading {}: {e}", args.dataset.display())))?;
-    let items = dataset::parse(Format::from_path(&args.dataset), &bytes)
-        .map_err(|e| usage(format!("{}: {e}", args.dataset.display())))?;
-    drop(bytes);
+    let Some(plan) = source::plan(&args)? else { return Ok(true) };
+    let dataset = source::load_dataset(&plan)?;
     let started = Instant::now();
-    let (run, results) = if args.local { local(&args, items).await? } else { remote(&args, items).await? };
-    let summary =
-        run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
-    if let Some(path) = &args.junit {
-        let xml = junit::render(
-            &format!("gavel.{}", args.project.as_deref().unwrap_or("local")),
-            run.name.as_deref(),
-            &summary,
-            &results,
-            started.elapsed().as_secs_f64(),
-        );
-        std::fs::write(path, xml).map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+    let runs =
+        if args.local { vec![local(&args, &plan, dataset).await?] } else { remote(&args, &plan, dataset).await? };
+    let mut all_passed = true;
+    for (i, (run, results)) in runs.iter().enumerate() {
+        let summary = run
+            .summary
+            .clone()
+            .ok_or_else(|| usage(format!("run {} ended {} without a summary", run.id, run.status.as_str())))?;
+        if let Some(path) = &args.junit {
+            let xml = junit::render(
+                &format!("gavel.{}", plan.project.as_deref().unwrap_or("local")),
+                run.name.as_deref(),
+                &summary,
+                results,
+                started.elapsed().as_secs_f64(),
+            );
+            // A matrix writes one report per run: OUT.xml, OUT.2.xml, …
+            let path = if i == 0 { path.clone() } else { path.with_extension(format!("{}.xml", i + 1)) };
+            std::fs::write(&path, xml).map_err(|e| usage(format!("writing {}: {e}", path.display())))?;
+        }
+        if i > 0 {
+            println!();
+        }
+        match args.output_format() {
+            OutputFormat::Json => println!("{}", serde_json::to_string_pretty(run)?),
+            OutputFormat::Markdown => print!("{}", markdown::render(run, results, markdown::SHOWN_FAILED_ITEMS)),
+            OutputFormat::Table => print_table(run, &summary, results),
+        }
+        all_passed &= summary.gate.passed;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
-    } else {
-        print_table(&run, &summary, &results);
-    }
-    Ok(summary.gate.passed)
+    Ok(all_passed)
 }
 
-async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
-    let refs = scorer_refs(args)?;
+async fn local(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Result<(Run, Vec<ItemResult>)> {
+    if plan.target.is_some() || plan.targets.is_some() {
+        return Err(usage("--local scores the outputs the dataset has; a `target` needs a server"));
+    }
+    if plan.baseline.is_some() {
+        return Err(usage("--local has no earlier runs: `baseline` needs a server"));
+    }
+    let items = dataset.into_items()?;
+    let refs: Vec<ScorerRef> = plan
+        .scorers
+        .iter()
+        .map(|v| serde_json::from_value(v.clone()).map_err(|e| usage(format!("scorer {v}: {e}"))))
+        .collect::<anyhow::Result<_>>()?;
     let resolved =
-        crate::scoring::resolve(&refs, &args.metrics, &(&crate::config::RunsConfig::default()).into(), |_| None)
+        crate::scoring::resolve(&refs, &plan.metrics, &(&crate::config::RunsConfig::default()).into(), |_| None)
             .map_err(|e| usage(e.to_string()))?;
     let names: Vec<String> = resolved.iter().map(|(s, _)| s.name.clone()).collect();
     let compiled: Vec<_> = resolved.into_iter().map(|(_, c)| c).collect();
     let total = items.len() as u64;
-    let (summary, results) = local::run(args, compiled, items, &gate(args)).await?;
+    let mut args = args.clone();
+    args.model = plan.model.clone();
+    let (summary, results) = local::run(&args, compiled, items, &plan.gate.spec()).await?;
     let now = crate::store::now();
     let run = Run {
         id: "local".into(),
-        project_id: args.project.clone().unwrap_or_else(|| "local".into()),
+        project_id: plan.project.clone().unwrap_or_else(|| "local".into()),
         kind: "eval".into(),
         name: None,
         labels: Default::default(),
@@ -220,34 +275,23 @@ impl Progress {
     }
 }
 
-async fn remote(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
-    let server = args
+async fn remote(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Result<Vec<(Run, Vec<ItemResult>)>> {
+    let server = plan
         .server
         .as_deref()
-        .ok_or_else(|| usage("--server URL is required (or --local)"))?
+        .ok_or_else(|| usage("--server URL is required (or --local, or `server` in the evaluation file)"))?
         .trim_end_matches('/')
         .to_string();
-    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
-    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
-    let refs: Vec<Value> = args
-        .scorers
-        .iter()
-        .map(|s| {
-            if s.trim_start().starts_with('{') {
-                serde_json::from_str(s).map_err(|e| usage(format!("--scorer {s}: {e}")))
-            } else {
-                Ok(Value::String(s.clone()))
-            }
-        })
-        .collect::<anyhow::Result<_>>()?;
+    let key = plan.api_key.as_deref().ok_or_else(|| match &plan.api_key_env {
+        Some(var) => usage(format!("no API key: {var} (the file's api_key_env) is not set; or pass --api-key")),
+        None => usage("--api-key is required (or GAVEL_API_KEY)"),
+    })?;
+    let project = plan.project.as_deref().ok_or_else(|| usage("--project is required"))?;
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| usage(format!("HTTP client: {e}")))?;
-    let mut body = json!({"dataset": items, "scorers": refs, "metrics": args.metrics, "gate": gate(args)});
-    if let Some(m) = &args.model {
-        body["model"] = json!(m);
-    }
+    let body = evalfile::run_body(plan, dataset.into_json()?);
     let resp = client
         .post(format!("{server}/v1/projects/{project}/runs"))
         .header("X-API-Key", key)
@@ -255,32 +299,44 @@ async fn remote(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow
         .send()
         .await
         .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
+    drop(body);
     let status = resp.status();
     let accepted: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
     if !status.is_success() {
         let msg = accepted["error"]["message"].as_str().unwrap_or("request failed");
         return Err(usage(format!("{server} answered {status}: {msg}")));
     }
-    let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
-    let mut progress = Progress::new();
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
-    let run = follow(&client, &server, key, &id, &mut progress, deadline).await;
-    progress.finish();
-    let run = run?;
-    let results = if args.junit.is_some() {
-        all_results(&client, &server, key, &id).await?
-    } else if run.summary.as_ref().is_some_and(|s| s.failed + s.errored > 0) {
-        // Only the first failing items, for the table.
-        let mut v = first_results(&client, &server, key, &id, "failed").await?;
-        v.extend(first_results(&client, &server, key, &id, "errored").await?);
-        v.sort_by_key(|r| r.index);
-        v.dedup_by_key(|r| r.index);
-        v.truncate(SHOWN_FAILURES);
-        v
-    } else {
-        Vec::new()
+    // A matrix (`targets`) is answered with one run per target.
+    let ids: Vec<String> = match accepted["runs"].as_array() {
+        Some(runs) => runs.iter().filter_map(|r| r["id"].as_str().map(str::to_string)).collect(),
+        None => accepted["id"].as_str().map(|s| vec![s.to_string()]).unwrap_or_default(),
     };
-    Ok((run, results))
+    if ids.is_empty() {
+        return Err(usage("the server did not return a run id"));
+    }
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let mut out = Vec::new();
+    for id in ids {
+        let mut progress = Progress::new();
+        let run = follow(&client, &server, key, &id, &mut progress, deadline).await;
+        progress.finish();
+        let run = run?;
+        let results = if args.junit.is_some() {
+            all_results(&client, &server, key, &id).await?
+        } else if run.summary.as_ref().is_some_and(|s| s.failed + s.errored > 0) {
+            // Only the first failing items, for the table and the Markdown summary.
+            let mut v = first_results(&client, &server, key, &id, "failed").await?;
+            v.extend(first_results(&client, &server, key, &id, "errored").await?);
+            v.sort_by_key(|r| r.index);
+            v.dedup_by_key(|r| r.index);
+            v.truncate(SHOWN_FAILURES);
+            v
+        } else {
+            Vec::new()
+        };
+        out.push((run, results));
+    }
+    Ok(out)
 }
 
 /// Follow the run's events to the end; fall back to polling if the stream breaks.
@@ -477,7 +533,7 @@ fn truncate_chars(s: &str, n: usize) -> String {
 mod tests {
     use super::*;
     use crate::domain::Score;
-    use crate::runs::model::RunStatus;
+    use crate::runs::model::{GateSpec, RunStatus};
     use crate::runs::summary::Aggregator;
 
     #[test]

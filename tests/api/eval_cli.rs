@@ -6,7 +6,7 @@ use serde_json::{json, Value};
 
 use crate::support::{admin_key_from, run_gavel, spawn_binary, Binary};
 
-fn org_and_project(bin: &Binary) -> String {
+pub(crate) fn org_and_project(bin: &Binary) -> String {
     let admin = admin_key_from(&bin.stdout_lines);
     let c = reqwest::blocking::Client::new();
     let org: Value = c

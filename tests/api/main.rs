@@ -19,6 +19,7 @@ mod dashboard;
 mod egress;
 mod errors;
 mod eval_cli;
+mod eval_file;
 mod export;
 mod gateway;
 mod gateway_content;
