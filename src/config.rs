@@ -166,6 +166,12 @@ pub struct RunsConfig {
     pub cache_purge_interval_s: u64,
     /// Scorers and metrics one run may name.
     pub max_scorers_per_run: usize,
+    /// Targets one request may name in `targets` (one run each).
+    pub max_matrix_targets: usize,
+    /// Longest target prompt, system prompt or body template, in bytes.
+    pub max_target_prompt_bytes: usize,
+    /// max_tokens of a provider target's call when its params name none.
+    pub target_max_tokens: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -246,6 +252,9 @@ impl Default for RunsConfig {
             worker_threads: 0,
             cache_purge_interval_s: 600,
             max_scorers_per_run: 100,
+            max_matrix_targets: 10,
+            max_target_prompt_bytes: 64 * 1024,
+            target_max_tokens: 1024,
         }
     }
 }

@@ -168,6 +168,7 @@ async fn local(args: &EvalArgs, items: Vec<crate::runs::model::Item>) -> anyhow:
         summary: Some(summary),
         error: None,
         scorers: names,
+        target: None,
         dataset_id: None,
         created_at: now.clone(),
         started_at: Some(now.clone()),

@@ -25,6 +25,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::byok::configure(cfg);
     routes::scorers::configure(cfg);
     routes::runs::configure(cfg);
+    routes::matrix::configure(cfg);
     routes::pairwise::configure(cfg);
     routes::analysis::configure(cfg);
     routes::usage::configure(cfg);

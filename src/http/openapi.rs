@@ -34,6 +34,7 @@ fn build() -> utoipa::openapi::OpenApi {
         byok::Doc::openapi(),
         scorers::Doc::openapi(),
         runs::Doc::openapi(),
+        matrix::Doc::openapi(),
         pairwise::Doc::openapi(),
         analysis::Doc::openapi(),
         usage::Doc::openapi(),

@@ -44,6 +44,14 @@ pub struct Judging {
     pub prepared: Arc<Vec<Prepared>>,
 }
 
+/// The run's target: items without an output get theirs from it before they are scored (see [`super::produce`]).
+pub struct Generating {
+    pub judge: Arc<Judge>,
+    /// The run's call context: the judging one when the run also judges, so one book and one cost limit hold.
+    pub ctx: Arc<RunCtx>,
+    pub target: Arc<crate::targets::Prepared>,
+}
+
 /// Where the items come from.
 pub enum Source {
     /// A fresh run's items, still in memory.
@@ -101,6 +109,8 @@ pub struct Pipeline<'a> {
     /// Another run kind's per-item work, called instead of the scorers (see [`super::processor`]).
     pub processor: Option<Arc<dyn ItemProcessor>>,
     pub judging: Option<Judging>,
+    /// The run's target, when it produces its outputs.
+    pub target: Option<Generating>,
     pub sink: Arc<dyn Sink>,
     /// The user's cancel (also cancelled by a shutdown).
     pub cancel: &'a CancellationToken,
@@ -113,7 +123,8 @@ pub struct Pipeline<'a> {
 impl Pipeline<'_> {
     /// Run the items of `source` through, adding each finished item to `agg`.
     pub async fn drive(&self, mut source: Source, agg: &mut Aggregator) -> Result<Ended> {
-        let window = self.judging.as_ref().map(|j| (j.judge.cap() * WINDOW_PER_SLOT).max(32));
+        let judge = self.judging.as_ref().map(|j| &j.judge).or(self.target.as_ref().map(|g| &g.judge));
+        let window = judge.map(|j| (j.cap() * WINDOW_PER_SLOT).max(32));
         let mut buffer: VecDeque<(u64, Item)> = VecDeque::new();
         let mut exhausted = false;
         let mut inflight: FuturesUnordered<BoxFuture<'static, (u64, Processed)>> = FuturesUnordered::new();
@@ -157,7 +168,16 @@ impl Pipeline<'_> {
                         }
                     }
                 }
-                let take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
+                let mut take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
+                if let Some(g) = &self.target {
+                    // Items without an output are sent to the target first, then scored in the same future.
+                    let (send, keep): (Vec<_>, Vec<_>) = take.into_iter().partition(|(_, it)| it.output.is_null());
+                    take = keep;
+                    for (idx, item) in send {
+                        let job = super::produce::Job::new(g, self.judging.as_ref(), self.scorers.clone());
+                        inflight.push(async move { (idx, job.run(item).await) }.boxed());
+                    }
+                }
                 let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
                 let staged = crate::telemetry::spawn_blocking_in_span(move || stage_batch(&scorers, processor, take))
                     .await
@@ -233,8 +253,13 @@ impl Pipeline<'_> {
         Ok(ended)
     }
 
+    /// The run's call context (its usage book): the judging one, else the target's.
+    fn ctx(&self) -> Option<&Arc<RunCtx>> {
+        self.judging.as_ref().map(|j| &j.ctx).or(self.target.as_ref().map(|g| &g.ctx))
+    }
+
     fn has_usage(&self) -> bool {
-        self.judging.as_ref().is_some_and(|j| j.ctx.book.lock().map(|b| b.has_pending()).unwrap_or(false))
+        self.ctx().is_some_and(|c| c.book.lock().map(|b| b.has_pending()).unwrap_or(false))
     }
 
     /// Wait for the previous write, then start this one (so at most one write is outstanding).
@@ -243,8 +268,8 @@ impl Pipeline<'_> {
         writing: &mut Option<tokio::task::JoinHandle<Result<u64>>>,
         batch: Vec<Finished>,
     ) -> Result<()> {
-        let usage = match &self.judging {
-            Some(j) => j.ctx.book.lock().map(|mut b| b.take_pending()).unwrap_or_default(),
+        let usage = match self.ctx() {
+            Some(c) => c.book.lock().map(|mut b| b.take_pending()).unwrap_or_default(),
             None => Vec::new(),
         };
         if let Some(w) = writing.take() {
@@ -358,7 +383,7 @@ fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result
 }
 
 /// The item's judge scores merged with its heuristic ones, in the run's scorer order.
-async fn judge_item(
+pub(super) async fn judge_item(
     judge: &Judge,
     ctx: &RunCtx,
     scorers: &[CompiledScorer],

@@ -260,6 +260,7 @@ pub async fn create_analysis(
         cache: b.cache.unwrap_or(true),
         cost_limit_usd: b.cost_limit_usd,
         request_key: b.provider_key.is_some(),
+        target: None,
         task: Some(KindSpec::FailureAnalysis(task)),
     };
     let sub = Submission {
@@ -268,6 +269,7 @@ pub async fn create_analysis(
         items,
         dataset_id,
         provider_key: b.provider_key,
+        target_headers: Vec::new(),
         wait_s: b.wait_s,
         action: "failure_analysis.create",
         audit: json!({"kind": "failure_analysis", "custom_buckets": custom, "from_run": b.from_run}),
@@ -315,6 +317,7 @@ pub async fn create_audit(
         cache: true,
         cost_limit_usd: None,
         request_key: false,
+        target: None,
         task: Some(KindSpec::SecurityAudit(AuditTask { checks, gate })),
     };
     let sub = Submission {
@@ -323,6 +326,7 @@ pub async fn create_audit(
         items,
         dataset_id,
         provider_key: None,
+        target_headers: Vec::new(),
         wait_s: b.wait_s,
         action: "security_audit.create",
         audit: audit_details,

@@ -5,6 +5,7 @@ pub mod accept;
 pub mod analysis;
 pub mod byok;
 pub mod gateway;
+pub mod matrix;
 pub mod ops;
 pub mod pairwise;
 pub mod runs;
