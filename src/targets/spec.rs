@@ -35,9 +35,9 @@ pub struct Params {
     pub max_tokens: Option<u32>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub top_p: Option<f32>,
-    /// One stop sequence or a list of them.
+    /// One stop sequence or a list of them (stored and shown as a list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<Vec<String>>)]
     pub stop: Option<Stop>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<i64>,
@@ -231,15 +231,17 @@ pub fn validate(body: TargetBody, at: &str, limits: Limits) -> Result<(TargetSpe
                 sized(at, "system_prompt", s.len(), limits)?;
                 Template::parse(s).map_err(|e| Error::field(&f("system_prompt"), format!("{at}.system_prompt: {e}")))?;
             }
-            if let Some(p) = &body.params {
+            let mut params = body.params;
+            if let Some(p) = &mut params {
                 validate_params(p, at)?;
+                p.stop = p.stop.take().map(|s| Stop::Many(s.list()));
             }
             let spec = ProviderTarget {
                 provider,
                 model,
                 prompt: body.prompt,
                 system_prompt: body.system_prompt,
-                params: body.params,
+                params,
                 key_id: body.key_id,
                 name: body.name,
             };

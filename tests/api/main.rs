@@ -32,6 +32,7 @@ mod packaging;
 mod providers;
 mod ratelimit;
 mod runs;
+mod targets;
 mod secrets;
 mod tenancy;
 mod trust;
