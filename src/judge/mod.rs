@@ -5,8 +5,8 @@
 
 mod ask;
 pub mod backend;
-mod generate;
 mod cache;
+mod generate;
 mod health;
 pub mod keys;
 pub mod lane;

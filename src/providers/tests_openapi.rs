@@ -103,7 +103,10 @@ fn openai_spec_chat_completion_bodies_validate_against_openais_openapi_spec() {
     req.temperature = 0.7;
     req.sampling = super::Sampling { top_p: Some(0.9), stop: vec!["END".into(), "\n\n".into()], seed: Some(42) };
     let body = openai_body(Provider::Openai, &req);
-    assert_eq!((body["top_p"].clone(), body["seed"].clone(), body["stop"].clone()), (json!(0.9), json!(42), json!(["END", "\n\n"])));
+    assert_eq!(
+        (body["top_p"].clone(), body["seed"].clone(), body["stop"].clone()),
+        (json!(0.9), json!(42), json!(["END", "\n\n"]))
+    );
     let errors: Vec<String> = validator.iter_errors(&body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
     assert!(errors.is_empty(), "a target body is invalid: {errors:#?}\n{body:#}");
     for key in body.as_object().unwrap().keys() {

@@ -95,7 +95,9 @@ pub fn comparison(conn: &Connection, org: &str, project_id: &str, run_ids: &[Str
             errored: s.map_or(0, |s| s.errored),
             cost_usd: cost,
             latency_ms: latency(ms),
-            per_scorer: s.map(|s| s.per_scorer.iter().map(|(k, v)| (k.clone(), v.pass_rate)).collect()).unwrap_or_default(),
+            per_scorer: s
+                .map(|s| s.per_scorer.iter().map(|(k, v)| (k.clone(), v.pass_rate)).collect())
+                .unwrap_or_default(),
         });
     }
     Ok(Comparison { rows })

@@ -13,12 +13,15 @@ use crate::domain::{Item, Score, ScoreError};
 use crate::judge::{Judge, Prepared, RunCtx};
 use crate::scoring::CompiledScorer;
 
+/// The judged half of a run, as one item's job holds it: the scheduler, the run's context, each judge's target.
+type JudgeParts = (Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>);
+
 /// One item's way through the target and the scorers.
 pub struct Job {
     judge: Arc<Judge>,
     ctx: Arc<RunCtx>,
     target: Arc<crate::targets::Prepared>,
-    judging: Option<(Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>)>,
+    judging: Option<JudgeParts>,
     scorers: Arc<Vec<CompiledScorer>>,
 }
 

@@ -80,7 +80,9 @@ impl HttpCall {
             fail(code, format!("target {host} {what}"), headers)
         })?;
         let status = resp.status().as_u16();
-        let bytes = read_limited(resp).await.map_err(|why| fail(Code::ByokProviderError, format!("target {host}: {why}"), headers))?;
+        let bytes = read_limited(resp)
+            .await
+            .map_err(|why| fail(Code::ByokProviderError, format!("target {host}: {why}"), headers))?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if !(200..300).contains(&status) {
             let code = match status {
@@ -102,11 +104,16 @@ impl HttpCall {
             let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
             return Err(fail(
                 Code::ByokProviderError,
-                format!("target {host} answered {status} with nothing at response_path {:?}: {snippet}", self.path.as_str()),
+                format!(
+                    "target {host} answered {status} with nothing at response_path {:?}: {snippet}",
+                    self.path.as_str()
+                ),
                 headers,
             ));
         };
-        let usage = |f: &str| json.as_ref().and_then(|v| v.pointer(&format!("/usage/{f}"))).and_then(Value::as_u64).unwrap_or(0);
+        let usage = |f: &str| {
+            json.as_ref().and_then(|v| v.pointer(&format!("/usage/{f}"))).and_then(Value::as_u64).unwrap_or(0)
+        };
         Ok(Reply { text: answer, input_tokens: usage("prompt_tokens"), output_tokens: usage("completion_tokens") })
     }
 }

@@ -52,12 +52,18 @@ pub struct Request<'a> {
 
 /// Make a stored target ready for a run. Answers the target and the org's own cost limit per run (the run's
 /// own `cost_limit_usd` wins over it).
-pub async fn prepare(judge: &Judge, vault: &Vault, spec: &TargetSpec, r: Request<'_>) -> crate::error::Result<(Prepared, Option<f64>)> {
+pub async fn prepare(
+    judge: &Judge,
+    vault: &Vault,
+    spec: &TargetSpec,
+    r: Request<'_>,
+) -> crate::error::Result<(Prepared, Option<f64>)> {
     let parse = |t: &str| Template::parse(t).map_err(crate::error::Error::validation);
     match spec {
         TargetSpec::Provider(p) => {
-            let (target, settings) =
-                judge.prepare_target(r.org_id, r.run_id, r.had_request_key, p.provider, p.key_id.as_deref(), &p.model).await?;
+            let (target, settings) = judge
+                .prepare_target(r.org_id, r.run_id, r.had_request_key, p.provider, p.key_id.as_deref(), &p.model)
+                .await?;
             let params = p.params.clone().unwrap_or_default();
             let prepared = Prepared::Provider {
                 target,
@@ -77,7 +83,8 @@ pub async fn prepare(judge: &Judge, vault: &Vault, spec: &TargetSpec, r: Request
             Ok((prepared, settings.cost_limit_usd))
         }
         TargetSpec::Http(h) => {
-            let url = url::Url::parse(&h.url).map_err(|e| crate::error::Error::validation(format!("target url: {e}")))?;
+            let url =
+                url::Url::parse(&h.url).map_err(|e| crate::error::Error::validation(format!("target url: {e}")))?;
             let body = h
                 .body_template
                 .clone()
@@ -95,7 +102,10 @@ pub async fn prepare(judge: &Judge, vault: &Vault, spec: &TargetSpec, r: Request
                 )),
             };
             let (_, settings) = judge.prepare(r.org_id, r.run_id, None, false, &[]).await?;
-            Ok((Prepared::Http { call: http::HttpCall { url, body, path }, headers, label: spec.label() }, settings.cost_limit_usd))
+            Ok((
+                Prepared::Http { call: http::HttpCall { url, body, path }, headers, label: spec.label() },
+                settings.cost_limit_usd,
+            ))
         }
     }
 }

@@ -91,7 +91,8 @@ mod tests {
 
     #[test]
     fn dotted_and_bracketed_paths_read_the_reply() {
-        let reply = json!({"choices": [{"message": {"content": "four"}}], "data": {"items": [1, {"t": "x"}], "0": "zero"}});
+        let reply =
+            json!({"choices": [{"message": {"content": "four"}}], "data": {"items": [1, {"t": "x"}], "0": "zero"}});
         for p in [DEFAULT, "choices[0].message.content", "choices.[0].message.content"] {
             assert_eq!(ResponsePath::parse(p).unwrap().extract(&reply).as_deref(), Some("four"), "{p}");
         }

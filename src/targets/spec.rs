@@ -217,10 +217,16 @@ pub fn validate(body: TargetBody, at: &str, limits: Limits) -> Result<(TargetSpe
                 ("canary", body.canary.is_some()),
             ] {
                 if given {
-                    return Err(Error::field(&f(field), format!("{at}.{field} is for HTTP targets (url), not provider targets")));
+                    return Err(Error::field(
+                        &f(field),
+                        format!("{at}.{field} is for HTTP targets (url), not provider targets"),
+                    ));
                 }
             }
-            let model = body.model.clone().ok_or_else(|| Error::field(&f("model"), format!("{at}.model is required with provider")))?;
+            let model = body
+                .model
+                .clone()
+                .ok_or_else(|| Error::field(&f("model"), format!("{at}.model is required with provider")))?;
             short(at, "model", &Some(model.clone()))?;
             short(at, "key_id", &body.key_id)?;
             if let Some(prompt) = &body.prompt {
@@ -229,7 +235,8 @@ pub fn validate(body: TargetBody, at: &str, limits: Limits) -> Result<(TargetSpe
             }
             if let Some(s) = &body.system_prompt {
                 sized(at, "system_prompt", s.len(), limits)?;
-                Template::parse(s).map_err(|e| Error::field(&f("system_prompt"), format!("{at}.system_prompt: {e}")))?;
+                Template::parse(s)
+                    .map_err(|e| Error::field(&f("system_prompt"), format!("{at}.system_prompt: {e}")))?;
             }
             let mut params = body.params;
             if let Some(p) = &mut params {
@@ -255,7 +262,10 @@ pub fn validate(body: TargetBody, at: &str, limits: Limits) -> Result<(TargetSpe
                 ("key_id", body.key_id.is_some()),
             ] {
                 if given {
-                    return Err(Error::field(&f(field), format!("{at}.{field} is for provider targets, not HTTP targets (url)")));
+                    return Err(Error::field(
+                        &f(field),
+                        format!("{at}.{field} is for provider targets, not HTTP targets (url)"),
+                    ));
                 }
             }
             let url = url::Url::parse(u.trim()).map_err(|e| Error::field(&f("url"), format!("{at}.url: {e}")))?;
@@ -263,7 +273,10 @@ pub fn validate(body: TargetBody, at: &str, limits: Limits) -> Result<(TargetSpe
                 return Err(Error::field(&f("url"), format!("{at}.url must be http(s)://host[:port][/path]")));
             }
             if !url.username().is_empty() || url.password().is_some() {
-                return Err(Error::field(&f("url"), format!("{at}.url must not carry credentials: put them in headers")));
+                return Err(Error::field(
+                    &f("url"),
+                    format!("{at}.url must not carry credentials: put them in headers"),
+                ));
             }
             let headers = validate_headers(body.headers.unwrap_or_default(), at)?;
             if let Some(t) = &body.body_template {
@@ -272,7 +285,10 @@ pub fn validate(body: TargetBody, at: &str, limits: Limits) -> Result<(TargetSpe
             }
             if let Some(p) = &body.response_path {
                 if p.chars().count() > MAX_SHORT_CHARS {
-                    return Err(Error::field(&f("response_path"), format!("{at}.response_path is over {MAX_SHORT_CHARS} characters")));
+                    return Err(Error::field(
+                        &f("response_path"),
+                        format!("{at}.response_path is over {MAX_SHORT_CHARS} characters"),
+                    ));
                 }
                 ResponsePath::parse(p).map_err(|e| Error::field(&f("response_path"), format!("{at}.{e}")))?;
             }
@@ -310,7 +326,10 @@ fn validate_params(p: &Params, at: &str) -> Result<()> {
         if list.len() > MAX_STOP || list.iter().any(|s| s.is_empty() || s.chars().count() > MAX_SHORT_CHARS) {
             return Err(Error::field(
                 &f("stop"),
-                format!("{} takes 1-{MAX_STOP} non-empty sequences of at most {MAX_SHORT_CHARS} characters (MAX_STOP)", f("stop")),
+                format!(
+                    "{} takes 1-{MAX_STOP} non-empty sequences of at most {MAX_SHORT_CHARS} characters (MAX_STOP)",
+                    f("stop")
+                ),
             ));
         }
     }
@@ -341,7 +360,11 @@ fn validate_headers(headers: BTreeMap<String, Secret>, at: &str) -> Result<Heade
 }
 
 /// An HTTP target's URL against the destination policy (`providers.allowed_hosts`), as a provider key's base_url.
-pub async fn check_destination(spec: &TargetSpec, at: &str, policy: &crate::providers::DestinationPolicy) -> Result<()> {
+pub async fn check_destination(
+    spec: &TargetSpec,
+    at: &str,
+    policy: &crate::providers::DestinationPolicy,
+) -> Result<()> {
     let TargetSpec::Http(h) = spec else { return Ok(()) };
     let field = format!("{at}.url");
     let url = url::Url::parse(&h.url).map_err(|e| Error::field(&field, format!("{field}: {e}")))?;
@@ -369,18 +392,28 @@ mod tests {
 
     #[test]
     fn provider_and_http_targets_validate_naming_the_field() {
-        let (spec, h) = validate(body(json!({"provider": "openai", "model": "gpt-4o", "prompt": "Q: {{input}}"})), "target", LIMITS).unwrap();
+        let (spec, h) = validate(
+            body(json!({"provider": "openai", "model": "gpt-4o", "prompt": "Q: {{input}}"})),
+            "target",
+            LIMITS,
+        )
+        .unwrap();
         assert!(h.is_empty());
         assert_eq!(spec.label(), "openai/gpt-4o");
-        let e = validate(body(json!({"provider": "openai", "model": "m", "prompt": "{{nope}}"})), "target", LIMITS).unwrap_err();
+        let e = validate(body(json!({"provider": "openai", "model": "m", "prompt": "{{nope}}"})), "target", LIMITS)
+            .unwrap_err();
         assert_eq!(field_of(e), "target.prompt");
         let e = validate(body(json!({"provider": "openai"})), "targets[1]", LIMITS).unwrap_err();
         assert_eq!(field_of(e), "targets[1].model");
         let e = validate(body(json!({"provider": "nope", "model": "m"})), "target", LIMITS).unwrap_err();
         assert_eq!(field_of(e), "target.provider");
-        let e = validate(body(json!({"provider": "openai", "model": "m", "params": {"temperature": 3}})), "target", LIMITS).unwrap_err();
+        let e =
+            validate(body(json!({"provider": "openai", "model": "m", "params": {"temperature": 3}})), "target", LIMITS)
+                .unwrap_err();
         assert_eq!(field_of(e), "target.params.temperature");
-        let e = validate(body(json!({"provider": "openai", "model": "m", "prompt": "x".repeat(1001)})), "target", LIMITS).unwrap_err();
+        let e =
+            validate(body(json!({"provider": "openai", "model": "m", "prompt": "x".repeat(1001)})), "target", LIMITS)
+                .unwrap_err();
         assert_eq!(field_of(e), "target.prompt");
         let (spec, h) = validate(
             body(json!({"url": "http://127.0.0.1:9/chat", "headers": {"Authorization": "Bearer s3cret"}, "response_path": "answer"})),
@@ -399,7 +432,8 @@ mod tests {
         assert_eq!(field_of(e), "target.response_path");
         let e = validate(body(json!({"url": "http://x", "model": "m"})), "target", LIMITS).unwrap_err();
         assert_eq!(field_of(e), "target.model");
-        let e = validate(body(json!({"url": "http://x", "headers": {"X-K": "bad\nvalue"}})), "target", LIMITS).unwrap_err();
+        let e =
+            validate(body(json!({"url": "http://x", "headers": {"X-K": "bad\nvalue"}})), "target", LIMITS).unwrap_err();
         assert_eq!(field_of(e), "target.headers");
         let round: TargetSpec = serde_json::from_str(&shown).unwrap();
         assert_eq!(round, spec, "the stored form reads back");

@@ -147,7 +147,10 @@ mod tests {
 
     #[test]
     fn placeholders_render_from_the_item() {
-        let t = Template::parse("Q: {{input}} | C: {{ context }} | E: {{expected}} | {{metadata.lang}}/{{metadata.n}}/{{metadata.none}}").unwrap();
+        let t = Template::parse(
+            "Q: {{input}} | C: {{ context }} | E: {{expected}} | {{metadata.lang}}/{{metadata.n}}/{{metadata.none}}",
+        )
+        .unwrap();
         assert_eq!(t.render(&item()), "Q: What is 2+2? | C: two plus two\n\nis four | E: 4 | en/3/");
         assert_eq!(Template::input().render(&item()), "What is 2+2?");
         assert_eq!(Template::parse("no slots, {{ not closed").unwrap().render(&item()), "no slots, {{ not closed");
@@ -167,11 +170,13 @@ mod tests {
 
     #[test]
     fn json_templates_escape_what_they_substitute() {
-        let quoted: Item =
-            serde_json::from_value(json!({"input": "say \"hi\"\n{\"x\": 1}", "output": null})).unwrap();
+        let quoted: Item = serde_json::from_value(json!({"input": "say \"hi\"\n{\"x\": 1}", "output": null})).unwrap();
         let t = JsonTemplate::parse(json!({"q": "<{{input}}>", "n": 7, "keep": true, "list": ["{{input}}"]})).unwrap();
         let body = t.render(&quoted);
-        assert_eq!(body, json!({"q": "<say \"hi\"\n{\"x\": 1}>", "n": 7, "keep": true, "list": ["say \"hi\"\n{\"x\": 1}"]}));
+        assert_eq!(
+            body,
+            json!({"q": "<say \"hi\"\n{\"x\": 1}>", "n": 7, "keep": true, "list": ["say \"hi\"\n{\"x\": 1}"]})
+        );
         let text = body.to_string();
         assert!(text.contains(r#"\"hi\""#) && text.contains(r"\n"), "{text}");
     }

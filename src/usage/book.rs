@@ -73,7 +73,11 @@ impl Book {
         }
         let source = line.source;
         merge(
-            self.pending.entry((key, source)).or_insert_with(|| Line { source, price_known: true, ..Default::default() }),
+            self.pending.entry((key, source)).or_insert_with(|| Line {
+                source,
+                price_known: true,
+                ..Default::default()
+            }),
             &line,
         );
     }

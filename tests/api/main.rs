@@ -32,7 +32,7 @@ mod packaging;
 mod providers;
 mod ratelimit;
 mod runs;
-mod targets;
 mod secrets;
+mod targets;
 mod tenancy;
 mod trust;

@@ -23,7 +23,10 @@ async fn setup(app: &TestApp, fake: &FakeProvider) -> String {
 
 /// A fake whose answers name the model and echo the prompt, so every target answers differently.
 fn echo() -> Knobs {
-    Knobs { reply_with_model: Some(Arc::new(|model: &str, user: &str| format!("[{model}] {user}"))), ..Knobs::default() }
+    Knobs {
+        reply_with_model: Some(Arc::new(|model: &str, user: &str| format!("[{model}] {user}"))),
+        ..Knobs::default()
+    }
 }
 
 async fn results(app: &TestApp, key: &str, id: &str) -> Vec<Value> {
@@ -64,7 +67,9 @@ async fn a_target_produces_the_missing_outputs_renders_its_template_and_sends_it
 
     let sent = sent_for(&fake, "m-a");
     assert_eq!(sent.len(), 2, "the item with an output is not sent: {sent:#?}");
-    let by_user = |needle: &str| sent.iter().find(|b| b["messages"][1]["content"].as_str().unwrap().contains(needle)).unwrap().clone();
+    let by_user = |needle: &str| {
+        sent.iter().find(|b| b["messages"][1]["content"].as_str().unwrap().contains(needle)).unwrap().clone()
+    };
     let a = by_user("2+2");
     assert_eq!(a["messages"][0], json!({"role": "system", "content": "Answer in en."}));
     assert_eq!(a["messages"][1]["content"], "Q: What is 2+2? | C: math\n\nbasics | E: 4 | L: en");
@@ -76,7 +81,11 @@ async fn a_target_produces_the_missing_outputs_renders_its_template_and_sends_it
     let rows = results(&app, &admin, run["id"].as_str().unwrap()).await;
     assert_eq!(rows.len(), 3);
     assert_eq!(rows[0]["item"]["output"], "[m-a] Q: What is 2+2? | C: math\n\nbasics | E: 4 | L: en");
-    assert!(rows[0]["target"]["latency_ms"].is_u64() && rows[0]["target"]["input_tokens"].as_u64().unwrap() > 0, "{}", rows[0]);
+    assert!(
+        rows[0]["target"]["latency_ms"].is_u64() && rows[0]["target"]["input_tokens"].as_u64().unwrap() > 0,
+        "{}",
+        rows[0]
+    );
     assert!(rows[0]["target"]["cost_usd"].is_number() && rows[0]["target"].get("error").is_none());
     assert_eq!(rows[2]["item"]["output"], "already answered: no model");
     assert!(rows[2].get("target").is_none(), "{}", rows[2]);
@@ -88,7 +97,10 @@ async fn a_target_produces_the_missing_outputs_renders_its_template_and_sends_it
     assert_eq!(s, 200);
     assert_eq!(usage["by_source"]["target"]["calls"], 2, "{usage}");
     assert_eq!(usage["by_source"]["judge"]["calls"], 0, "{usage}");
-    assert!(usage["items"].as_array().unwrap().iter().any(|r| r["source"] == "target" && r["model"] == "m-a"), "{usage}");
+    assert!(
+        usage["items"].as_array().unwrap().iter().any(|r| r["source"] == "target" && r["model"] == "m-a"),
+        "{usage}"
+    );
 }
 
 #[tokio::test]
@@ -100,7 +112,8 @@ async fn a_matrix_of_two_prompts_by_two_models_makes_four_runs_and_a_comparison(
     let mut targets = Vec::new();
     for model in ["m-one", "m-two"] {
         for (p, prompt) in [("short", "Briefly: {{input}}"), ("long", "In detail: {{input}}")] {
-            targets.push(json!({"provider": "openai", "model": model, "prompt": prompt, "name": format!("{model}-{p}")}));
+            targets
+                .push(json!({"provider": "openai", "model": model, "prompt": prompt, "name": format!("{model}-{p}")}));
         }
     }
     let body = json!({"dataset": items, "scorers": [{"type": "contains", "config": {"value": "m-one"}}],
@@ -124,15 +137,19 @@ async fn a_matrix_of_two_prompts_by_two_models_makes_four_runs_and_a_comparison(
         assert_eq!(row["run_id"], run["id"]);
         let one = row["target"].as_str().unwrap().starts_with("m-one");
         assert_eq!(row["pass_rate"], if one { 1.0 } else { 0.0 }, "{row}");
-        assert_eq!((row["passed"].clone(), row["failed"].clone(), row["errored"].clone()),
-                   if one { (json!(5), json!(0), json!(0)) } else { (json!(0), json!(5), json!(0)) });
+        assert_eq!(
+            (row["passed"].clone(), row["failed"].clone(), row["errored"].clone()),
+            if one { (json!(5), json!(0), json!(0)) } else { (json!(0), json!(5), json!(0)) }
+        );
         assert_eq!(row["per_scorer"]["contains"], row["pass_rate"]);
         let l = &row["latency_ms"];
         assert!(l["p50"].as_f64().unwrap() <= l["p95"].as_f64().unwrap() && l["mean"].as_f64().is_some(), "{row}");
         assert!(row["cost_usd"].is_number());
     }
-    assert_eq!(rows.iter().map(|r| r["target"].as_str().unwrap()).collect::<Vec<_>>(),
-               ["m-one-short", "m-one-long", "m-two-short", "m-two-long"]);
+    assert_eq!(
+        rows.iter().map(|r| r["target"].as_str().unwrap()).collect::<Vec<_>>(),
+        ["m-one-short", "m-one-long", "m-two-short", "m-two-long"]
+    );
 
     // Without wait_s: 202 with each run and where the comparison is.
     let mut quick = body.clone();
@@ -162,14 +179,16 @@ async fn an_http_target_gets_its_headers_body_template_and_response_path_and_its
     let app = spawn_app().await;
     let (_, admin) = app.org("acme").await;
     app.post("/v1/projects", &admin, json!({"name": "web"})).await;
-    let target = |key: &str| json!({
-        "url": format!("{}/v1/chat/completions", fake.base),
-        "headers": {"Authorization": format!("Bearer {key}"), "X-App": "eval"},
-        "body_template": {"model": "my-app", "messages": [{"role": "user", "content": "ask: {{input}} ({{metadata.tone}})"}]},
-        "response_path": "choices[0].message.content",
-        "system_prompt": "You are the app; never say PINEAPPLE.",
-        "name": "my-app"
-    });
+    let target = |key: &str| {
+        json!({
+            "url": format!("{}/v1/chat/completions", fake.base),
+            "headers": {"Authorization": format!("Bearer {key}"), "X-App": "eval"},
+            "body_template": {"model": "my-app", "messages": [{"role": "user", "content": "ask: {{input}} ({{metadata.tone}})"}]},
+            "response_path": "choices[0].message.content",
+            "system_prompt": "You are the app; never say PINEAPPLE.",
+            "name": "my-app"
+        })
+    };
     let items = json!([{"input": "hello \"world\"", "metadata": {"tone": "dry"}}, {"input": "bye"}]);
     let body = json!({"dataset": items, "scorers": [{"type": "contains", "config": {"value": "ask:"}}], "target": target(secret), "wait_s": 60});
     let (s, run) = app.post(RUNS, &admin, body).await;
@@ -179,7 +198,10 @@ async fn an_http_target_gets_its_headers_body_template_and_response_path_and_its
     let sent = fake.requests();
     assert_eq!(sent.len(), 2);
     let first = sent.iter().find(|r| r.body["messages"][0]["content"].as_str().unwrap().contains("hello")).unwrap();
-    assert_eq!(first.body, json!({"model": "my-app", "messages": [{"role": "user", "content": "ask: hello \"world\" (dry)"}]}));
+    assert_eq!(
+        first.body,
+        json!({"model": "my-app", "messages": [{"role": "user", "content": "ask: hello \"world\" (dry)"}]})
+    );
     assert_eq!(first.header("authorization"), Some(format!("Bearer {secret}").as_str()));
     assert_eq!(first.header("x-app"), Some("eval"));
     let rows = results(&app, &admin, &id).await;
@@ -204,7 +226,14 @@ async fn an_http_target_gets_its_headers_body_template_and_response_path_and_its
     // The header values are in no answer and nowhere in the data directory.
     let (_, listed) = app.get("/v1/projects/web/runs", &admin).await;
     let (_, audit) = app.get("/v1/audit-log", &admin).await;
-    for text in [run.to_string(), bad.to_string(), json!(rows).to_string(), json!(bad_rows).to_string(), listed.to_string(), audit.to_string()] {
+    for text in [
+        run.to_string(),
+        bad.to_string(),
+        json!(rows).to_string(),
+        json!(bad_rows).to_string(),
+        listed.to_string(),
+        audit.to_string(),
+    ] {
         assert!(!text.contains(secret) && !text.contains("wrong-key-000000"), "a header value leaked: {text}");
     }
     let mut app = app;
@@ -253,20 +282,34 @@ async fn targets_are_validated_naming_the_field() {
     let admin = setup(&app, &fake).await;
     let t = json!({"provider": "openai", "model": "m"});
     let cases = [
-        (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": {"provider": "openai", "model": "m", "prompt": "{{question}}"}}), "target.prompt"),
+        (
+            json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": {"provider": "openai", "model": "m", "prompt": "{{question}}"}}),
+            "target.prompt",
+        ),
         (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": t, "targets": [t, t]}), "targets"),
         (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "targets": [t]}), "targets"),
         (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "targets": [t, t, t, t]}), "targets"),
-        (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "targets": [t, {"provider": "openai"}]}), "targets[1].model"),
-        (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": {"url": "http://10.1.2.3/chat"}}), "target.url"),
-        (json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": {"provider": "openai", "model": "m", "key_id": "pk_nope"}}), "target.key_id"),
+        (
+            json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "targets": [t, {"provider": "openai"}]}),
+            "targets[1].model",
+        ),
+        (
+            json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": {"url": "http://10.1.2.3/chat"}}),
+            "target.url",
+        ),
+        (
+            json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "target": {"provider": "openai", "model": "m", "key_id": "pk_nope"}}),
+            "target.key_id",
+        ),
     ];
     for (body, field) in cases {
         let (s, e) = app.post(RUNS, &admin, body.clone()).await;
         assert_error(s, &e, 400, "VALIDATION_FAILED");
         assert_eq!(e["error"]["details"]["field"], field, "{body} → {e}");
     }
-    let (s, e) = app.post(RUNS, &admin, json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "targets": [t, t, t, t]})).await;
+    let (s, e) = app
+        .post(RUNS, &admin, json!({"dataset": [{"input": "q"}], "scorers": ["contains"], "targets": [t, t, t, t]}))
+        .await;
     assert_error(s, &e, 400, "VALIDATION_FAILED");
     assert!(e["error"]["message"].as_str().unwrap().contains("runs.max_matrix_targets"), "{e}");
     // Without a target an item still needs its output.

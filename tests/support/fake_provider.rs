@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 
 use super::fake_stream;
 
+/// A reply from (model, user prompt).
+pub type ReplyWithModel = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
 /// The fake's behaviour; change it at any time with [`FakeProvider::set_knobs`].
 #[derive(Clone)]
 pub struct Knobs {
@@ -44,7 +47,7 @@ pub struct Knobs {
     /// The judge's reply text, from the user prompt.
     pub reply: Arc<dyn Fn(&str) -> String + Send + Sync>,
     /// When set, the reply from the model and the user prompt (so targets of different models answer apart).
-    pub reply_with_model: Option<Arc<dyn Fn(&str, &str) -> String + Send + Sync>>,
+    pub reply_with_model: Option<ReplyWithModel>,
     /// Pause between the frames of a streamed answer.
     pub stream_delay: Duration,
     /// Streams end after this many frames, as a connection cut mid-answer would.

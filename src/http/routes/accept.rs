@@ -102,8 +102,17 @@ pub async fn submit(
     c: &Caller,
     sub: Submission,
 ) -> Result<(String, tokio::sync::watch::Receiver<crate::runs::engine::Snapshot>)> {
-    let Submission { project_id, spec, items, dataset_id, provider_key, target_headers, wait_s: _, action, audit: details } =
-        sub;
+    let Submission {
+        project_id,
+        spec,
+        items,
+        dataset_id,
+        provider_key,
+        target_headers,
+        wait_s: _,
+        action,
+        audit: details,
+    } = sub;
     let run_id = new_id("run");
     let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
     let n_inline = items.as_ref().map_or(0, Vec::len);

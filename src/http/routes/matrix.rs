@@ -127,7 +127,10 @@ pub async fn matrix(
         return Err(Error::field("runs", "runs names no run id (runs=ID,ID,…)"));
     }
     if ids.len() > max {
-        return Err(Error::field("runs", format!("runs names {} runs, over runs.max_matrix_targets ({max})", ids.len())));
+        return Err(Error::field(
+            "runs",
+            format!("runs names {} runs, over runs.max_matrix_targets ({max})", ids.len()),
+        ));
     }
     let org = caller.0.org_id;
     let cmp = state
@@ -212,7 +215,10 @@ pub async fn checked_targets(
         let org = org.to_string();
         let keys = state.store.read(move |conn| crate::byok::repo::all_of_org(conn, &org)).await?;
         if let Some((at, k)) = named.iter().find(|(_, k)| !keys.iter().any(|pk| &pk.id == k)) {
-            return Err(Error::field(&format!("{at}.key_id"), format!("{at}.key_id: no provider key {k:?} in this org")));
+            return Err(Error::field(
+                &format!("{at}.key_id"),
+                format!("{at}.key_id: no provider key {k:?} in this org"),
+            ));
         }
     }
     Ok(Some((out.into_iter().map(|(_, s, h)| (s, h)).collect(), matrix)))
