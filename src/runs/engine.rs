@@ -298,7 +298,7 @@ impl RunManager {
         run_id: &str,
         judging: Option<&super::pipeline::Judging>,
         spent: crate::domain::Usage,
-    ) -> Result<super::pipeline::Generating> {
+    ) -> Result<super::produce::Generating> {
         let request = crate::targets::Request {
             org_id: &work.org_id,
             run_id,
@@ -317,7 +317,7 @@ impl RunManager {
                 unreachable: Mutex::new(Default::default()),
             }),
         };
-        Ok(super::pipeline::Generating { judge: self.judge.clone(), ctx, target: Arc::new(prepared) })
+        Ok(super::produce::Generating { judge: self.judge.clone(), ctx, target: Arc::new(prepared) })
     }
 }
 

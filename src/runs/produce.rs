@@ -7,14 +7,22 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::pipeline::{judge_item, score_item, Generating, Judging};
 use super::processor::Processed;
+use super::score::{judge_item, score_item};
 use crate::domain::{Item, Score, ScoreError};
 use crate::judge::{Judge, Prepared, RunCtx};
 use crate::scoring::CompiledScorer;
 
+/// The run's target: items without an output get theirs from it before they are scored.
+pub struct Generating {
+    pub judge: Arc<Judge>,
+    /// The run's call context: the judging one when the run also judges, so one book and one cost limit hold.
+    pub ctx: Arc<RunCtx>,
+    pub target: Arc<crate::targets::Prepared>,
+}
+
 /// The judged half of a run, as one item's job holds it: the scheduler, the run's context, each judge's target.
-type JudgeParts = (Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>);
+pub type JudgeParts = (Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>);
 
 /// One item's way through the target and the scorers.
 pub struct Job {
@@ -26,14 +34,8 @@ pub struct Job {
 }
 
 impl Job {
-    pub fn new(g: &Generating, judging: Option<&Judging>, scorers: Arc<Vec<CompiledScorer>>) -> Job {
-        Job {
-            judge: g.judge.clone(),
-            ctx: g.ctx.clone(),
-            target: g.target.clone(),
-            judging: judging.map(|j| (j.judge.clone(), j.ctx.clone(), j.prepared.clone())),
-            scorers,
-        }
+    pub fn new(g: &Generating, judging: Option<JudgeParts>, scorers: Arc<Vec<CompiledScorer>>) -> Job {
+        Job { judge: g.judge.clone(), ctx: g.ctx.clone(), target: g.target.clone(), judging, scorers }
     }
 
     pub async fn run(self, mut item: Item) -> Processed {
@@ -80,12 +82,4 @@ fn failed(scorer: &str, e: &ScoreError) -> Score {
         samples: None,
         error: Some(e.clone()),
     }
-}
-
-/// A stored detail's produced output and target figures, for the result row: `(output, target)`.
-pub fn split(detail: Option<&str>) -> (Option<Value>, Option<Value>) {
-    let Some(Value::Object(mut m)) = detail.and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
-        return (None, None);
-    };
-    (m.remove("output"), m.remove("target"))
 }

@@ -458,7 +458,7 @@ pub fn list_results(
         .map(|(idx, item, outcome, scores, detail)| {
             let outcome = Outcome::from_code(outcome);
             let (analysis, findings) = super::task::split_detail(detail.as_deref());
-            let (produced, target) = super::produce::split(detail.as_deref());
+            let (produced, target) = super::task::split_produced(detail.as_deref());
             let mut item: Item = serde_json::from_str(&item).map_err(Error::internal)?;
             if let Some(output) = produced {
                 item.output = output;
