@@ -32,6 +32,7 @@ fn main() {
             book.add(
                 ("openai".into(), "gpt-4o-mini".into(), "pk_bench".into()),
                 Line {
+                    source: Default::default(),
                     calls: 1,
                     input_tokens: 180,
                     output_tokens: 20,

@@ -171,6 +171,12 @@ pub struct RunsConfig {
     /// Most regular expressions (`pattern`, `patternProperties` keys) one schema may hold: each compiled pattern
     /// costs about 10 KiB and 0.1 ms, the bulk of a schema's compiled size.
     pub max_schema_patterns: usize,
+    /// Targets one request may name in `targets` (one run each).
+    pub max_matrix_targets: usize,
+    /// Longest target prompt, system prompt or body template, in bytes.
+    pub max_target_prompt_bytes: usize,
+    /// max_tokens of a provider target's call when its params name none.
+    pub target_max_tokens: u32,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -253,6 +259,9 @@ impl Default for RunsConfig {
             max_scorers_per_run: 100,
             max_schema_bytes: 256 * 1024,
             max_schema_patterns: 1000,
+            max_matrix_targets: 10,
+            max_target_prompt_bytes: 64 * 1024,
+            target_max_tokens: 1024,
         }
     }
 }

@@ -21,6 +21,7 @@ pub mod runs;
 pub mod scoring;
 pub mod security;
 pub mod store;
+pub mod targets;
 pub mod telemetry;
 pub mod tenancy;
 pub mod usage;

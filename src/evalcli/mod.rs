@@ -226,6 +226,7 @@ async fn local(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Result
         summary: Some(summary),
         error: None,
         scorers: names,
+        target: None,
         dataset_id: None,
         created_at: now.clone(),
         started_at: Some(now.clone()),

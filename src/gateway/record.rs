@@ -119,6 +119,7 @@ fn write_batch(conn: &mut rusqlite::Connection, items: &[Write]) -> Result<()> {
                     if hit || row.attempts > 0 {
                         let key = (provider.clone(), model.clone(), row.key_ref.clone().unwrap_or_default());
                         let line = Line {
+                            source: crate::usage::book::Source::Gateway,
                             calls: u64::from(!hit && row.status < 400),
                             input_tokens: row.input_tokens,
                             output_tokens: row.output_tokens,

@@ -27,6 +27,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::runs::configure(cfg);
     routes::reviews::configure(cfg);
     routes::export::configure(cfg);
+    routes::matrix::configure(cfg);
     routes::pairwise::configure(cfg);
     routes::analysis::configure(cfg);
     routes::usage::configure(cfg);

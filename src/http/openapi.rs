@@ -36,6 +36,7 @@ fn build() -> utoipa::openapi::OpenApi {
         runs::Doc::openapi(),
         reviews::Doc::openapi(),
         export::Doc::openapi(),
+        matrix::Doc::openapi(),
         pairwise::Doc::openapi(),
         analysis::Doc::openapi(),
         usage::Doc::openapi(),

@@ -41,6 +41,10 @@ pub(super) fn cache_key(org: &str, provider: Provider, req: &ChatRequest, sample
     if let (Some(i), Some(list)) = (sample, material.as_array_mut()) {
         list.push(json!({"sample": i}));
     }
+    // Sampling parameters (run targets only) join the key only when set, so judge keys stay as they always were.
+    if let (false, Some(list)) = (req.sampling.is_empty(), material.as_array_mut()) {
+        list.push(json!({"sampling": req.sampling}));
+    }
     let material = material.to_string();
     crate::tenancy::apikey::hex(ring::digest::digest(&ring::digest::SHA256, material.as_bytes()).as_ref())
 }

@@ -63,6 +63,16 @@ impl KeyRef {
     }
 }
 
+/// What a call asks resolution for: a judge scorer's or a run target's provider, key, model kind and model.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted<'a> {
+    pub provider: Option<Provider>,
+    pub key_id: Option<&'a str>,
+    /// The metric (or `llm_judge`, `target`) whose model overrides apply.
+    pub kind: &'a str,
+    pub model: Option<&'a str>,
+}
+
 /// Everything a call needs.
 #[derive(Clone)]
 pub struct Target {

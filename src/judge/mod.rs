@@ -6,6 +6,7 @@
 mod ask;
 pub mod backend;
 mod cache;
+mod generate;
 mod health;
 pub mod keys;
 pub mod lane;
@@ -14,6 +15,7 @@ pub mod retry;
 mod samples;
 pub mod settings;
 
+pub use generate::Generated;
 pub use settings::{org_settings, save_org_settings};
 
 use std::collections::HashMap;
@@ -29,7 +31,7 @@ use crate::domain::Secret;
 use crate::domain::{Code, Item, Score, ScoreError};
 use crate::providers::{self, ChatRequest, ErrorKind, ProviderError};
 use crate::scoring::judge::{self as prompts, JudgeSpec};
-use crate::usage::book::{Book, Line};
+use crate::usage::book::{Book, Line, Source};
 use cache::cache_key;
 use keys::{Candidates, Choice, FallbackKey, KeyRef, OrgSettings, RequestKey, Target};
 use lane::Lane;
@@ -255,8 +257,26 @@ impl Judge {
         spec: &JudgeSpec,
         run_model: Option<&str>,
     ) -> Result<Target, ScoreError> {
-        let (provider, choice) = cands.choose(spec.provider, spec.key_id.as_deref())?;
-        let model = cands.model(&spec.kind, spec.model.as_deref(), run_model, provider, &choice)?;
+        let want = keys::Wanted {
+            provider: spec.provider,
+            key_id: spec.key_id.as_deref(),
+            kind: &spec.kind,
+            model: spec.model.as_deref(),
+        };
+        self.resolve(org, run_id, cands, want, run_model)
+    }
+
+    /// The key, endpoint and model a call for `want` goes to (judge scorers and run targets alike).
+    fn resolve(
+        &self,
+        org: &str,
+        run_id: &str,
+        cands: &Candidates,
+        want: keys::Wanted<'_>,
+        run_model: Option<&str>,
+    ) -> Result<Target, ScoreError> {
+        let (provider, choice) = cands.choose(want.provider, want.key_id)?;
+        let model = cands.model(want.kind, want.model, run_model, provider, &choice)?;
         let endpoint = keys::endpoint_of(&choice);
         let (secret, key_ref) = match choice {
             Choice::Request(r) => (r.key, KeyRef::Request(run_id.to_string())),
@@ -307,6 +327,7 @@ impl Judge {
             max_tokens: VERDICT_MAX_TOKENS,
             temperature: if k == 1 { 0.0 } else { samples::SAMPLE_TEMPERATURE },
             json_schema: Some(prompts::verdict_schema()),
+            sampling: Default::default(),
         };
         if k == 1 {
             return match self.verdict(ctx, target, spec, &req, None).await {
@@ -347,8 +368,20 @@ impl Judge {
         Ok(v)
     }
 
-    /// One provider call with the one retry layer.
+    /// One provider call with the one retry layer, booked as judge usage.
     async fn call(&self, ctx: &RunCtx, target: &Target, req: &ChatRequest) -> Result<String, ScoreError> {
+        self.call_as(ctx, target, req, Source::Judge).await.map(|(text, _)| text)
+    }
+
+    /// One provider call with the one retry layer, booked to `source`; answers the text and the successful
+    /// call's usage line (what this answer cost, without the failed attempts before it).
+    async fn call_as(
+        &self,
+        ctx: &RunCtx,
+        target: &Target,
+        req: &ChatRequest,
+        source: Source,
+    ) -> Result<(String, Line), ScoreError> {
         let lane = self.lane(&ctx.org_id, target.provider);
         let started = Instant::now();
         let policy = retry::Policy {
@@ -407,23 +440,22 @@ impl Judge {
                         Some(c) => (c, true),
                         None => (0.0, false),
                     };
-                    ctx.record(
-                        target,
-                        Line {
-                            calls: 1,
-                            input_tokens: resp.input_tokens,
-                            output_tokens: resp.output_tokens,
-                            cost_usd: cost,
-                            cache_hits: 0,
-                            price_known: known,
-                        },
-                    );
-                    return Ok(resp.text);
+                    let line = Line {
+                        source,
+                        calls: 1,
+                        input_tokens: resp.input_tokens,
+                        output_tokens: resp.output_tokens,
+                        cost_usd: cost,
+                        cache_hits: 0,
+                        price_known: known,
+                    };
+                    ctx.record(target, line.clone());
+                    return Ok((resp.text, line));
                 }
                 Err(e) => e,
             };
             drop(permit);
-            ctx.record(target, Line { calls: 1, price_known: true, ..Default::default() });
+            ctx.record(target, Line { source, calls: 1, price_known: true, ..Default::default() });
             if e.kind == ErrorKind::Unreachable {
                 if let Ok(mut m) = ctx.unreachable.lock() {
                     *m.entry(target.key_ref.clone()).or_insert(0) += 1;
@@ -463,6 +495,7 @@ impl Judge {
             max_tokens: 5,
             temperature: 0.0,
             json_schema: None,
+            sampling: Default::default(),
         };
         let started = Instant::now();
         let r = providers::complete(&self.http, provider, endpoint, secret, &req).await;

@@ -15,6 +15,12 @@ pub fn anthropic_body(req: &ChatRequest) -> Value {
     body.insert("model".into(), Value::from(req.model.clone()));
     body.insert("max_tokens".into(), Value::from(req.max_tokens.max(1)));
     body.insert("temperature".into(), temperature(req.temperature));
+    if let Some(p) = req.sampling.top_p {
+        body.insert("top_p".into(), temperature(p));
+    }
+    if !req.sampling.stop.is_empty() {
+        body.insert("stop_sequences".into(), Value::from(req.sampling.stop.clone()));
+    }
     if !req.system.is_empty() {
         body.insert("system".into(), Value::from(req.system.clone()));
     }

@@ -16,6 +16,15 @@ pub fn google_body(req: &ChatRequest) -> Value {
     let mut config = Map::new();
     config.insert("temperature".into(), temperature(req.temperature));
     config.insert("maxOutputTokens".into(), Value::from(req.max_tokens.max(1)));
+    if let Some(p) = req.sampling.top_p {
+        config.insert("topP".into(), temperature(p));
+    }
+    if !req.sampling.stop.is_empty() {
+        config.insert("stopSequences".into(), Value::from(req.sampling.stop.clone()));
+    }
+    if let Some(seed) = req.sampling.seed {
+        config.insert("seed".into(), Value::from(seed));
+    }
     if let Some(schema) = &req.json_schema {
         config.insert("responseMimeType".into(), Value::from("application/json"));
         config.insert("responseSchema".into(), gemini_schema(schema));

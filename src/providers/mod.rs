@@ -50,6 +50,7 @@ pub struct Endpoint {
 }
 
 /// A judge call: system + user prompt, temperature 0, and optionally the JSON schema the reply must follow.
+/// A target call (a run producing its outputs) also carries the caller's sampling parameters.
 #[derive(Clone, Debug)]
 pub struct ChatRequest {
     pub model: String,
@@ -58,6 +59,25 @@ pub struct ChatRequest {
     pub max_tokens: u32,
     pub temperature: f32,
     pub json_schema: Option<serde_json::Value>,
+    /// Sampling parameters beyond temperature; empty for judge calls (their bodies stay as they were).
+    pub sampling: Sampling,
+}
+
+/// `top_p`, `stop` and `seed` of a target's `params`, each sent only when set (in each provider's own field).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize)]
+pub struct Sampling {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub stop: Vec<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub seed: Option<i64>,
+}
+
+impl Sampling {
+    pub fn is_empty(&self) -> bool {
+        *self == Sampling::default()
+    }
 }
 
 /// What the judge said and what it cost, in the provider's own token counts (the only ones that get billed).
@@ -388,7 +408,7 @@ fn join_url(base: &str, path: &str) -> Result<url::Url, String> {
     Ok(url)
 }
 
-/// Temperature as the JSON number a person would write (0.7, not 0.699999988079071).
+/// Temperature (or top_p) as the JSON number a person would write (0.7, not 0.699999988079071).
 fn temperature(t: f32) -> serde_json::Value {
     let rounded = (f64::from(t) * 1000.0).round() / 1000.0;
     serde_json::Number::from_f64(rounded).map_or(serde_json::Value::from(0), serde_json::Value::Number)

@@ -43,6 +43,15 @@ pub fn openai_body(provider: Provider, req: &ChatRequest) -> Value {
     }
     let max_key = if provider == Provider::Openai { "max_completion_tokens" } else { "max_tokens" };
     body.insert(max_key.into(), Value::from(req.max_tokens.max(1)));
+    if let Some(p) = req.sampling.top_p.filter(|_| !reasoning) {
+        body.insert("top_p".into(), temperature(p));
+    }
+    if !req.sampling.stop.is_empty() {
+        body.insert("stop".into(), Value::from(req.sampling.stop.clone()));
+    }
+    if let Some(seed) = req.sampling.seed {
+        body.insert("seed".into(), Value::from(seed));
+    }
     if let Some(schema) = &req.json_schema {
         let format = if json_mode {
             json!({"type": "json_object"})

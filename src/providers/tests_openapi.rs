@@ -38,6 +38,7 @@ fn request(model: &str, schema: Option<Value>) -> ChatRequest {
         max_tokens: 256,
         temperature: 0.0,
         json_schema: schema,
+        sampling: Default::default(),
     }
 }
 
@@ -96,6 +97,20 @@ fn openai_spec_chat_completion_bodies_validate_against_openais_openapi_spec() {
         for key in body.as_object().unwrap().keys() {
             assert!(known.contains(key), "{} sends {key:?}, which the spec does not declare", provider.as_str());
         }
+    }
+    // A run target's sampling parameters (top_p, stop, seed) travel in fields the spec declares, with its types.
+    let mut req = request("gpt-4o-mini", None);
+    req.temperature = 0.7;
+    req.sampling = super::Sampling { top_p: Some(0.9), stop: vec!["END".into(), "\n\n".into()], seed: Some(42) };
+    let body = openai_body(Provider::Openai, &req);
+    assert_eq!(
+        (body["top_p"].clone(), body["seed"].clone(), body["stop"].clone()),
+        (json!(0.9), json!(42), json!(["END", "\n\n"]))
+    );
+    let errors: Vec<String> = validator.iter_errors(&body).map(|e| format!("{} at {}", e, e.instance_path())).collect();
+    assert!(errors.is_empty(), "a target body is invalid: {errors:#?}\n{body:#}");
+    for key in body.as_object().unwrap().keys() {
+        assert!(known.contains(key), "a target body sends {key:?}, which the spec does not declare");
     }
 }
 

@@ -16,6 +16,7 @@ fn req(schema: Option<Value>) -> ChatRequest {
         max_tokens: 300,
         temperature: 0.0,
         json_schema: schema,
+        sampling: Default::default(),
     }
 }
 

@@ -48,6 +48,9 @@ pub struct RunManager {
     per_org: Mutex<HashMap<String, Arc<Semaphore>>>,
     per_org_limit: usize,
     max_active: usize,
+    /// HTTP targets' headers, held for their runs (never stored).
+    vault: Arc<crate::targets::Vault>,
+    target_max_tokens: u32,
 }
 
 impl RunManager {
@@ -70,12 +73,19 @@ impl RunManager {
             per_org: Mutex::new(HashMap::new()),
             per_org_limit: limits.max_active_per_org,
             max_active: limits.max_active,
+            vault: Arc::new(crate::targets::Vault::default()),
+            target_max_tokens: limits.target_max_tokens,
         })
     }
 
     /// The judge scheduler runs use.
     pub fn judge(&self) -> &Arc<Judge> {
         &self.judge
+    }
+
+    /// Where HTTP targets' headers are held while their runs go.
+    pub fn vault(&self) -> &Arc<crate::targets::Vault> {
+        &self.vault
     }
 
     /// Runs executing now (not queued), in the whole process.
@@ -137,6 +147,7 @@ impl RunManager {
                 }
                 if !me.shutdown.is_cancelled() {
                     me.judge.release_request_key(&run_id);
+                    me.vault.release(&run_id);
                 }
                 if let Ok(mut map) = me.active.lock() {
                     map.remove(&run_id);
@@ -236,14 +247,18 @@ impl RunManager {
             had_request_key: spec.request_key,
             use_cache: spec.cache,
             cost_limit_usd: spec.cost_limit_usd,
-            spent,
+            spent: spent.clone(),
         };
         let judging = match &spec.task {
             None => prepare_judging(&self.judge, &scorers, request).await?,
             Some(task) => super::kinds::prepare_judging(&self.judge, task, request).await?,
         };
         let processor = spec.task.as_ref().map(|t| t.processor(judging.is_some())).transpose()?;
-        let ctx = judging.as_ref().map(|j| j.ctx.clone());
+        let target = match &spec.target {
+            Some(t) => Some(self.prepare_target(t, &work, run_id, judging.as_ref(), spent.clone()).await?),
+            None => None,
+        };
+        let ctx = judging.as_ref().map(|j| j.ctx.clone()).or(target.as_ref().map(|g| g.ctx.clone()));
         let sink =
             Arc::new(StoreSink { store: self.store.clone(), run_id: run_id.to_string(), org_id: work.org_id.clone() });
         let progress = |done: u64| active.tx.send_modify(|s| s.done = done);
@@ -251,6 +266,7 @@ impl RunManager {
             scorers: Arc::new(scorers),
             processor,
             judging,
+            target,
             sink,
             cancel: &active.cancel,
             shutdown: &self.shutdown,
@@ -270,6 +286,39 @@ impl RunManager {
             audit_key_use(&self.store, &work.org_id, run_id, &book).await?;
         }
         finish(&self.store, run_id, &work, &agg, ended == Ended::Cancelled, &active.tx).await
+    }
+}
+
+impl RunManager {
+    /// The run's target, ready: sharing the judging call context when the run judges (one usage book, one cost
+    /// limit), else with a context of its own.
+    async fn prepare_target(
+        &self,
+        spec: &crate::targets::TargetSpec,
+        work: &repo::RunWork,
+        run_id: &str,
+        judging: Option<&super::pipeline::Judging>,
+        spent: crate::domain::Usage,
+    ) -> Result<super::produce::Generating> {
+        let request = crate::targets::Request {
+            org_id: &work.org_id,
+            run_id,
+            had_request_key: work.spec.request_key,
+            default_max_tokens: self.target_max_tokens,
+        };
+        let (prepared, org_limit) = crate::targets::prepare(&self.judge, &self.vault, spec, request).await?;
+        let ctx = match judging {
+            Some(j) => j.ctx.clone(),
+            None => Arc::new(crate::judge::RunCtx {
+                run_id: run_id.to_string(),
+                org_id: work.org_id.clone(),
+                use_cache: work.spec.cache,
+                cost_limit: work.spec.cost_limit_usd.or(org_limit),
+                book: Mutex::new(crate::usage::book::Book::resumed(spent)),
+                unreachable: Mutex::new(Default::default()),
+            }),
+        };
+        Ok(super::produce::Generating { judge: self.judge.clone(), ctx, target: Arc::new(prepared) })
     }
 }
 
@@ -348,6 +397,7 @@ pub async fn run_local(
         scorers: Arc::new(scorers),
         processor: None,
         judging,
+        target: None,
         sink: Arc::new(sink.clone()),
         cancel: &never,
         shutdown: &none,
@@ -369,6 +419,7 @@ pub async fn run_local(
                 passed: o == Outcome::Passed,
                 errored: o == Outcome::Errored,
                 scores,
+                target: None,
                 analysis: None,
                 findings: None,
                 elapsed_ms: Some(elapsed_ms),

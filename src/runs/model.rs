@@ -57,6 +57,11 @@ pub struct ItemResult {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub analysis: Option<serde_json::Value>,
+    /// Runs with a target, items it answered: `{latency_ms, cost_usd, input_tokens, output_tokens, error?: {code,
+    /// message}}` (the answer itself is `item.output`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub target: Option<serde_json::Value>,
     /// Security-audit runs: `[{check, rule, severity, confidence, field, span, evidence}]`, secrets and PII masked.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Vec<Object>>)]
@@ -205,6 +210,9 @@ pub struct Run {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     pub scorers: Vec<String>,
+    /// The run's target, when it produces its outputs (never an HTTP target's header values).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<crate::targets::TargetSpec>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub dataset_id: Option<String>,
     pub created_at: String,

@@ -17,13 +17,14 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::processor::{Ask, ItemProcessor, Processed, Stage};
+use super::produce::Generating;
 use super::repo::ResultRow;
+pub use super::score::{judge_item, score_item};
 use super::sink::{Finished, Sink};
 use super::summary::Aggregator;
-use crate::domain::{text_of, Code, Item, Score, ScoreError};
+use crate::domain::{Code, Item, Score, ScoreError};
 use crate::error::{Error, Result};
 use crate::judge::{Judge, Prepared, RunCtx};
-use crate::scoring::heuristics::ItemView;
 use crate::scoring::{Compiled, CompiledScorer};
 
 /// Items read and heuristically scored per batch.
@@ -101,6 +102,8 @@ pub struct Pipeline<'a> {
     /// Another run kind's per-item work, called instead of the scorers (see [`super::processor`]).
     pub processor: Option<Arc<dyn ItemProcessor>>,
     pub judging: Option<Judging>,
+    /// The run's target, when it produces its outputs.
+    pub target: Option<Generating>,
     pub sink: Arc<dyn Sink>,
     /// The user's cancel (also cancelled by a shutdown).
     pub cancel: &'a CancellationToken,
@@ -113,7 +116,8 @@ pub struct Pipeline<'a> {
 impl Pipeline<'_> {
     /// Run the items of `source` through, adding each finished item to `agg`.
     pub async fn drive(&self, mut source: Source, agg: &mut Aggregator) -> Result<Ended> {
-        let window = self.judging.as_ref().map(|j| (j.judge.cap() * WINDOW_PER_SLOT).max(32));
+        let judge = self.judging.as_ref().map(|j| &j.judge).or(self.target.as_ref().map(|g| &g.judge));
+        let window = judge.map(|j| (j.cap() * WINDOW_PER_SLOT).max(32));
         let mut buffer: VecDeque<(u64, Item)> = VecDeque::new();
         let mut exhausted = false;
         let mut inflight: FuturesUnordered<BoxFuture<'static, (u64, Processed, Duration)>> = FuturesUnordered::new();
@@ -157,10 +161,21 @@ impl Pipeline<'_> {
                         }
                     }
                 }
-                let take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
-                let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
+                let mut take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
                 // An item's time runs from here (taken up) to its last score: what `elapsed_ms` reports.
                 let taken = Instant::now();
+                if let Some(g) = &self.target {
+                    // Items without an output are sent to the target first, then scored in the same future.
+                    let (send, keep): (Vec<_>, Vec<_>) = take.into_iter().partition(|(_, it)| it.output.is_null());
+                    take = keep;
+                    for (idx, item) in send {
+                        let judged =
+                            self.judging.as_ref().map(|j| (j.judge.clone(), j.ctx.clone(), j.prepared.clone()));
+                        let job = super::produce::Job::new(g, judged, self.scorers.clone());
+                        inflight.push(async move { (idx, job.run(item).await, taken.elapsed()) }.boxed());
+                    }
+                }
+                let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
                 let staged = crate::telemetry::spawn_blocking_in_span(move || stage_batch(&scorers, processor, take))
                     .await
                     .map_err(Error::internal)??;
@@ -238,8 +253,13 @@ impl Pipeline<'_> {
         Ok(ended)
     }
 
+    /// The run's call context (its usage book): the judging one, else the target's.
+    fn ctx(&self) -> Option<&Arc<RunCtx>> {
+        self.judging.as_ref().map(|j| &j.ctx).or(self.target.as_ref().map(|g| &g.ctx))
+    }
+
     fn has_usage(&self) -> bool {
-        self.judging.as_ref().is_some_and(|j| j.ctx.book.lock().map(|b| b.has_pending()).unwrap_or(false))
+        self.ctx().is_some_and(|c| c.book.lock().map(|b| b.has_pending()).unwrap_or(false))
     }
 
     /// Wait for the previous write, then start this one (so at most one write is outstanding).
@@ -248,8 +268,8 @@ impl Pipeline<'_> {
         writing: &mut Option<tokio::task::JoinHandle<Result<u64>>>,
         batch: Vec<Finished>,
     ) -> Result<()> {
-        let usage = match &self.judging {
-            Some(j) => j.ctx.book.lock().map(|mut b| b.take_pending()).unwrap_or_default(),
+        let usage = match self.ctx() {
+            Some(c) => c.book.lock().map(|mut b| b.take_pending()).unwrap_or_default(),
             None => Vec::new(),
         };
         if let Some(w) = writing.take() {
@@ -308,39 +328,6 @@ async fn ask_item(judge: &Judge, ctx: &RunCtx, prepared: &[Prepared], ask: Ask) 
     then(reply)
 }
 
-/// Every heuristic score of one item, in scorer order (judge scorers are left out: [`judge_item`] adds them).
-pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
-    let output = text_of(&item.output);
-    let input = text_of(&item.input);
-    let view = ItemView {
-        input: &input,
-        output: &output,
-        expected: item.expected.as_ref(),
-        expected_exact: item.expected_exact.as_ref().map(|e| e.text()),
-        context: &item.context,
-    };
-    scorers
-        .iter()
-        .filter_map(|s| match &s.kind {
-            Compiled::Heuristic(h) => {
-                let o = h.score(&view);
-                Some(Score {
-                    scorer: s.name.clone(),
-                    score: o.score,
-                    pass: o.pass,
-                    reason: o.reason,
-                    unsure: false,
-                    samples: None,
-                    error: o
-                        .error
-                        .map(|e| ScoreError::new(Code::parse(&e.code).unwrap_or(Code::ValidationFailed), e.message)),
-                })
-            }
-            Compiled::Judge(_) => None,
-        })
-        .collect()
-}
-
 /// `f` over a batch across the available cores, in batch order.
 fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
@@ -366,33 +353,6 @@ fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result
         }
         Ok(out)
     })
-}
-
-/// The item's judge scores merged with its heuristic ones, in the run's scorer order.
-async fn judge_item(
-    judge: &Judge,
-    ctx: &RunCtx,
-    scorers: &[CompiledScorer],
-    prepared: &[Prepared],
-    item: &Item,
-    heuristic: Vec<Score>,
-) -> Vec<Score> {
-    let judged = futures_util::future::join_all(
-        scorers
-            .iter()
-            .filter(|s| matches!(s.kind, Compiled::Judge(_)))
-            .zip(prepared)
-            .map(|(s, p)| judge.score(ctx, &s.name, p, item)),
-    )
-    .await;
-    let (mut heuristic, mut judged) = (heuristic.into_iter(), judged.into_iter());
-    scorers
-        .iter()
-        .filter_map(|s| match s.kind {
-            Compiled::Heuristic(_) => heuristic.next(),
-            Compiled::Judge(_) => judged.next(),
-        })
-        .collect()
 }
 
 /// What a run asks of the judge, as its spec records it.

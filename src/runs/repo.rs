@@ -27,6 +27,10 @@ pub struct RunSpec {
     /// The run came with its own provider key (held in memory only, never here).
     #[serde(default)]
     pub request_key: bool,
+    /// The target items without an output get theirs from (no secrets: an HTTP target's headers are held in
+    /// memory only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub target: Option<crate::targets::TargetSpec>,
     /// A failure analysis or a security audit: what it runs with (absent: an `eval` run of `scorers`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub task: Option<super::task::KindSpec>,
@@ -335,6 +339,7 @@ fn run_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<Run> {
         kind: r.get(2)?,
         status: RunStatus::parse(&r.get::<_, String>(3)?),
         progress: Progress { total: r.get::<_, i64>(5)? as u64, done: r.get::<_, i64>(6)? as u64 },
+        target: spec.as_ref().and_then(|s| s.target.clone()),
         scorers: spec.map(|s| s.scorers.into_iter().map(|s| s.name).collect()).unwrap_or_default(),
         summary: summary.and_then(|s| serde_json::from_str(&s).ok()),
         error: r.get(8)?,
@@ -464,7 +469,8 @@ pub fn list_results(
            AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
                 WHERE json_extract(s.value, '$.scorer') = ?4 AND coalesce(json_extract(s.value, '$.pass'), 0) = 0))
            AND (?6 IS NULL OR instr(lower(CAST(json_extract(i.item, '$.input') AS TEXT)), lower(?6)) > 0
-                OR instr(lower(CAST(json_extract(i.item, '$.output') AS TEXT)), lower(?6)) > 0)
+                OR instr(lower(CAST(json_extract(i.item, '$.output') AS TEXT)), lower(?6)) > 0
+                OR instr(lower(CAST(json_extract(r.detail, '$.output') AS TEXT)), lower(?6)) > 0)
          ORDER BY r.idx LIMIT ?5",
     )?;
     let rows = stmt
@@ -483,9 +489,15 @@ pub fn list_results(
         .map(|(idx, item, outcome, scores, detail, elapsed)| {
             let outcome = Outcome::from_code(outcome);
             let (analysis, findings) = super::task::split_detail(detail.as_deref());
+            let (produced, target) = super::task::split_produced(detail.as_deref());
+            let mut item: Item = serde_json::from_str(&item).map_err(Error::internal)?;
+            if let Some(output) = produced {
+                item.output = output;
+            }
             Ok(ItemResult {
                 index: idx as u64,
-                item: serde_json::from_str(&item).map_err(Error::internal)?,
+                item,
+                target,
                 passed: outcome == Outcome::Passed,
                 errored: outcome == Outcome::Errored,
                 scores: serde_json::from_str::<Vec<Score>>(&scores).map_err(Error::internal)?,

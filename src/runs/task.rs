@@ -60,3 +60,12 @@ pub fn split_detail(detail: Option<&str>) -> (Option<Value>, Option<Value>) {
     };
     (m.remove("analysis"), m.remove("findings"))
 }
+
+/// A stored detail's produced output and target figures (a run with a target), for the result row:
+/// `(output, target)`.
+pub fn split_produced(detail: Option<&str>) -> (Option<Value>, Option<Value>) {
+    let Some(Value::Object(mut m)) = detail.and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
+        return (None, None);
+    };
+    (m.remove("output"), m.remove("target"))
+}

@@ -4,7 +4,7 @@
 use rusqlite_migration::{Migrations, M};
 
 /// The schema version this build expects.
-pub const SCHEMA_VERSION: usize = 10;
+pub const SCHEMA_VERSION: usize = 11;
 
 /// All migrations in order.
 pub fn migrations() -> Migrations<'static> {
@@ -266,6 +266,33 @@ pub fn migrations() -> Migrations<'static> {
              ) WITHOUT ROWID;
              CREATE INDEX run_labels_lookup ON run_labels (project_id, key, value, run_id);
              ALTER TABLE run_results ADD COLUMN elapsed_ms INTEGER;",
+        ),
+        // 11: runs that produce their outputs book their target calls as usage source `target`: the source joins
+        // the usage key, so a run's judge and target calls on the same provider, model, key and day stay apart.
+        M::up(
+            "CREATE TABLE usage_by_source (
+                 org_id TEXT NOT NULL REFERENCES orgs(id) ON DELETE CASCADE,
+                 run_id TEXT NOT NULL,
+                 source TEXT NOT NULL DEFAULT 'judge',
+                 provider TEXT NOT NULL,
+                 model TEXT NOT NULL,
+                 key_ref TEXT NOT NULL,
+                 day TEXT NOT NULL,
+                 calls INTEGER NOT NULL DEFAULT 0,
+                 input_tokens INTEGER NOT NULL DEFAULT 0,
+                 output_tokens INTEGER NOT NULL DEFAULT 0,
+                 cost_usd REAL NOT NULL DEFAULT 0,
+                 cache_hits INTEGER NOT NULL DEFAULT 0,
+                 price_known INTEGER NOT NULL DEFAULT 1,
+                 PRIMARY KEY (org_id, run_id, source, provider, model, key_ref, day)
+             ) WITHOUT ROWID;
+             INSERT INTO usage_by_source (org_id, run_id, source, provider, model, key_ref, day, calls, input_tokens,
+                                          output_tokens, cost_usd, cache_hits, price_known)
+                 SELECT org_id, run_id, source, provider, model, key_ref, day, calls, input_tokens, output_tokens,
+                        cost_usd, cache_hits, price_known FROM usage;
+             DROP TABLE usage;
+             ALTER TABLE usage_by_source RENAME TO usage;
+             CREATE INDEX usage_org_day ON usage (org_id, day);",
         ),
     ])
 }

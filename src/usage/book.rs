@@ -5,9 +5,33 @@ use std::collections::HashMap;
 
 use crate::domain::Usage;
 
+/// Where usage came from, as `/v1/usage` reports it.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Source {
+    /// A run's judge scorers (and the judge calls of other run kinds).
+    #[default]
+    Judge,
+    /// A run producing its own outputs: calls to its target.
+    Target,
+    /// The OpenAI-compatible gateway.
+    Gateway,
+}
+
+impl Source {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Source::Judge => "judge",
+            Source::Target => "target",
+            Source::Gateway => "gateway",
+        }
+    }
+}
+
 /// One line of usage.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Line {
+    /// Lines of different sources are kept apart (the source is part of the usage key).
+    pub source: Source,
     pub calls: u64,
     pub input_tokens: u64,
     pub output_tokens: u64,
@@ -23,7 +47,7 @@ pub type LineKey = (String, String, String);
 #[derive(Debug, Default)]
 pub struct Book {
     pub total: Usage,
-    pending: HashMap<LineKey, Line>,
+    pending: HashMap<(LineKey, Source), Line>,
     /// Per stored key, for the audit row written when the run ends.
     pub per_key: HashMap<String, Line>,
 }
@@ -47,7 +71,15 @@ impl Book {
                 &line,
             );
         }
-        merge(self.pending.entry(key).or_insert_with(|| Line { price_known: true, ..Default::default() }), &line);
+        let source = line.source;
+        merge(
+            self.pending.entry((key, source)).or_insert_with(|| Line {
+                source,
+                price_known: true,
+                ..Default::default()
+            }),
+            &line,
+        );
     }
 
     /// Is anything waiting to be written?
@@ -57,7 +89,7 @@ impl Book {
 
     /// Take what has not been written yet.
     pub fn take_pending(&mut self) -> Vec<(LineKey, Line)> {
-        self.pending.drain().collect()
+        self.pending.drain().map(|((key, _), line)| (key, line)).collect()
     }
 }
 

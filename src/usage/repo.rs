@@ -15,9 +15,9 @@ pub fn add(conn: &Connection, org: &str, run: &str, lines: &[(LineKey, Line)]) -
     }
     let day = chrono::Utc::now().format("%Y-%m-%d").to_string();
     let mut stmt = conn.prepare_cached(
-        "INSERT INTO usage (org_id, run_id, provider, model, key_ref, day, calls, input_tokens, output_tokens, cost_usd, cache_hits, price_known)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)
-         ON CONFLICT (org_id, run_id, provider, model, key_ref, day) DO UPDATE SET
+        "INSERT INTO usage (org_id, run_id, provider, model, key_ref, day, calls, input_tokens, output_tokens, cost_usd, cache_hits, price_known, source)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13)
+         ON CONFLICT (org_id, run_id, source, provider, model, key_ref, day) DO UPDATE SET
              calls = calls + excluded.calls, input_tokens = input_tokens + excluded.input_tokens,
              output_tokens = output_tokens + excluded.output_tokens, cost_usd = cost_usd + excluded.cost_usd,
              cache_hits = cache_hits + excluded.cache_hits, price_known = min(price_known, excluded.price_known)",
@@ -35,7 +35,8 @@ pub fn add(conn: &Connection, org: &str, run: &str, lines: &[(LineKey, Line)]) -
             l.output_tokens as i64,
             l.cost_usd,
             l.cache_hits as i64,
-            l.price_known
+            l.price_known,
+            l.source.as_str()
         ])?;
     }
     Ok(())
@@ -50,7 +51,7 @@ pub fn add_gateway(conn: &Connection, org: &str, key: &LineKey, l: &Line) -> Res
     let mut stmt = conn.prepare_cached(
         "INSERT INTO usage (org_id, run_id, provider, model, key_ref, day, calls, input_tokens, output_tokens, cost_usd, cache_hits, price_known, source)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, 'gateway')
-         ON CONFLICT (org_id, run_id, provider, model, key_ref, day) DO UPDATE SET
+         ON CONFLICT (org_id, run_id, source, provider, model, key_ref, day) DO UPDATE SET
              calls = calls + excluded.calls, input_tokens = input_tokens + excluded.input_tokens,
              output_tokens = output_tokens + excluded.output_tokens, cost_usd = cost_usd + excluded.cost_usd,
              cache_hits = cache_hits + excluded.cache_hits, price_known = min(price_known, excluded.price_known)",
@@ -93,7 +94,7 @@ pub fn run_total(conn: &Connection, run: &str) -> Result<Usage> {
 /// One row of the usage report.
 #[derive(Serialize, ToSchema)]
 pub struct UsageRow {
-    /// `judge` (runs) or `gateway`.
+    /// `judge` (runs' scorers), `target` (runs producing their outputs) or `gateway`.
     pub source: String,
     pub provider: String,
     pub model: String,

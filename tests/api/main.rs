@@ -37,5 +37,6 @@ mod ratelimit;
 mod reviews;
 mod runs;
 mod secrets;
+mod targets;
 mod tenancy;
 mod trust;

@@ -58,6 +58,7 @@ fn request(provider: Provider, user: &str, schema: Option<Value>) -> ChatRequest
         max_tokens: 200,
         temperature: 0.0,
         json_schema: schema,
+        sampling: Default::default(),
     }
 }
 

@@ -18,6 +18,9 @@ use serde_json::{json, Value};
 
 use super::fake_stream;
 
+/// A reply from (model, user prompt).
+pub type ReplyWithModel = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+
 /// The fake's behaviour; change it at any time with [`FakeProvider::set_knobs`].
 #[derive(Clone)]
 pub struct Knobs {
@@ -43,6 +46,8 @@ pub struct Knobs {
     pub timeout_delay: Duration,
     /// The judge's reply text, from the user prompt.
     pub reply: Arc<dyn Fn(&str) -> String + Send + Sync>,
+    /// When set, the reply from the model and the user prompt (so targets of different models answer apart).
+    pub reply_with_model: Option<ReplyWithModel>,
     /// Pause between the frames of a streamed answer.
     pub stream_delay: Duration,
     /// Streams end after this many frames, as a connection cut mid-answer would.
@@ -65,6 +70,7 @@ impl Default for Knobs {
             unknown_models: Vec::new(),
             timeout_delay: Duration::from_secs(30),
             reply: Arc::new(default_reply),
+            reply_with_model: None,
             stream_delay: Duration::ZERO,
             stream_cut_after: None,
         }
@@ -535,7 +541,10 @@ fn streamed(
 /// Each provider's real success shape, with usage of about one token per four characters.
 fn success(flavor: Flavor, model: &str, body: &Value, knobs: &Knobs, n: u64) -> HttpResponse {
     let (system, user) = prompt(flavor, body);
-    let reply = (knobs.reply)(&user);
+    let reply = match &knobs.reply_with_model {
+        Some(f) => f(model, &user),
+        None => (knobs.reply)(&user),
+    };
     let tokens = |text: &str| (text.chars().count() as u64).div_ceil(4);
     let (input, output) = (tokens(&system) + tokens(&user) + 8, tokens(&reply) + 1);
     let answer = match flavor {

@@ -29,6 +29,8 @@ pub struct Submission {
     /// A stored dataset's id or name.
     pub dataset_id: Option<String>,
     pub provider_key: Option<RequestKey>,
+    /// An HTTP target's headers, held in memory for the run.
+    pub target_headers: crate::targets::Headers,
     pub wait_s: Option<f64>,
     /// The audit log's action (`run.create`, …) and what it records besides the project and the item count.
     pub action: &'static str,
@@ -78,7 +80,39 @@ pub fn accepted(run: &Run) -> HttpResponse {
 
 /// See the module documentation.
 pub async fn accept(state: &web::Data<AppState>, c: &Caller, sub: Submission) -> Result<HttpResponse> {
-    let Submission { project_id, spec, items, dataset_id, provider_key, wait_s, action, audit: details } = sub;
+    let wait_s = sub.wait_s;
+    let (run_id, mut rx) = submit(state, c, sub).await?;
+    if let Some(w) = wait_s.filter(|w| *w > 0.0) {
+        tokio::time::timeout(Duration::try_from_secs_f64(w).unwrap_or_default(), rx.wait_for(|s| s.status.is_final()))
+            .await
+            .ok();
+    }
+    let (org, rid) = (c.org_id.clone(), run_id.clone());
+    let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
+    if run.status.is_final() {
+        Ok(HttpResponse::Ok().json(run))
+    } else {
+        Ok(accepted(&run))
+    }
+}
+
+/// Store a run with its items, open it and start it; answers its id and its progress channel.
+pub async fn submit(
+    state: &web::Data<AppState>,
+    c: &Caller,
+    sub: Submission,
+) -> Result<(String, tokio::sync::watch::Receiver<crate::runs::engine::Snapshot>)> {
+    let Submission {
+        project_id,
+        spec,
+        items,
+        dataset_id,
+        provider_key,
+        target_headers,
+        wait_s: _,
+        action,
+        audit: details,
+    } = sub;
     let run_id = new_id("run");
     let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
     let n_inline = items.as_ref().map_or(0, Vec::len);
@@ -128,17 +162,9 @@ pub async fn accept(state: &web::Data<AppState>, c: &Caller, sub: Submission) ->
     if let Some(k) = provider_key {
         state.runs.judge().hold_request_key(&run_id, k);
     }
-    let mut rx = state.runs.start(run_id.clone(), total, items);
-    if let Some(w) = wait_s.filter(|w| *w > 0.0) {
-        tokio::time::timeout(Duration::try_from_secs_f64(w).unwrap_or_default(), rx.wait_for(|s| s.status.is_final()))
-            .await
-            .ok();
+    if !target_headers.is_empty() {
+        state.runs.vault().hold(&run_id, target_headers);
     }
-    let (org, rid) = (c.org_id.clone(), run_id.clone());
-    let run = state.store.read(move |conn| repo::get_run(conn, &org, &rid)).await?;
-    if run.status.is_final() {
-        Ok(HttpResponse::Ok().json(run))
-    } else {
-        Ok(accepted(&run))
-    }
+    let rx = state.runs.start(run_id.clone(), total, items);
+    Ok((run_id, rx))
 }

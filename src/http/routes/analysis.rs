@@ -290,6 +290,7 @@ pub async fn create_analysis(
         cache: b.cache.unwrap_or(true),
         cost_limit_usd: b.cost_limit_usd,
         request_key: b.provider_key.is_some(),
+        target: None,
         task: Some(KindSpec::FailureAnalysis(task)),
         identity,
     };
@@ -299,6 +300,7 @@ pub async fn create_analysis(
         items,
         dataset_id,
         provider_key: b.provider_key,
+        target_headers: Vec::new(),
         wait_s: b.wait_s,
         action: "failure_analysis.create",
         audit: json!({"kind": "failure_analysis", "custom_buckets": custom, "from_run": b.from_run}),
@@ -349,6 +351,7 @@ pub async fn create_audit(
         cache: true,
         cost_limit_usd: None,
         request_key: false,
+        target: None,
         task: Some(KindSpec::SecurityAudit(AuditTask { checks, gate })),
         identity,
     };
@@ -358,6 +361,7 @@ pub async fn create_audit(
         items,
         dataset_id,
         provider_key: None,
+        target_headers: Vec::new(),
         wait_s: b.wait_s,
         action: "security_audit.create",
         audit: audit_details,

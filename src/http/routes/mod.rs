@@ -6,6 +6,7 @@ pub mod analysis;
 pub mod byok;
 pub mod export;
 pub mod gateway;
+pub mod matrix;
 pub mod ops;
 pub mod pairwise;
 pub mod reviews;

@@ -196,6 +196,12 @@ pub struct CreateRun {
     /// run id; resolved at acceptance. `gate.no_regression` needs it.
     #[serde(default)]
     pub baseline: Option<String>,
+    /// Items without `output` get theirs from this target, then are scored.
+    #[serde(default)]
+    pub target: Option<crate::targets::TargetBody>,
+    /// A matrix: one run per target (2..=`runs.max_matrix_targets`) over the same items.
+    #[serde(default)]
+    pub targets: Option<Vec<crate::targets::TargetBody>>,
 }
 
 /// A body that failed to parse: say which item, when the body is JSON at all.
@@ -215,7 +221,8 @@ fn explain_run_body(body: &[u8], e: serde_json::Error) -> Error {
 
 /// Submit a run; 202 at once, or 200 with the finished run when `wait_s` allows.
 #[utoipa::path(post, path = "/v1/projects/{project}/runs", tag = "runs", params(("project" = String, Path)), request_body = CreateRun,
-    responses((status = 202, description = "accepted: {id, status, status_url, progress}", body = serde_json::Value), (status = 200, body = Run),
+    responses((status = 202, description = "accepted: {id, status, status_url, progress}; with `targets`: {runs: [{id, status, status_url, target}], comparison_url}", body = serde_json::Value),
+        (status = 200, description = "the finished run; with `targets`: {runs: [Run], comparison}", body = super::matrix::RunAnswer),
         (status = 400, body = crate::error::ErrorBody), (status = 413, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_run(
@@ -232,7 +239,7 @@ pub async fn create_run(
     let body = read_limited(&req, payload, state.config.server.max_dataset_bytes).await?;
     let t_read = t0.elapsed();
     let parsed = crate::telemetry::spawn_blocking_in_span(move || {
-        serde_json::from_slice::<CreateRun>(&body).map_err(|e| explain_run_body(&body, e))
+        super::matrix::parse_body::<CreateRun>(&body).map_err(|e| explain_run_body(&body, e))
     })
     .await
     .map_err(Error::internal)??;
@@ -251,6 +258,8 @@ pub async fn create_run(
         name,
         labels,
         baseline,
+        target,
+        targets,
     } = parsed;
     run_identity::check(name.as_deref(), labels.as_ref())?;
     if let Some(k) = &provider_key {
@@ -266,6 +275,7 @@ pub async fn create_run(
     validate_gate(&gate)?;
     run_identity::check_no_regression(gate.no_regression, baseline.as_deref(), "baseline")?;
     validate_wait(wait_s)?;
+    let checked = super::matrix::checked_targets(&state, &caller.0.org_id, target, targets).await?;
     let items = match (dataset, &dataset_id) {
         (Some(_), Some(_)) => return Err(Error::field("dataset", "give dataset or dataset_id, not both")),
         (None, None) => return Err(Error::field("dataset", "a run needs dataset (items) or dataset_id")),
@@ -275,6 +285,7 @@ pub async fn create_run(
     };
     let c = caller.0;
     let (org, proj) = (c.org_id.clone(), project.into_inner());
+    let proj_name = proj.clone();
     let (project_id, stored, identity) = state
         .store
         .read(move |conn| {
@@ -316,22 +327,41 @@ pub async fn create_run(
         cache: cache.unwrap_or(true),
         cost_limit_usd,
         request_key: provider_key.is_some(),
+        target: None,
         task: None,
         identity,
     };
     let names: Vec<String> = spec.scorers.iter().map(|s| s.name.clone()).collect();
-    let sub = Submission {
-        project_id,
+    tracing::debug!(read_ms = t_read.as_secs_f64() * 1e3, parse_ms = t_parse.as_secs_f64() * 1e3, "run body read");
+    let submission = |spec: RunSpec, items: Option<Vec<Item>>, headers: crate::targets::Headers| Submission {
+        project_id: project_id.clone(),
+        audit: json!({"scorers": names, "target": spec.target.as_ref().map(|t| t.label())}),
         spec,
         items,
-        dataset_id,
-        provider_key,
+        dataset_id: dataset_id.clone(),
+        provider_key: provider_key.clone(),
+        target_headers: headers,
         wait_s,
         action: "run.create",
-        audit: json!({"scorers": names}),
     };
-    tracing::debug!(read_ms = t_read.as_secs_f64() * 1e3, parse_ms = t_parse.as_secs_f64() * 1e3, "run body read");
-    accept(&state, &c, sub).await
+    match checked {
+        Some((list, true)) => {
+            let subs = list
+                .into_iter()
+                .map(|(t, headers)| {
+                    let spec = RunSpec { target: Some(t.clone()), ..spec.clone() };
+                    (submission(spec, items.clone(), headers), t)
+                })
+                .collect();
+            super::matrix::submit_matrix(&state, &c, &proj_name, subs, wait_s).await
+        }
+        Some((mut list, false)) => {
+            let (t, headers) = list.remove(0);
+            let spec = RunSpec { target: Some(t), ..spec };
+            accept(&state, &c, submission(spec, items, headers)).await
+        }
+        None => accept(&state, &c, submission(spec, items, Vec::new())).await,
+    }
 }
 
 /// A run's status, progress and (when finished) summary.

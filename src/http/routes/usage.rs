@@ -31,7 +31,7 @@ fn day_of(field: &str, v: &str) -> Result<String> {
 
 /// Calls, tokens and cost per provider, model and key, with a daily series.
 #[utoipa::path(get, path = "/v1/usage", tag = "usage", params(UsageQuery),
-    responses((status = 200, description = "{from, to, totals, by_source: {judge, gateway}, items: [UsageRow], daily: [DayRow]}", body = serde_json::Value)), security(("api_key" = [])))]
+    responses((status = 200, description = "{from, to, totals, by_source: {judge, target, gateway}, items: [UsageRow], daily: [DayRow]}", body = serde_json::Value)), security(("api_key" = [])))]
 pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<UsageQuery>) -> Result<HttpResponse> {
     let today = chrono::Utc::now().date_naive();
     let from = match &q.from {
@@ -56,7 +56,7 @@ pub async fn usage(state: web::Data<AppState>, caller: OrgMember, q: web::Query<
         "cache_hits": items.iter().map(|r| r.cache_hits).sum::<u64>(),
     });
     let mut by_source = serde_json::Map::new();
-    for source in ["judge", "gateway"] {
+    for source in ["judge", "target", "gateway"] {
         let rows = || items.iter().filter(|r| r.source == source);
         by_source.insert(
             source.into(),

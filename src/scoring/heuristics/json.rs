@@ -12,7 +12,8 @@
 //! worker's stack, and a deeper one is a `SCORER_LIMIT_EXCEEDED` error naming the limit.
 
 use std::borrow::Cow;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use jsonschema::error::ValidationErrorKind;
 use jsonschema::{Draft, PatternOptions, Retrieve, Validator};
@@ -52,6 +53,34 @@ fn too_deep() -> Outcome {
     )
 }
 
+type Shared = Mutex<HashMap<String, Weak<JsonSchema>>>;
+
+fn shared() -> &'static Shared {
+    static SHARED: OnceLock<Shared> = OnceLock::new();
+    SHARED.get_or_init(Default::default)
+}
+
+/// Compiled schemas are kept by their text behind weak references, so one in use is shared between runs, and one no
+/// run holds any more is freed with the last run using it.
+///
+/// The compiled schema for `text` (a checked schema's compact text): the one already in use, or `compile()`'s.
+/// The lock is not held while compiling; two runs compiling the same new schema at once both compile, and the
+/// second keeps its own copy until it ends, which is rare and bounded.
+fn share(
+    text: String,
+    compile: impl FnOnce() -> Result<JsonSchema, ConfigError>,
+) -> Result<Arc<JsonSchema>, ConfigError> {
+    if let Some(found) = shared().lock().ok().and_then(|m| m.get(&text).and_then(Weak::upgrade)) {
+        return Ok(found);
+    }
+    let compiled = Arc::new(compile()?);
+    if let Ok(mut m) = shared().lock() {
+        m.retain(|_, w| w.strong_count() > 0);
+        m.insert(text, Arc::downgrade(&compiled));
+    }
+    Ok(compiled)
+}
+
 pub(super) struct JsonSchema {
     validator: Validator,
     /// The schema's longest chain of schemas applied in place to one value; sizes the validation stack.
@@ -65,7 +94,7 @@ impl JsonSchema {
             Some(schema) => schema_limits::check(schema, limits)?,
             None => String::new(),
         };
-        schema_limits::share(text, || Self::compile_with(config, Offline))
+        share(text, || Self::compile_with(config, Offline))
     }
 
     /// [`JsonSchema::compile_shared`] without limits or sharing, with another retriever: the conformance suite serves its remote schemas this way.

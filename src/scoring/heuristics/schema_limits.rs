@@ -5,16 +5,12 @@
 //! So a schema is measured before it is compiled (compact size, number of patterns) against limits that are config
 //! keys (`runs.max_schema_bytes`, `runs.max_schema_patterns`), and a refused one is a 400 naming the key.
 //!
-//! Runs that name the same stored scorer compile its schema once: compiled schemas are kept by their text behind
-//! weak references, so one in use is shared, and one no run holds any more is freed with the last run using it.
+//! Runs that name the same stored scorer compile its schema once (see `json::JsonSchema::compile_shared`).
 
-use std::collections::HashMap;
 use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock, Weak};
 
 use serde_json::Value;
 
-use super::json::JsonSchema;
 use super::ConfigError;
 
 /// The limits a schema is checked against before it is compiled.
@@ -106,31 +102,6 @@ pub(super) fn check(schema: &Value, limits: &SchemaLimits) -> Result<String, Con
     }
     // Within the bound, so the text is small.
     serde_json::to_string(schema).map_err(|e| ConfigError::new("config.schema", e.to_string()))
-}
-
-type Shared = Mutex<HashMap<String, Weak<JsonSchema>>>;
-
-fn shared() -> &'static Shared {
-    static SHARED: OnceLock<Shared> = OnceLock::new();
-    SHARED.get_or_init(Default::default)
-}
-
-/// The compiled schema for `text` (a checked schema's compact text): the one already in use, or `compile()`'s.
-/// The lock is not held while compiling; two runs compiling the same new schema at once both compile, and the
-/// second keeps its own copy until it ends, which is rare and bounded.
-pub(super) fn share(
-    text: String,
-    compile: impl FnOnce() -> Result<JsonSchema, ConfigError>,
-) -> Result<Arc<JsonSchema>, ConfigError> {
-    if let Some(found) = shared().lock().ok().and_then(|m| m.get(&text).and_then(Weak::upgrade)) {
-        return Ok(found);
-    }
-    let compiled = Arc::new(compile()?);
-    if let Ok(mut m) = shared().lock() {
-        m.retain(|_, w| w.strong_count() > 0);
-        m.insert(text, Arc::downgrade(&compiled));
-    }
-    Ok(compiled)
 }
 
 #[cfg(test)]

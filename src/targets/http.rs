@@ -1,0 +1,130 @@
+//! Calls to an HTTP target (the customer's own OpenAI-compatible or plain HTTP endpoint): the body from its
+//! template, its headers from memory, the destination policy of provider keys, the answer at its response path.
+//! Failures carry the provider codes (`BYOK_AUTH_FAILED` for 401/403, `BYOK_RATE_LIMITED`, `BYOK_PROVIDER_ERROR`,
+//! `BYOK_ENDPOINT_UNREACHABLE`), and no message ever holds a header value.
+
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use serde_json::{json, Value};
+
+use super::path::ResponsePath;
+use super::spec::Headers;
+use super::template::JsonTemplate;
+use crate::domain::{Code, Item, ScoreError};
+use crate::providers::ProviderClient;
+
+/// Replies bigger than this are refused (a target's answer is text, not a download).
+pub const MAX_REPLY_BYTES: usize = 8 * 1024 * 1024;
+/// Characters of a failing reply quoted in the error.
+const SNIPPET_CHARS: usize = 200;
+
+/// A ready HTTP target.
+pub struct HttpCall {
+    pub url: url::Url,
+    pub body: Option<JsonTemplate>,
+    pub path: ResponsePath,
+}
+
+/// What the endpoint answered.
+#[derive(Debug, Default)]
+pub struct Reply {
+    pub text: String,
+    pub input_tokens: u64,
+    pub output_tokens: u64,
+}
+
+fn fail(code: Code, message: String, headers: &Headers) -> ScoreError {
+    let mut m = message;
+    for (_, v) in headers {
+        m = crate::providers::scrub_secret(&m, v);
+    }
+    ScoreError::new(code, m)
+}
+
+impl HttpCall {
+    /// The request body for `item`: the template, or an OpenAI chat body with the item's input.
+    pub fn body_for(&self, item: &Item) -> Value {
+        match &self.body {
+            Some(t) => t.render(item),
+            None => json!({"messages": [{"role": "user", "content": crate::domain::text_of(&item.input)}]}),
+        }
+    }
+
+    /// One POST (retries are the scheduler's business for provider targets; an HTTP target is called once).
+    pub async fn call(&self, client: &ProviderClient, headers: &Headers, item: &Item) -> Result<Reply, ScoreError> {
+        let host = self.url.host_str().unwrap_or("").to_string();
+        client
+            .policy()
+            .check_url_resolving(&self.url, false)
+            .await
+            .map_err(|r| ScoreError::new(Code::ByokEndpointUnreachable, format!("target {host}: {r}")))?;
+        let mut map = HeaderMap::new();
+        map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        for (name, value) in headers.iter() {
+            let (Ok(n), Ok(mut v)) =
+                (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value.expose_secret()))
+            else {
+                return Err(ScoreError::new(Code::ValidationFailed, format!("target header {name} cannot be sent")));
+            };
+            v.set_sensitive(true);
+            map.insert(n, v);
+        }
+        let body = self.body_for(item);
+        let req = client.http().post(self.url.clone()).headers(map);
+        let req = match &body {
+            Value::String(text) => req.header(CONTENT_TYPE, "text/plain; charset=utf-8").body(text.clone()),
+            other => req.json(other),
+        };
+        let resp = req.send().await.map_err(|e| {
+            let code = if e.is_timeout() { Code::ByokProviderError } else { Code::ByokEndpointUnreachable };
+            let what = if e.is_timeout() { "timed out" } else { "could not be reached" };
+            fail(code, format!("target {host} {what}"), headers)
+        })?;
+        let status = resp.status().as_u16();
+        let bytes = read_limited(resp)
+            .await
+            .map_err(|why| fail(Code::ByokProviderError, format!("target {host}: {why}"), headers))?;
+        let text = String::from_utf8_lossy(&bytes).into_owned();
+        if !(200..300).contains(&status) {
+            let code = match status {
+                401 | 403 => Code::ByokAuthFailed,
+                402 => Code::ByokQuotaExceeded,
+                429 => Code::ByokRateLimited,
+                _ => Code::ByokProviderError,
+            };
+            let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
+            return Err(fail(code, format!("target {host} answered {status}: {snippet}"), headers));
+        }
+        let json: Option<Value> = serde_json::from_str(&text).ok();
+        let answer = if self.path.as_str().is_empty() {
+            Some(text.clone())
+        } else {
+            json.as_ref().and_then(|v| self.path.extract(v))
+        };
+        let Some(answer) = answer else {
+            let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
+            return Err(fail(
+                Code::ByokProviderError,
+                format!(
+                    "target {host} answered {status} with nothing at response_path {:?}: {snippet}",
+                    self.path.as_str()
+                ),
+                headers,
+            ));
+        };
+        let usage = |f: &str| {
+            json.as_ref().and_then(|v| v.pointer(&format!("/usage/{f}"))).and_then(Value::as_u64).unwrap_or(0)
+        };
+        Ok(Reply { text: answer, input_tokens: usage("prompt_tokens"), output_tokens: usage("completion_tokens") })
+    }
+}
+
+async fn read_limited(mut resp: reqwest::Response) -> Result<Vec<u8>, String> {
+    let mut buf = Vec::new();
+    while let Some(chunk) = resp.chunk().await.map_err(|_| "the reply was cut off".to_string())? {
+        if buf.len() + chunk.len() > MAX_REPLY_BYTES {
+            return Err(format!("the reply is over {MAX_REPLY_BYTES} bytes (MAX_REPLY_BYTES)"));
+        }
+        buf.extend_from_slice(&chunk);
+    }
+    Ok(buf)
+}
