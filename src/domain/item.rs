@@ -78,6 +78,8 @@ struct ItemWire {
     #[serde(default)]
     id: Option<Value>,
     input: Value,
+    /// Absent (or null) when the run's target is to produce it.
+    #[serde(default)]
     output: Value,
     #[serde(default, deserialize_with = "context_list")]
     context: Vec<String>,

@@ -9,6 +9,7 @@ pub mod junit;
 pub mod kinds;
 mod local;
 pub mod markdown;
+pub mod matrix;
 pub mod promptfoo;
 mod promptfoo_map;
 mod source;
@@ -158,8 +159,17 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
     let Some(plan) = source::plan(&args)? else { return Ok(true) };
     let dataset = source::load_dataset(&plan)?;
     let started = Instant::now();
-    let runs =
-        if args.local { vec![local(&args, &plan, dataset).await?] } else { remote(&args, &plan, dataset).await? };
+    let (runs, comparison) = if args.local {
+        (vec![local(&args, &plan, dataset).await?], None)
+    } else {
+        remote(&args, &plan, dataset).await?
+    };
+    let format = args.output_format();
+    if let (OutputFormat::Json, Some(c)) = (format, &comparison) {
+        // A matrix in JSON is one document: every run, then the comparison.
+        let all: Vec<&Run> = runs.iter().map(|(r, _)| r).collect();
+        println!("{}", serde_json::to_string_pretty(&serde_json::json!({"runs": all, "comparison": c}))?);
+    }
     let mut all_passed = true;
     for (i, (run, results)) in runs.iter().enumerate() {
         let summary = run
@@ -181,12 +191,18 @@ async fn execute(args: EvalArgs) -> anyhow::Result<bool> {
         if i > 0 {
             println!();
         }
-        match args.output_format() {
+        match format {
+            OutputFormat::Json if comparison.is_some() => {}
             OutputFormat::Json => println!("{}", serde_json::to_string_pretty(run)?),
             OutputFormat::Markdown => print!("{}", markdown::render(run, results, markdown::SHOWN_FAILED_ITEMS)),
             OutputFormat::Table => print_table(run, &summary, results),
         }
         all_passed &= summary.gate.passed;
+    }
+    match (format, &comparison) {
+        (OutputFormat::Table, Some(c)) => matrix::table(c).iter().for_each(|l| println!("{l}")),
+        (OutputFormat::Markdown, Some(c)) => print!("{}", matrix::markdown(c)),
+        _ => {}
     }
     Ok(all_passed)
 }
@@ -199,6 +215,7 @@ async fn local(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Result
         return Err(usage("--local has no earlier runs: `baseline` needs a server"));
     }
     let items = dataset.into_items()?;
+    crate::runs::dataset::require_outputs(&items).map_err(|e| usage(e.to_string()))?;
     let refs: Vec<ScorerRef> = plan
         .scorers
         .iter()
@@ -276,7 +293,10 @@ impl Progress {
     }
 }
 
-async fn remote(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Result<Vec<(Run, Vec<ItemResult>)>> {
+/// The runs, each with the items it shows; for a matrix also the comparison of its targets.
+type Finished = (Vec<(Run, Vec<ItemResult>)>, Option<Value>);
+
+async fn remote(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Result<Finished> {
     let server = plan
         .server
         .as_deref()
@@ -337,7 +357,24 @@ async fn remote(args: &EvalArgs, plan: &Plan, dataset: Dataset) -> anyhow::Resul
         };
         out.push((run, results));
     }
-    Ok(out)
+    let comparison = match accepted["comparison_url"].as_str() {
+        Some(path) => {
+            let r = client
+                .get(format!("{server}{path}"))
+                .header("X-API-Key", key)
+                .send()
+                .await
+                .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
+            let status = r.status();
+            let v: Value = r.json().await.map_err(|e| usage(format!("unreadable comparison from {server}: {e}")))?;
+            if !status.is_success() {
+                return Err(usage(format!("{server} answered {status} for the comparison: {v}")));
+            }
+            Some(v)
+        }
+        None => accepted.get("comparison").cloned(),
+    };
+    Ok((out, comparison))
 }
 
 /// Follow the run's events to the end; fall back to polling if the stream breaks.

@@ -103,6 +103,17 @@ pub fn parse_json(body: &[u8]) -> Result<Vec<Item>> {
         .collect()
 }
 
+/// An item may leave out `output` only where a target will produce it: refuse the first one without, naming it.
+pub fn require_outputs(items: &[Item]) -> Result<()> {
+    match items.iter().position(|it| it.output.is_null()) {
+        None => Ok(()),
+        Some(i) => Err(Error::field(
+            &format!("dataset[{i}].output"),
+            format!("item {i} has no output: give one, or a `target` that produces it"),
+        )),
+    }
+}
+
 /// Validate already-parsed item values (inline datasets of a run).
 pub fn items_from_values(values: Vec<Value>) -> Result<Vec<Item>> {
     values
@@ -143,15 +154,13 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Item>> {
         .map_err(|e| bad(format!("line 1: unreadable CSV header: {e}"), serde_json::json!({"line": 1})))?
         .clone();
     let col = |name: &str| headers.iter().position(|h| h.trim().eq_ignore_ascii_case(name));
+    // Without an `output` column the items wait for a run's target to produce their outputs.
     let (input, output) = (col("input"), col("output"));
-    let Some(output) = output else {
-        return Err(bad("line 1: the CSV header has no `output` column".into(), serde_json::json!({"line": 1})));
-    };
     let Some(input) = input else {
         return Err(bad("line 1: the CSV header has no `input` column".into(), serde_json::json!({"line": 1})));
     };
     let (id, context, expected, metadata) = (col("id"), col("context"), col("expected"), col("metadata"));
-    let known = [Some(input), Some(output), id, context, expected, metadata];
+    let known = [Some(input), output, id, context, expected, metadata];
     let mut items = Vec::new();
     for record in reader.records() {
         let record = record.map_err(|e| {
@@ -193,7 +202,7 @@ pub fn parse_csv(body: &[u8]) -> Result<Vec<Item>> {
         items.push(Item {
             id: id.map(|_| cell(id)).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_string())),
             input: Value::String(cell(Some(input)).to_string()),
-            output: Value::String(cell(Some(output)).to_string()),
+            output: output.map_or(Value::Null, |o| Value::String(cell(Some(o)).to_string())),
             context: ctx,
             expected: expected.map(|_| cell(expected)).filter(|s| !s.is_empty()).map(|s| Value::String(s.to_string())),
             metadata: (!meta.is_empty()).then_some(meta),
@@ -221,7 +230,7 @@ mod tests {
         assert_eq!(b.len(), 1);
         assert!(message(parse(Format::Json, b"[{\"input\":\"q\",\"output\":\"a\"},\n{\"input\":").unwrap_err())
             .starts_with("line 2"));
-        assert!(message(parse(Format::Json, br#"[{"input":"q","output":"a"},{"input":"q"}]"#).unwrap_err())
+        assert!(message(parse(Format::Json, br#"[{"input":"q","output":"a"},{"output":"q"}]"#).unwrap_err())
             .starts_with("item 1"));
         assert!(parse(Format::Json, b"[]").is_err());
         assert!(parse(Format::Json, b"42").is_err());
@@ -234,7 +243,7 @@ mod tests {
         assert_eq!(ok.len(), 2);
         let e = message(parse(Format::Jsonl, b"{\"input\":\"q\",\"output\":\"a\"}\n\nnot json\n").unwrap_err());
         assert!(e.starts_with("line 3: not valid JSON"), "{e}");
-        let e = message(parse(Format::Jsonl, b"{\"input\":\"q\",\"output\":\"a\"}\n{\"input\":\"q\"}\n").unwrap_err());
+        let e = message(parse(Format::Jsonl, b"{\"input\":\"q\",\"output\":\"a\"}\n{\"output\":\"q\"}\n").unwrap_err());
         assert!(e.starts_with("line 2: not a valid item"), "{e}");
     }
 

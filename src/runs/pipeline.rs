@@ -164,6 +164,20 @@ impl Pipeline<'_> {
                 let mut take: Vec<(u64, Item)> = buffer.drain(..room.min(buffer.len())).collect();
                 // An item's time runs from here (taken up) to its last score: what `elapsed_ms` reports.
                 let taken = Instant::now();
+                if self.target.is_none() && self.processor.is_none() {
+                    // A stored dataset may hold items waiting for a target's output; without one they are errors.
+                    let (missing, rest): (Vec<_>, Vec<_>) = take.into_iter().partition(|(_, it)| it.output.is_null());
+                    take = rest;
+                    let e = ScoreError::new(Code::ValidationFailed, "the item has no output and the run no target");
+                    for (idx, _) in missing {
+                        let scores = self
+                            .scorers
+                            .iter()
+                            .map(|s| super::produce::not_scored(&s.name, "not scored", &e))
+                            .collect();
+                        ready.push(finished(agg, idx, Processed { scores, detail: None }, Duration::ZERO)?);
+                    }
+                }
                 if let Some(g) = &self.target {
                     // Items without an output are sent to the target first, then scored in the same future.
                     let (send, keep): (Vec<_>, Vec<_>) = take.into_iter().partition(|(_, it)| it.output.is_null());

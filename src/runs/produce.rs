@@ -73,11 +73,16 @@ impl Job {
 
 /// The score of a scorer that never saw the item: the target failed, with the target's code.
 fn failed(scorer: &str, e: &ScoreError) -> Score {
+    not_scored(scorer, "the target failed", e)
+}
+
+/// The score of a scorer that never saw the item, with why and the error's code.
+pub(super) fn not_scored(scorer: &str, why: &str, e: &ScoreError) -> Score {
     Score {
         scorer: scorer.to_string(),
         score: 0.0,
         pass: false,
-        reason: format!("the target failed: {}", e.message),
+        reason: format!("{why}: {}", e.message),
         unsure: false,
         samples: None,
         error: Some(e.clone()),

@@ -272,3 +272,89 @@ fn the_docs_examples_load() {
     assert!(err.contains("target") || err.contains("support.jsonl"), "{err}");
     assert!(!err.contains("unknown field"), "{err}");
 }
+
+/// A matrix from the evaluation file against the fake: each target produces its own outputs, the CLI prints the
+/// comparison table and gates on every run; then a labelled run becomes the baseline of the next, by label, and
+/// the CLI prints the comparison and fails `no_regression` on a real fall.
+#[test]
+fn a_matrix_from_the_file_and_a_baseline_by_label() {
+    use std::sync::Arc;
+
+    use crate::support::fake_provider::{FakeProvider, Knobs};
+    let fake = FakeProvider::start(Knobs {
+        reply_with_model: Some(Arc::new(|model: &str, user: &str| format!("[{model}] {user}"))),
+        ..Knobs::default()
+    });
+    let tmp = tempfile::tempdir().unwrap();
+    let bin =
+        spawn_binary(tmp.path(), &["--data-dir", "d", "--bind", "127.0.0.1:0"], &[], &tmp.path().join("log")).unwrap();
+    let key = org_and_project(&bin);
+    let c = reqwest::blocking::Client::new();
+    let byok = serde_json::json!({"provider": "openai", "name": "main", "key": "sk-matrix-123456",
+                                  "base_url": format!("{}/v1", fake.base), "is_default": true});
+    let r = c.post(format!("{}/v1/byok-keys", bin.base)).header("X-API-Key", &key).json(&byok).send().unwrap();
+    assert_eq!(r.status().as_u16(), 201);
+    let items: String = (0..6).map(|i| format!("{{\"id\":\"q{i}\",\"input\":\"question {i}\"}}\n")).collect();
+    std::fs::write(tmp.path().join("qa.jsonl"), items).unwrap();
+    let file = format!(
+        "project = \"web\"\nserver = \"{}\"\nname = \"prompt sweep\"\ndatasets = [\"qa.jsonl\"]\n\
+         scorers = [{{ type = \"contains\", config = {{ value = \"[m-good]\" }} }}]\n\n[gate]\nmin_pass_rate = 0.5\n\n\
+         [[targets]]\nprovider = \"openai\"\nmodel = \"m-good\"\nprompt = \"Q: {{{{input}}}}\"\n\n\
+         [[targets]]\nprovider = \"openai\"\nmodel = \"m-bad\"\n",
+        bin.base
+    );
+    std::fs::write(tmp.path().join("matrix.toml"), &file).unwrap();
+    let env = [("GAVEL_API_KEY", key.as_str())];
+    let (code, out, err) = run_gavel(tmp.path(), &["eval", "--no-ci-labels", "-c", "matrix.toml"], &env);
+    assert_eq!(code, 1, "one target fails its gate, so the matrix fails: {out}{err}");
+    assert!(out.contains("matrix: 2 targets"), "{out}");
+    let row = |model: &str| out.lines().find(|l| l.contains(model) && l.contains('%')).unwrap_or_default().to_owned();
+    assert!(row("openai/m-good").contains("100.00%"), "{out}");
+    assert!(row("openai/m-bad").contains("0.00%"), "{out}");
+    let sent: Vec<String> = fake.requests().iter().map(|r| r.body.to_string()).collect();
+    assert_eq!(sent.len(), 12, "6 items x 2 targets, each produced once");
+    assert!(sent.iter().any(|b| b.contains("Q: question 3")), "the template reached the provider");
+    let (code, out, _) = run_gavel(tmp.path(), &["eval", "--no-ci-labels", "-c", "matrix.toml", "--json"], &env);
+    assert_eq!(code, 1);
+    let doc: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(doc["runs"].as_array().unwrap().len(), 2, "{doc}");
+    assert_eq!(doc["comparison"]["rows"].as_array().unwrap().len(), 2, "{doc}");
+
+    // Baseline by label: a good run on main, then a worse one compared with it.
+    std::fs::write(
+        tmp.path().join("outs.jsonl"),
+        (0..40)
+            .map(|i| format!("{{\"id\":\"{i}\",\"input\":\"q\",\"output\":\"Paris\",\"expected\":\"Paris\"}}\n"))
+            .collect::<String>(),
+    )
+    .unwrap();
+    std::fs::write(
+        tmp.path().join("worse.jsonl"),
+        (0..40)
+            .map(|i| {
+                let out = if i % 2 == 0 { "Lyon" } else { "Paris" };
+                format!("{{\"id\":\"{i}\",\"input\":\"q\",\"output\":\"{out}\",\"expected\":\"Paris\"}}\n")
+            })
+            .collect::<String>(),
+    )
+    .unwrap();
+    let base_args = ["eval", "--no-ci-labels", "--server", &bin.base, "--project", "web", "--scorer", "equals"];
+    let mut args = base_args.to_vec();
+    args.extend(["--dataset", "outs.jsonl", "--label", "branch=main"]);
+    let (code, out, err) = run_gavel(tmp.path(), &args, &env);
+    assert_eq!(code, 0, "{out}{err}");
+    let mut args = base_args.to_vec();
+    args.extend([
+        "--dataset",
+        "worse.jsonl",
+        "--baseline",
+        "label=branch:main",
+        "--no-regression",
+        "--min-pass-rate",
+        "0",
+    ]);
+    let (code, out, err) = run_gavel(tmp.path(), &args, &env);
+    assert_eq!(code, 1, "a fall from 100% to 50% is beyond noise: {out}{err}");
+    assert!(out.contains("against baseline run") && out.contains("REGRESSED"), "{out}");
+    assert_eq!(bin.terminate(), 0);
+}

@@ -39,10 +39,24 @@ async fn datasets_in_three_formats_and_line_numbered_errors() {
     assert!(v["error"]["message"].as_str().unwrap().starts_with("line 3"), "{v}");
     assert_eq!(v["error"]["details"]["line"], 3);
     let (s, v) = app
-        .raw_post("/v1/projects/web/datasets?name=bad2", &admin, "application/x-ndjson", "{\"input\":\"q\"}\n")
+        .raw_post("/v1/projects/web/datasets?name=bad2", &admin, "application/x-ndjson", "{\"output\":\"q\"}\n")
         .await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");
-    assert!(v["error"]["message"].as_str().unwrap().contains("output"), "{v}");
+    assert!(v["error"]["message"].as_str().unwrap().contains("input"), "{v}");
+    // Items may wait for a target to produce their outputs; a run without a target refuses them.
+    let (s, v) = app
+        .raw_post("/v1/projects/web/datasets?name=inputs", &admin, "application/x-ndjson", "{\"input\":\"q\"}\n")
+        .await;
+    assert_eq!((s, v["items"].as_u64()), (201, Some(1)), "{v}");
+    let (s, v) = app
+        .post(
+            "/v1/projects/web/runs",
+            &admin,
+            json!({"dataset": [{"input": "q", "output": "a"}, {"input": "q"}], "scorers": ["equals"]}),
+        )
+        .await;
+    assert_error(s, &v, 400, "VALIDATION_FAILED");
+    assert_eq!(v["error"]["details"]["field"], "dataset[1].output", "{v}");
     let (s, v) =
         app.raw_post("/v1/projects/web/datasets?name=bad3", &admin, "text/csv", "input,output\nq,a\nq,a,b\n").await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");
@@ -52,7 +66,7 @@ async fn datasets_in_three_formats_and_line_numbered_errors() {
             "/v1/projects/web/datasets?name=bad4",
             &admin,
             "application/json",
-            "[{\"input\":\"q\",\"output\":\"a\"},{\"input\":1}]",
+            "[{\"input\":\"q\",\"output\":\"a\"},{\"output\":1}]",
         )
         .await;
     assert_error(s, &v, 400, "VALIDATION_FAILED");

@@ -172,6 +172,9 @@ async fn resolve_source(
     if dataset.as_ref().is_some_and(Vec::is_empty) {
         return Err(Error::field("dataset", "the dataset has no items"));
     }
+    if let Some(items) = &dataset {
+        crate::runs::dataset::require_outputs(items)?;
+    }
     let (org, ds) = (c.org_id.clone(), dataset_id.clone());
     let (pid, from, baseline) = state
         .store

@@ -151,29 +151,6 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 #[openapi(paths(matrix), components(schemas(MatrixAccepted, MatrixDone, RunAnswer)))]
 pub struct Doc;
 
-/// Read a run body. With `target` or `targets`, dataset items may leave out `output` (the target produces it):
-/// only then is a body that failed to read looked at again with the missing outputs as `null`.
-pub fn parse_body<T: serde::de::DeserializeOwned>(body: &[u8]) -> std::result::Result<T, serde_json::Error> {
-    let first = match serde_json::from_slice::<T>(body) {
-        Ok(v) => return Ok(v),
-        Err(e) => e,
-    };
-    let Ok(serde_json::Value::Object(mut m)) = serde_json::from_slice::<serde_json::Value>(body) else {
-        return Err(first);
-    };
-    if !m.contains_key("target") && !m.contains_key("targets") {
-        return Err(first);
-    }
-    if let Some(serde_json::Value::Array(items)) = m.get_mut("dataset") {
-        for item in items.iter_mut() {
-            if let serde_json::Value::Object(o) = item {
-                o.entry("output").or_insert(serde_json::Value::Null);
-            }
-        }
-    }
-    serde_json::from_value(serde_json::Value::Object(m))
-}
-
 /// The request's targets, checked (fields, limits, destinations, key ids); `None` without any. `matrix` is true
 /// for `targets`.
 pub async fn checked_targets(

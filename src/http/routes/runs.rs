@@ -239,7 +239,7 @@ pub async fn create_run(
     let body = read_limited(&req, payload, state.config.server.max_dataset_bytes).await?;
     let t_read = t0.elapsed();
     let parsed = crate::telemetry::spawn_blocking_in_span(move || {
-        super::matrix::parse_body::<CreateRun>(&body).map_err(|e| explain_run_body(&body, e))
+        serde_json::from_slice::<CreateRun>(&body).map_err(|e| explain_run_body(&body, e))
     })
     .await
     .map_err(Error::internal)??;
@@ -280,7 +280,12 @@ pub async fn create_run(
         (Some(_), Some(_)) => return Err(Error::field("dataset", "give dataset or dataset_id, not both")),
         (None, None) => return Err(Error::field("dataset", "a run needs dataset (items) or dataset_id")),
         (Some(items), None) if items.is_empty() => return Err(Error::field("dataset", "the dataset has no items")),
-        (Some(items), None) => Some(items),
+        (Some(items), None) => {
+            if checked.is_none() {
+                crate::runs::dataset::require_outputs(&items)?;
+            }
+            Some(items)
+        }
         (None, Some(_)) => None,
     };
     let c = caller.0;
