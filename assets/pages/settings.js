@@ -25,7 +25,10 @@ function aliasEditor(alias, keys, admin, onRemove) {
     const keyOptions = () => [['', 'default key'], ...keys.filter((k) => k.provider === provider.value).map((k) => [k.id, `${k.name} (${maskPrefix(k.key_prefix)})`])];
     const key = select('key_id', keyOptions(), t.key_id || '', { 'aria-label': 'Key', disabled: !admin });
     if (t.key_id && !keys.some((k) => k.id === t.key_id)) key.append(h('option', { value: t.key_id, selected: true }, `${t.key_id} (not found)`));
-    provider.addEventListener('change', () => key.replaceChildren(...select('key_id', keyOptions(), '').children));
+    provider.addEventListener('change', () => {
+      key.replaceChildren(...keyOptions().map(([v, label]) => h('option', { value: v }, label)));
+      key.value = '';
+    });
     const li = h('li', { class: 'row target' }, provider, model, key);
     li.read = () => ({ provider: provider.value, model: model.value.trim(), ...(key.value ? { key_id: key.value } : {}) });
     if (admin) {
