@@ -75,8 +75,11 @@ export async function gatewayPage({ el, query, signal }) {
   el.append(cards);
   api('/v1/usage', { signal }).then((u) => {
     const g = (u.by_source && u.by_source.gateway) || { calls: 0, cost_usd: 0, cache_hits: 0, input_tokens: 0, output_tokens: 0 };
-    cards.replaceChildren(stat('Gateway calls (30 days)', fmtInt(g.calls)), stat('Spend', fmtCost(g.cost_usd)),
-      stat('Cache hit rate', g.calls ? fmtRate(g.cache_hits / g.calls) : '—'), stat('Tokens', fmtInt(g.input_tokens + g.output_tokens)));
+    // Usage counts provider calls and cache hits apart: the requests are their sum.
+    const requests = g.calls + g.cache_hits;
+    cards.replaceChildren(stat('Requests (30 days)', fmtInt(requests)), stat('Spend', fmtCost(g.cost_usd)),
+      stat('Cache hit rate', requests ? fmtRate(g.cache_hits / requests) : '—', h('div', { class: 'muted small' }, `${fmtInt(g.cache_hits)} answered from cache`)),
+      stat('Tokens', fmtInt(g.input_tokens + g.output_tokens)));
   }).catch((e) => { if (e.name !== 'AbortError') cards.replaceChildren(errorBox(e)); });
 
   const inputs = {

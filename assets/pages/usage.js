@@ -49,7 +49,7 @@ export async function usagePage({ el, query, signal }) {
     ], sources, { rowAttrs: ([s]) => ({ dataset: { source: s } }) })) : null;
     if (!u.items.length) {
       out.replaceChildren(cards, bySource, empty('No usage in this range',
-        h('p', {}, 'Usage is recorded when model-graded scorers (llm_judge, relevance, faithfulness, …) call a provider. Try a wider range, or run one:'),
+        h('p', {}, 'Usage is recorded when model-graded scorers (llm_judge, relevance, faithfulness, …) or gateway callers reach a provider. Try a wider range, or run one:'),
         h('code', {}, `gavel eval --server ${location.origin} --project web --dataset outputs.jsonl --metric relevance`)));
       return;
     }

@@ -110,13 +110,7 @@ pub struct Filter {
 }
 
 /// The org's request log, newest first, `limit + 1` rows for the page's cursor.
-pub fn list(
-    conn: &Connection,
-    org_id: &str,
-    before: Option<&str>,
-    limit: u32,
-    f: &Filter,
-) -> Result<Vec<RequestRow>> {
+pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32, f: &Filter) -> Result<Vec<RequestRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, api_key_id, project, endpoint, provider, model, key_source, key_ref, status, error_code,
                 stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id,

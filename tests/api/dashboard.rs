@@ -243,7 +243,8 @@ fn seed_gateway(c: &reqwest::blocking::Client, base: &str, key: &str) -> Value {
     use reqwest::Method as M;
     call(c, M::POST, format!("{base}/v1/projects"), key, Some(json!({"name": "gw-logged"})));
     call(c, M::PATCH, format!("{base}/v1/projects/gw-logged"), key, Some(json!({"gateway_log_content": true})));
-    let chat = |text: &str| json!({"model": "openai_compatible/fake-model", "messages": [{"role": "user", "content": text}]});
+    let chat =
+        |text: &str| json!({"model": "openai_compatible/fake-model", "messages": [{"role": "user", "content": text}]});
     let mut calls: Vec<(Value, &str)> = vec![(chat("Hello gateway"), "web"), (chat("Hello gateway"), "web")];
     calls.push((chat(LOGGED_PROMPT), "gw-logged"));
     calls.extend((0..9).map(|i| (chat(&format!("distinct call {i}")), "web")));

@@ -307,10 +307,8 @@ pub async fn list_requests(
     let pq = PageQuery { limit: q.limit, cursor: q.cursor };
     let (limit, before) = (pq.limit()?, pq.after()?);
     let org = caller.0.org_id;
-    let rows = state
-        .store
-        .read(move |c| crate::usage::requests::list(c, &org, before.as_deref(), limit, &filter))
-        .await?;
+    let rows =
+        state.store.read(move |c| crate::usage::requests::list(c, &org, before.as_deref(), limit, &filter)).await?;
     let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
