@@ -69,7 +69,7 @@ export async function settingsPage({ el, signal }) {
       h('input', { type: 'radio', name: 'provider_mode', value: v, checked: v === mode, disabled: !admin }),
       h('span', {}, h('strong', {}, label), ' ', h('code', {}, v), h('div', { class: 'muted small' }, why)))), modeErr);
   const defaults = Object.fromEntries(keys.items.filter((k) => k.is_default).map((k) => [k.provider, k]));
-  const serving = table([
+  const servingTable = (mode) => table([
     { label: 'Provider', cell: (p) => p },
     { label: 'Serving key', cell: (p) => {
       const k = defaults[p];
@@ -78,6 +78,7 @@ export async function settingsPage({ el, signal }) {
       return h('span', { class: 'muted' }, mode === 'byok' ? 'none: calls answer BYOK_NO_KEY' : "no org key: the server's fallback key, if configured");
     } },
   ], PROVIDERS, { caption: 'The key that serves each provider under the saved mode' });
+  const serving = h('div', { 'data-testid': 'serving-keys' }, servingTable(mode));
 
   // ---- aliases
   const aliasList = h('div', { class: 'aliases' });
@@ -106,6 +107,7 @@ export async function settingsPage({ el, signal }) {
     try {
       const saved = await api('/v1/org/settings', { method: 'PATCH', body });
       Object.assign(settings, saved);
+      serving.replaceChildren(servingTable(saved.provider_mode || 'byok_then_managed'));
       flash.replaceChildren(note('ok', `Saved: provider mode ${saved.provider_mode || 'byok_then_managed'}, ${Object.keys(saved.model_aliases || {}).length} aliases.`));
     } catch (e) {
       const f = e.details && typeof e.details.field === 'string' ? e.details.field : '';

@@ -458,6 +458,8 @@ try {
       expect(JSON.stringify(body.model_aliases.fast) === JSON.stringify([{ provider: 'openai', model: 'gpt-4o-mini' }, { provider: 'openai_compatible', model: 'fake-model' }]),
         `the alias in its new order: ${JSON.stringify(body.model_aliases)}`);
       await page.getByTestId('settings-flash').getByText(/^Saved/).waitFor();
+      await page.getByTestId('serving-keys').getByText('none: calls answer BYOK_NO_KEY').first().waitFor();
+      expect((await page.getByTestId('serving-keys').innerText()).includes('sk-judge••••'), 'the masked key serving openai_compatible');
       await page.getByRole('checkbox', { name: 'Log gateway call text of web' }).check();
       await page.getByText('web: gateway call text is now logged.').waitFor();
       await page.reload();
