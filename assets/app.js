@@ -18,11 +18,15 @@ import { apiKeysPage } from './pages/apikeys.js';
 import { orgsPage } from './pages/orgs.js';
 import { newRunPage } from './pages/newrun.js';
 import { datasetItemsPage } from './pages/datasetitems.js';
+import { gatewayPage } from './pages/gateway.js';
+import { settingsPage } from './pages/settings.js';
 
 const NAV = [
   ['/', 'Projects', (p) => p === '/' || p.startsWith('/projects')],
   ['/provider-keys', 'Provider keys', (p) => p.startsWith('/provider-keys')],
+  ['/gateway', 'Gateway', (p) => p.startsWith('/gateway')],
   ['/usage', 'Usage', (p) => p.startsWith('/usage')],
+  ['/settings', 'Settings', (p) => p.startsWith('/settings')],
   ['/audit-log', 'Audit log', (p) => p.startsWith('/audit-log'), true],
   ['/api-keys', 'API keys', (p) => p.startsWith('/api-keys'), true],
 ];
@@ -71,6 +75,8 @@ route('/provider-keys', keysPage);
 route('/usage', usagePage);
 route('/audit-log', auditPage);
 route('/api-keys', apiKeysPage);
+route('/gateway', gatewayPage);
+route('/settings', settingsPage);
 
 setGuard((path) => {
   if (!session.me && path !== '/signin') {

@@ -22,7 +22,7 @@ export async function usagePage({ el, query, signal }) {
     h('div', { class: 'row' }, field('From', from), field('To (inclusive)', to), field('Group charts by', by), h('button', { type: 'submit', class: 'primary' }, 'Show')));
   by.addEventListener('change', () => { setQuery({ from: from.value, to: to.value, by: by.value }, { push: false }); if (last) paint(last); });
   window.addEventListener('resize', debounce(() => { if (last) paint(last); }, 250), { signal });
-  el.append(pageHead('Usage', { sub: 'Judge calls, tokens and cost on your provider keys.' }), form, out);
+  el.append(pageHead('Usage', { sub: 'Judge, target and gateway calls: tokens and cost on your provider keys.' }), form, out);
   let last = null;
 
   async function load() {
@@ -38,9 +38,18 @@ export async function usagePage({ el, query, signal }) {
     const cards = h('div', { class: 'cards' },
       stat('Calls', fmtInt(t.calls)), stat('Input tokens', fmtInt(t.input_tokens)), stat('Output tokens', fmtInt(t.output_tokens)),
       stat('Cost', fmtCost(t.cost_usd)), stat('Cache hits', fmtInt(t.cache_hits)));
+    // Per source (judge, target, gateway): what each kind of call cost.
+    const sources = Object.entries(u.by_source || {});
+    const bySource = sources.length ? h('div', { class: 'table-narrow', 'data-testid': 'usage-by-source' }, h('h2', {}, 'By source'), table([
+      { label: 'Source', cell: ([s]) => s },
+      { label: 'Calls', cell: ([, v]) => fmtInt(v.calls), num: true },
+      { label: 'Tokens (in + out)', cell: ([, v]) => fmtInt(v.input_tokens + v.output_tokens), num: true },
+      { label: 'Cost', cell: ([, v]) => fmtCost(v.cost_usd), num: true },
+      { label: 'Cache hits', cell: ([, v]) => fmtInt(v.cache_hits), num: true },
+    ], sources, { rowAttrs: ([s]) => ({ dataset: { source: s } }) })) : null;
     if (!u.items.length) {
-      out.replaceChildren(cards, empty('No usage in this range',
-        h('p', {}, 'Usage is recorded when model-graded scorers (llm_judge, relevance, faithfulness, …) call a provider. Try a wider range, or run one:'),
+      out.replaceChildren(cards, bySource, empty('No usage in this range',
+        h('p', {}, 'Usage is recorded when model-graded scorers (llm_judge, relevance, faithfulness, …) or gateway callers reach a provider. Try a wider range, or run one:'),
         h('code', {}, `gavel eval --server ${location.origin} --project web --dataset outputs.jsonl --metric relevance`)));
       return;
     }
@@ -60,13 +69,14 @@ export async function usagePage({ el, query, signal }) {
       stackedBars(labels, series(metric), { title: `${title} per day by ${by.value}`, fmt, tipFmt, height: 200,
         width: (full || !two ? W : (W - 12) / 2) - 34 }), legend(names));
     const unknown = u.items.some((i) => !i.price_known);
-    out.replaceChildren(cards,
+    out.replaceChildren(cards, bySource,
       h('div', { class: ['chart-grid', !two && 'one'] },
         chart('Cost', (r) => r.cost_usd, (v) => '$' + Number(v.toPrecision(3)), true, fmtCost),
         chart('Calls', (r) => r.calls, compact),
         chart('Tokens (in + out)', (r) => r.input_tokens + r.output_tokens, compact)),
-      h('h2', {}, 'By provider, model and key'),
+      h('h2', {}, 'By source, provider, model and key'),
       table([
+        { label: 'Source', cell: (i) => i.source || 'judge' },
         { label: 'Provider', cell: (i) => i.provider },
         { label: 'Model', cell: (i) => h('code', {}, i.model) },
         { label: 'Key', cell: (i) => i.key_name || (i.key_id ? h('code', {}, i.key_id) : h('span', { class: 'muted' }, 'server key')) },

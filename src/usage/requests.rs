@@ -96,16 +96,33 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
     Ok(())
 }
 
+/// Which rows of the request log a page shows; `None` fields do not filter.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// The served model, exactly.
+    pub model: Option<String>,
+    /// The project (`x-gavel-project`), exactly.
+    pub project: Option<String>,
+    /// `hit`, `miss` or `bypass`.
+    pub cache: Option<String>,
+    /// Inclusive range of HTTP statuses.
+    pub status: Option<(u16, u16)>,
+}
+
 /// The org's request log, newest first, `limit + 1` rows for the page's cursor.
-pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32) -> Result<Vec<RequestRow>> {
+pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32, f: &Filter) -> Result<Vec<RequestRow>> {
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, api_key_id, project, endpoint, provider, model, key_source, key_ref, status, error_code,
                 stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id,
                 content
-         FROM gateway_requests WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2) ORDER BY id DESC LIMIT ?3",
+         FROM gateway_requests WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2)
+           AND (?4 IS NULL OR model = ?4) AND (?5 IS NULL OR project = ?5) AND (?6 IS NULL OR cache = ?6)
+           AND (?7 IS NULL OR status BETWEEN ?7 AND ?8)
+         ORDER BY id DESC LIMIT ?3",
     )?;
+    let (lo, hi) = f.status.map_or((None, None), |(a, b)| (Some(a), Some(b)));
     let rows = stmt
-        .query_map(params![org_id, before, limit + 1], |r| {
+        .query_map(params![org_id, before, limit + 1, f.model, f.project, f.cache, lo, hi], |r| {
             Ok(RequestRow {
                 id: r.get(0)?,
                 at: r.get(1)?,

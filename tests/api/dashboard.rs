@@ -201,9 +201,11 @@ fn browser_walks_every_page() {
     let member =
         call(&c, M::POST, format!("{base}/v1/api-keys"), &key, Some(json!({"name": "viewer", "role": "member"})));
 
+    let gateway = seed_gateway(&c, &base, &key);
+
     let seed = tmp.path().join("seed.json");
     let seed_json = json!({"project": "web", "run_failed": failed["id"], "run_passed": passed["id"], "search": "london",
-        "member_key": member["key"], "dataset": ds["id"], "server_admin_key": sa});
+        "member_key": member["key"], "dataset": ds["id"], "server_admin_key": sa, "gateway": gateway});
     std::fs::write(&seed, seed_json.to_string()).unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     let out = Command::new("node")
@@ -228,4 +230,44 @@ fn browser_walks_every_page() {
         "the browser test failed ({}):\n{stdout}\n{stderr}\nserver log:\n{server_log}",
         out.status
     );
+}
+
+/// The prompt of the one gateway call whose project logs content (the gateway page opens it).
+const LOGGED_PROMPT: &str = "GW-LOGGED-PROMPT: what is the capital of Peru?";
+
+/// Gateway traffic for the gateway page, through the real `/v1/chat/completions` on the fake provider (the seed's
+/// default `openai_compatible` key): two identical calls of project `web` (a miss, then a cache hit), one call of
+/// project `gw-logged` (which opted in to content logging), nine more distinct calls; 12 rows in all, so a page of 10
+/// has a next page. Waits until the background writer has logged them and returns what the browser test checks.
+fn seed_gateway(c: &reqwest::blocking::Client, base: &str, key: &str) -> Value {
+    use reqwest::Method as M;
+    call(c, M::POST, format!("{base}/v1/projects"), key, Some(json!({"name": "gw-logged"})));
+    call(c, M::PATCH, format!("{base}/v1/projects/gw-logged"), key, Some(json!({"gateway_log_content": true})));
+    let chat =
+        |text: &str| json!({"model": "openai_compatible/fake-model", "messages": [{"role": "user", "content": text}]});
+    let mut calls: Vec<(Value, &str)> = vec![(chat("Hello gateway"), "web"), (chat("Hello gateway"), "web")];
+    calls.push((chat(LOGGED_PROMPT), "gw-logged"));
+    calls.extend((0..9).map(|i| (chat(&format!("distinct call {i}")), "web")));
+    let mut caches = Vec::new();
+    for (body, project) in &calls {
+        let r = c
+            .post(format!("{base}/v1/chat/completions"))
+            .bearer_auth(key)
+            .header("x-gavel-project", *project)
+            .json(body)
+            .send()
+            .unwrap();
+        assert_eq!(r.status().as_u16(), 200, "a seeded gateway call");
+        caches.push(r.headers()["x-gavel-cache"].to_str().unwrap().to_owned());
+        r.text().unwrap();
+    }
+    assert_eq!(caches[..2], ["miss", "hit"], "the repeated call is a cache hit");
+    for _ in 0..200 {
+        let v = call(c, M::GET, format!("{base}/v1/gateway/requests?limit=1000"), key, None);
+        if v["items"].as_array().is_some_and(|i| i.len() >= calls.len()) {
+            return json!({"calls": calls.len(), "hits": 1, "logged_project": "gw-logged", "logged_prompt": LOGGED_PROMPT});
+        }
+        std::thread::sleep(Duration::from_millis(25));
+    }
+    panic!("the request log never reached {} rows", calls.len());
 }

@@ -24,6 +24,7 @@ mod export;
 mod gateway;
 mod gateway_content;
 mod gateway_limits;
+mod gateway_log;
 mod gateway_sdk;
 mod http_parser;
 mod identity;

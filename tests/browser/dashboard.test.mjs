@@ -4,7 +4,8 @@
 //
 // seed.json (or env GAVEL_SEED with the same JSON): {"project": "web", "run_failed": "run_…", "run_passed": "run_…",
 // "search": "London", "member_key": "gv_…" (optional: a member's key, to check the read-only views), "dataset": "ds_…" and
-// "server_admin_key": "gv_…" (optional: the dataset items page, and the server admin's Orgs page)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
+// "server_admin_key": "gv_…" (optional: the dataset items page, and the server admin's Orgs page), "gateway": {calls, hits,
+// logged_project, logged_prompt} (optional: seeded gateway calls, for the gateway and settings pages)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
 // Exit 0 when every step passed; otherwise 1 with the failing step and why.
 
 import { chromium } from 'playwright-core';
@@ -351,6 +352,131 @@ try {
     await shot('api-keys');
   });
 
+  if (SEED.gateway) {
+    const G = SEED.gateway;
+    const logRows = page.locator('[data-testid="request-log"] tbody tr[data-request-id]');
+    const logged = (pred) => page.waitForResponse((r) => new URL(r.url()).pathname === '/v1/gateway/requests' && pred(new URL(r.url()).searchParams));
+    await step('gateway: SDK box, request log with cache hit and miss, paging, filters', async () => {
+      await page.getByRole('link', { name: 'Gateway', exact: true }).click();
+      await heading('Gateway').waitFor();
+      const baseUrl = origin + '/v1';
+      expect((await page.getByTestId('gateway-base-url').innerText()).trim() === baseUrl, 'the base URL is this server + /v1');
+      expect((await page.getByTestId('sdk-snippet').innerText()).includes(`base_url="${baseUrl}"`), 'the Python snippet names the base URL');
+      await page.getByRole('button', { name: 'Copy snippet' }).click();
+      expect((await page.evaluate(() => navigator.clipboard.readText())).includes('from openai import OpenAI'), 'the snippet is on the clipboard');
+      await page.getByLabel('SDK language').selectOption('node');
+      expect((await page.getByTestId('sdk-snippet').innerText()).includes(`baseURL: '${baseUrl}'`), 'the Node snippet names the base URL');
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]').length === n, G.calls);
+      expect(await page.locator('tr[data-cache="hit"]').count() === G.hits, 'the cached call shows as a hit');
+      expect(await page.locator('tr[data-cache="miss"]').count() === G.calls - G.hits, 'the others are misses');
+      await page.getByTestId('gateway-cards').getByText(`${G.hits} answered from cache`).waitFor();
+      expect((await page.getByTestId('gateway-cards').innerText()).includes(`${(100 * G.hits / G.calls).toFixed(1)}%`), 'the cache hit rate counts every request');
+      await shot('gateway');
+      // A page of 10: Next shows the remaining 2, Previous the first 10 again.
+      let resp = logged((q) => q.get('limit') === '10' && !q.get('cursor'));
+      await page.getByLabel('Rows per page').selectOption('10');
+      await page.getByRole('button', { name: 'Filter', exact: true }).click();
+      await resp;
+      await page.waitForURL(/limit=10/);
+      await page.waitForFunction(() => document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]').length === 10);
+      const firstId = await logRows.first().getAttribute('data-request-id');
+      resp = logged((q) => !!q.get('cursor'));
+      await page.getByRole('button', { name: 'Next →' }).click();
+      await resp;
+      await page.waitForFunction((n) => document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]').length === n, G.calls - 10);
+      await page.getByText('Page 2', { exact: true }).waitFor();
+      expect(await page.getByRole('button', { name: 'Next →' }).isDisabled(), 'the last page has no next');
+      await page.getByRole('button', { name: '← Previous' }).click();
+      await page.waitForFunction((f) => document.querySelector('[data-testid="request-log"] tbody tr[data-request-id]')?.dataset.requestId === f, firstId);
+      // Server-side filters: the cache hit only; then the content-logged project, whose row opens its prompt.
+      resp = logged((q) => q.get('cache') === 'hit');
+      await page.getByLabel('Cache', { exact: true }).selectOption('hit');
+      await page.getByRole('button', { name: 'Filter', exact: true }).click();
+      await resp;
+      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]')].every((r) => r.dataset.cache === 'hit'));
+      expect(await logRows.count() === G.hits, 'one cache hit');
+      expect(await logRows.first().getByText('not logged').count() === 1, 'a project without content logging keeps no text');
+      await page.getByLabel('Cache', { exact: true }).selectOption('');
+      await page.getByLabel('Project', { exact: true }).fill(G.logged_project);
+      resp = logged((q) => q.get('project') === G.logged_project);
+      await page.getByRole('button', { name: 'Filter', exact: true }).click();
+      await resp;
+      await page.locator('tr[data-logged="yes"]').waitFor();
+      expect(await logRows.count() === 1, 'one call of the logged project');
+      await logRows.first().getByRole('button', { name: /^Open the text of request/ }).click();
+      const dlg = page.getByRole('dialog');
+      await dlg.getByRole('heading', { name: 'Prompt', exact: true }).waitFor();
+      expect((await dlg.getByTestId('logged-prompt').innerText()).includes(G.logged_prompt), 'the logged prompt is shown');
+      expect((await dlg.getByTestId('logged-completion').innerText()).trim().length > 0, 'and its completion');
+      await shot('gateway-logged-call');
+      await page.keyboard.press('Escape');
+      await dlg.waitFor({ state: 'detached' });
+    });
+
+    await step("API keys: a key's gateway limits, a server validation error at its field", async () => {
+      await page.goto(BASE + '/api-keys');
+      await heading('API keys').waitFor();
+      await page.getByRole('button', { name: 'Edit limits of viewer' }).click();
+      const dlg = page.getByRole('dialog');
+      allowHttp = (status) => status === 400;
+      await dlg.getByLabel('Requests per minute').fill('0');
+      await dlg.getByRole('button', { name: 'Save limits' }).click();
+      await dlg.locator('.field[data-field="limits.requests_per_min"] .field-error:not([hidden])').filter({ hasText: /between 1 and/ }).waitFor();
+      allowHttp = () => false;
+      await dlg.getByLabel('Requests per minute').fill('60');
+      await dlg.getByLabel('Budget (USD)').fill('5');
+      await dlg.getByLabel('Budget period').selectOption('day');
+      await dlg.getByRole('button', { name: 'Save limits' }).click();
+      await dlg.waitFor({ state: 'detached' });
+      await page.locator('tr[data-api-key="viewer"] .limits').filter({ hasText: '60 req/min · $5.0000 per day' }).waitFor();
+      await shot('api-key-limits');
+    });
+
+    await step('org settings: provider mode, an alias (and a server validation error), content logging; a reload keeps them', async () => {
+      await page.getByRole('link', { name: 'Settings', exact: true }).click();
+      await heading('Org settings').waitFor();
+      expect(await page.locator('input[name="provider_mode"][value="byok_then_managed"]').isChecked(), 'the default mode is shown');
+      await page.locator('input[name="provider_mode"][value="byok"]').check();
+      await page.getByRole('button', { name: 'Add alias' }).click();
+      const alias = page.locator('fieldset.alias').last();
+      await alias.getByLabel('Alias name').fill('fast');
+      await alias.getByLabel('Provider').first().selectOption('openai_compatible');
+      await alias.getByLabel('Model').first().fill('fake-model');
+      await alias.getByRole('button', { name: 'Add target' }).click();
+      await alias.getByLabel('Provider').nth(1).selectOption('openai');
+      allowHttp = (status) => status === 400;
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      await alias.locator('.field-error:not([hidden])').filter({ hasText: /model must not be empty/ }).waitFor();
+      await shot('settings-alias-error');
+      allowHttp = () => false;
+      await alias.getByLabel('Model').nth(1).fill('gpt-4o-mini');
+      await alias.getByRole('button', { name: 'Move target up' }).nth(1).click();
+      const saved = page.waitForResponse((r) => r.url().endsWith('/v1/org/settings') && r.request().method() === 'PATCH');
+      await page.getByRole('button', { name: 'Save settings' }).click();
+      const body = await (await saved).json();
+      expect(body.provider_mode === 'byok', `saved mode: ${JSON.stringify(body)}`);
+      expect(JSON.stringify(body.model_aliases.fast) === JSON.stringify([{ provider: 'openai', model: 'gpt-4o-mini' }, { provider: 'openai_compatible', model: 'fake-model' }]),
+        `the alias in its new order: ${JSON.stringify(body.model_aliases)}`);
+      await page.getByTestId('settings-flash').getByText(/^Saved/).waitFor();
+      await page.getByTestId('serving-keys').getByText('none: calls answer BYOK_NO_KEY').first().waitFor();
+      expect((await page.getByTestId('serving-keys').innerText()).includes('sk-judge••••'), 'the masked key serving openai_compatible');
+      await page.getByRole('checkbox', { name: 'Log gateway call text of web' }).check();
+      await page.getByText('web: gateway call text is now logged.').waitFor();
+      await page.reload();
+      await heading('Org settings').waitFor();
+      expect(await page.locator('input[name="provider_mode"][value="byok"]').isChecked(), 'byok after the reload');
+      const after = page.locator('fieldset.alias[data-alias="fast"]');
+      expect(await after.getByLabel('Alias name').inputValue() === 'fast', 'the alias after the reload');
+      const models = await after.getByLabel('Model').evaluateAll((els) => els.map((e) => e.value));
+      expect(models.join() === 'gpt-4o-mini,fake-model', `the targets in order after the reload: ${models}`);
+      expect(await page.getByRole('checkbox', { name: 'Log gateway call text of web' }).isChecked(), 'content logging of web after the reload');
+      expect(!(await page.getByRole('checkbox', { name: `Log gateway call text of ${SEED.project}` }).isDisabled()), 'admins may switch it');
+      await shot('settings');
+      await page.getByRole('checkbox', { name: 'Log gateway call text of web' }).uncheck();
+      await page.getByText('web: gateway call text is no longer logged.').waitFor();
+    });
+  }
+
   await step('run list: names or ids, label filter', async () => {
     const listed = page.waitForResponse((r) => /\/v1\/projects\/[^/]+\/runs\?/.test(r.url()) && r.request().method() === 'GET' && !r.url().includes('limit=200'));
     await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}`);
@@ -462,7 +588,7 @@ try {
 
   await step('narrow window (400 px)', async () => {
     await page.setViewportSize({ width: 400, height: 800 });
-    for (const [name, path] of [['narrow-projects', '/'], ['narrow-run', runUrl], ['narrow-provider-keys', '/provider-keys'], ['narrow-usage', '/usage']]) {
+    for (const [name, path] of [['narrow-projects', '/'], ['narrow-run', runUrl], ['narrow-provider-keys', '/provider-keys'], ['narrow-usage', '/usage'], ['narrow-gateway', '/gateway'], ['narrow-settings', '/settings']]) {
       await page.goto(BASE + path);
       await page.locator('main h1').first().waitFor();
       await page.waitForLoadState('networkidle');
@@ -509,6 +635,17 @@ try {
         await heading(title).waitFor();
         await page.getByText(/org admins/i).first().waitFor();
         expect(await page.getByRole('alert').count() === 0, `${path}: a note, not an error, for a member`);
+      }
+      if (SEED.gateway) {
+        await page.goto(BASE + '/settings');
+        await heading('Org settings').waitFor();
+        expect(await page.locator('input[name="provider_mode"][value="byok"]').isChecked(), 'a member sees the mode');
+        expect(await page.locator('input[name="provider_mode"]:not([disabled])').count() === 0, 'read-only for a member');
+        expect(await page.getByRole('button', { name: 'Save settings' }).count() === 0, 'no Save for a member');
+        expect(await page.getByRole('alert').count() === 0, 'a note, not an error, for a member');
+        await shot('member-settings');
+        await page.goto(BASE + '/gateway');
+        await page.waitForFunction((n) => document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]').length === n, SEED.gateway.calls);
       }
       await page.goto(BASE + runUrl);
       await page.locator('tbody tr[data-index]').first().waitFor();

@@ -242,18 +242,73 @@ pub async fn models(state: web::Data<AppState>, caller: Result<OrgMember>, req: 
     }
 }
 
+/// `GET /v1/gateway/requests`: a page of the log, optionally narrowed by served model, project, cache outcome and
+/// status (the dashboard's filters; each an exact match so the query stays one indexed scan of the org's rows).
+#[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct RequestLogQuery {
+    /// Page size, 1..=1000 (default 50).
+    pub limit: Option<u32>,
+    /// `next_cursor` from the previous page.
+    pub cursor: Option<String>,
+    /// Only calls served by this model (as `x-gavel-model` named it).
+    pub model: Option<String>,
+    /// Only calls attributed to this project (`x-gavel-project`).
+    pub project: Option<String>,
+    /// Only `hit`, `miss` or `bypass` calls.
+    pub cache: Option<String>,
+    /// `ok` (status below 400), `error` (400 and above) or one HTTP status such as `429`.
+    pub status: Option<String>,
+}
+
+impl RequestLogQuery {
+    fn filter(&self) -> Result<crate::usage::requests::Filter> {
+        let nonempty = |v: &Option<String>| v.as_deref().map(str::trim).filter(|v| !v.is_empty()).map(str::to_owned);
+        let cache = nonempty(&self.cache);
+        if cache.as_deref().is_some_and(|c| !matches!(c, "hit" | "miss" | "bypass")) {
+            return Err(crate::error::Error::field("cache", "cache is hit, miss or bypass"));
+        }
+        let status = match nonempty(&self.status).as_deref() {
+            None => None,
+            Some("ok") => Some((0, 399)),
+            Some("error") => Some((400, 999)),
+            Some(n) => match n.parse::<u16>() {
+                Ok(code) if (100..=599).contains(&code) => Some((code, code)),
+                _ => {
+                    return Err(crate::error::Error::field(
+                        "status",
+                        "status is ok, error or an HTTP status between 100 and 599",
+                    ))
+                }
+            },
+        };
+        Ok(crate::usage::requests::Filter {
+            model: nonempty(&self.model),
+            project: nonempty(&self.project),
+            cache,
+            status,
+        })
+    }
+}
+
 /// The org's gateway request log, newest first. Rows carry `content: {prompt, completion, truncated}` only for calls
 /// of a project that opted in (`PATCH /v1/projects/{project} {gateway_log_content: true}`).
-#[utoipa::path(get, path = "/v1/gateway/requests", tag = "gateway", params(PageQuery),
-    responses((status = 200, body = inline(Page<crate::usage::requests::RequestRow>))), security(("api_key" = [])))]
+#[utoipa::path(get, path = "/v1/gateway/requests", tag = "gateway", params(RequestLogQuery),
+    responses((status = 200, body = inline(Page<crate::usage::requests::RequestRow>)),
+        (status = 400, description = "VALIDATION_FAILED: a bad limit, cursor, cache or status", body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
 pub async fn list_requests(
     state: web::Data<AppState>,
     caller: OrgMember,
-    q: web::Query<PageQuery>,
+    q: web::Query<RequestLogQuery>,
 ) -> Result<HttpResponse> {
-    let (limit, before) = (q.limit()?, q.after()?);
+    let q = q.into_inner();
+    let filter = q.filter()?;
+    let pq = PageQuery { limit: q.limit, cursor: q.cursor };
+    let (limit, before) = (pq.limit()?, pq.after()?);
     let org = caller.0.org_id;
-    let rows = state.store.read(move |c| crate::usage::requests::list(c, &org, before.as_deref(), limit)).await?;
+    let rows =
+        state.store.read(move |c| crate::usage::requests::list(c, &org, before.as_deref(), limit, &filter)).await?;
     let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
