@@ -8,9 +8,31 @@ use crate::harness::{corpus, fuzz};
 const MAX_LEN: usize = 32 * 1024;
 
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"input\":", b"\"output\":", b"\"expected\":", b"\"context\":", b"\"metadata\":",
-    b"\"id\":", b"\"items\":", b"\n", b"\r\n", b"\r", b",", b"\"", b"\"\"", b"\xEF\xBB\xBF", b"1e999", b"-0",
-    b"null", b"input,output,expected\n", b"\\ud800", b"\x00", b"\xFF",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"input\":",
+    b"\"output\":",
+    b"\"expected\":",
+    b"\"context\":",
+    b"\"metadata\":",
+    b"\"id\":",
+    b"\"items\":",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b",",
+    b"\"",
+    b"\"\"",
+    b"\xEF\xBB\xBF",
+    b"1e999",
+    b"-0",
+    b"null",
+    b"input,output,expected\n",
+    b"\\ud800",
+    b"\x00",
+    b"\xFF",
 ];
 
 fn check(format: Format, bytes: &[u8]) {

@@ -10,9 +10,26 @@ use crate::harness::{corpus, fuzz};
 const MAX_LEN: usize = 16 * 1024;
 
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"[", b"]", b"\"records\":", b"\"version\":", b"\"format\":", b"\"mac\":", b"\"sealed\":",
-    b"\"fingerprint\":", b"\"key_id\":", b"\"org_id\":", b"\"provider\":", b"\"\"", b"==", b"0", b"2",
-    b"18446744073709551616", b"\\u0000", b",",
+    b"{",
+    b"}",
+    b"[",
+    b"]",
+    b"\"records\":",
+    b"\"version\":",
+    b"\"format\":",
+    b"\"mac\":",
+    b"\"sealed\":",
+    b"\"fingerprint\":",
+    b"\"key_id\":",
+    b"\"org_id\":",
+    b"\"provider\":",
+    b"\"\"",
+    b"==",
+    b"0",
+    b"2",
+    b"18446744073709551616",
+    b"\\u0000",
+    b",",
 ];
 
 /// The master key the committed seeds were written with (`FUZZ_SEED_OUT` rewrites them).
@@ -46,7 +63,9 @@ fn key_file_decoder() {
         if let Ok(kf) = KeyFile::open(&path, master()) {
             assert!(kf.len() <= bytes.len() / 16, "{} records from {} bytes", kf.len(), bytes.len());
             for id in kf.key_ids() {
-                let _ = kf.get("org_1", &id, "openai");
+                if let Ok(Some(secret)) = kf.get("org_1", &id, "openai") {
+                    assert!(secret.expose_secret().len() <= bytes.len(), "a secret longer than the file");
+                }
             }
         }
     });

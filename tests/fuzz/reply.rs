@@ -10,9 +10,32 @@ const MAX_LEN: usize = 16 * 1024;
 const MAX_ERROR_LEN: usize = 600;
 
 const TOKENS: &[&[u8]] = &[
-    b"{", b"}", b"\"score\":", b"\"pass\":", b"\"reason\":", b"```json\n", b"```", b"<think>", b"</think>",
-    b"<thinking>", b"</thinking>", b"/5", b" out of 10", b"(1-5)", b"\"max_score\":", b"1e308", b"-0", b"NaN",
-    b"\"verdict\":", b"\\u0000", b"\"", b",", b"[", b"]", b"\xE2\x80\xA6", b"\xF0\x9F\x98\x80",
+    b"{",
+    b"}",
+    b"\"score\":",
+    b"\"pass\":",
+    b"\"reason\":",
+    b"```json\n",
+    b"```",
+    b"<think>",
+    b"</think>",
+    b"<thinking>",
+    b"</thinking>",
+    b"/5",
+    b" out of 10",
+    b"(1-5)",
+    b"\"max_score\":",
+    b"1e308",
+    b"-0",
+    b"NaN",
+    b"\"verdict\":",
+    b"\\u0000",
+    b"\"",
+    b",",
+    b"[",
+    b"]",
+    b"\xE2\x80\xA6",
+    b"\xF0\x9F\x98\x80",
 ];
 
 #[test]

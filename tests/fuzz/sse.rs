@@ -7,8 +7,21 @@ use crate::harness::{corpus, fuzz};
 const MAX_LEN: usize = 32 * 1024;
 
 const TOKENS: &[&[u8]] = &[
-    b"data: ", b"data:", b"event: ", b"id: ", b": comment", b"retry: 10", b"\n", b"\r\n", b"\r", b"\n\n",
-    b"[DONE]", b"\xEF\xBB\xBF", b"{\"choices\":[]}", b"\xE2\x82", b"\xAC",
+    b"data: ",
+    b"data:",
+    b"event: ",
+    b"id: ",
+    b": comment",
+    b"retry: 10",
+    b"\n",
+    b"\r\n",
+    b"\r",
+    b"\n\n",
+    b"[DONE]",
+    b"\xEF\xBB\xBF",
+    b"{\"choices\":[]}",
+    b"\xE2\x82",
+    b"\xAC",
 ];
 
 /// All events of `bytes` fed in the given chunk sizes (cycled), or the error.
