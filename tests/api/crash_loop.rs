@@ -34,11 +34,22 @@ fn unfinished(db: &Path) -> i64 {
     c.query_row("SELECT count(*) FROM runs WHERE status IN ('queued', 'running')", [], |r| r.get(0)).unwrap()
 }
 
-/// The ids `GET /v1/byok-keys` lists.
+/// The ids `GET /v1/byok-keys` lists, every page.
 pub(crate) fn listed_keys(c: &Client, base: &str, key: &str) -> Vec<String> {
-    let page: Value =
-        c.get(format!("{base}/v1/byok-keys?limit=200")).header("X-API-Key", key).send().unwrap().json().unwrap();
-    page["items"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap().to_string()).collect()
+    let mut ids = Vec::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut req = c.get(format!("{base}/v1/byok-keys")).header("X-API-Key", key).query(&[("limit", "100")]);
+        if let Some(cur) = &cursor {
+            req = req.query(&[("cursor", cur)]);
+        }
+        let page: Value = req.send().unwrap().json().unwrap();
+        ids.extend(page["items"].as_array().unwrap().iter().map(|k| k["id"].as_str().unwrap().to_string()));
+        match page["next_cursor"].as_str() {
+            Some(next) => cursor = Some(next.to_string()),
+            None => return ids,
+        }
+    }
 }
 
 /// An org `acme` with project `web`; returns its admin key.
@@ -126,6 +137,7 @@ fn crash_loop() {
     let kills: u64 = std::env::var("KILLS").ok().and_then(|v| v.parse().ok()).unwrap_or(3);
     let seed: u64 = std::env::var("CRASH_SEED").ok().and_then(|v| v.parse().ok()).unwrap_or_else(rand::random);
     let mut rng = rand::rngs::StdRng::seed_from_u64(seed);
+    println!("crash loop: KILLS={kills} CRASH_SEED={seed}");
     let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(40), ..Knobs::default() });
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("d");
