@@ -5,7 +5,7 @@
 pub mod heuristics;
 pub mod judge;
 pub mod pairwise;
-mod reply;
+pub mod reply;
 pub mod repo;
 pub mod stats;
 
