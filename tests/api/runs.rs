@@ -76,7 +76,7 @@ async fn datasets_in_three_formats_and_line_numbered_errors() {
     // Nothing of a refused dataset is stored.
     let (_, v) = app.get("/v1/projects/web/datasets", &admin).await;
     let names: Vec<&str> = v["items"].as_array().unwrap().iter().map(|d| d["name"].as_str().unwrap()).collect();
-    assert_eq!(names, vec!["j", "l", "c"]);
+    assert_eq!(names, vec!["j", "l", "c", "inputs"]);
 }
 
 #[tokio::test]
