@@ -17,6 +17,7 @@ pub mod judge;
 pub mod keystore;
 pub mod providers;
 pub mod runs;
+pub mod redteam;
 pub mod scoring;
 pub mod security;
 pub mod store;
