@@ -419,6 +419,7 @@ pub async fn run_local(
                 target: None,
                 analysis: None,
                 findings: None,
+                attempt: None,
             }
         })
         .collect();

@@ -174,7 +174,8 @@ impl Pipeline<'_> {
                     let (send, keep): (Vec<_>, Vec<_>) = take.into_iter().partition(|(_, it)| it.output.is_null());
                     take = keep;
                     for (idx, item) in send {
-                        let job = super::produce::Job::new(g, self.judging.as_ref(), self.scorers.clone());
+                        let job = super::produce::Job::new(g, self.judging.as_ref(), self.scorers.clone())
+                            .with_processor(self.processor.clone());
                         inflight.push(async move { (idx, job.run(item).await) }.boxed());
                     }
                 }
@@ -313,7 +314,7 @@ fn stage_batch(
 }
 
 /// A processor's judge call, through the scheduler, then the processor's finishing step.
-async fn ask_item(judge: &Judge, ctx: &RunCtx, prepared: &[Prepared], ask: Ask) -> Processed {
+pub(super) async fn ask_item(judge: &Judge, ctx: &RunCtx, prepared: &[Prepared], ask: Ask) -> Processed {
     let Ask { system, user, schema, max_tokens, accept, then } = ask;
     let reply = match prepared.first() {
         Some(p) => judge.ask(ctx, p, system, user, Some(schema), max_tokens, &*accept).await,

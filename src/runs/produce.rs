@@ -8,7 +8,7 @@ use std::sync::Arc;
 use serde_json::{json, Value};
 
 use super::pipeline::{judge_item, score_item, Generating, Judging};
-use super::processor::Processed;
+use super::processor::{ItemProcessor, Processed, Stage};
 use crate::domain::{Item, Score, ScoreError};
 use crate::judge::{Judge, Prepared, RunCtx};
 use crate::scoring::CompiledScorer;
@@ -23,6 +23,8 @@ pub struct Job {
     target: Arc<crate::targets::Prepared>,
     judging: Option<JudgeParts>,
     scorers: Arc<Vec<CompiledScorer>>,
+    /// A run kind's processor (the red team): it, not the scorers, looks at the answer.
+    processor: Option<Arc<dyn ItemProcessor>>,
 }
 
 impl Job {
@@ -33,12 +35,22 @@ impl Job {
             target: g.target.clone(),
             judging: judging.map(|j| (j.judge.clone(), j.ctx.clone(), j.prepared.clone())),
             scorers,
+            processor: None,
         }
+    }
+
+    /// The answer goes to this run kind's processor instead of the scorers.
+    pub fn with_processor(mut self, processor: Option<Arc<dyn ItemProcessor>>) -> Job {
+        self.processor = processor;
+        self
     }
 
     pub async fn run(self, mut item: Item) -> Processed {
         let produced = crate::targets::produce(&self.judge, &self.ctx, &self.target, &item).await;
         let figures = serde_json::to_value(&produced).unwrap_or(Value::Null);
+        if let Some(p) = self.processor.clone() {
+            return self.processed(p, item, produced.output, figures).await;
+        }
         let text = match produced.output {
             Ok(text) => text,
             Err(e) => {
@@ -67,6 +79,51 @@ impl Job {
         };
         Processed { scores, detail: Some(json!({"output": text, "target": figures}).to_string()) }
     }
+}
+
+impl Job {
+    /// A run kind's way: the processor's deterministic stage on the blocking pool, then its one judge call when it
+    /// asks for one; the answer and the target figures join the kind's detail.
+    async fn processed(
+        self,
+        p: Arc<dyn ItemProcessor>,
+        mut item: Item,
+        output: Result<String, ScoreError>,
+        figures: Value,
+    ) -> Processed {
+        let text = match output {
+            Ok(text) => text,
+            Err(e) => return with_figures(p.target_failed(&item, &e), None, figures),
+        };
+        item.output = Value::String(text.clone());
+        let staged = tokio::task::spawn_blocking(move || p.process(&item)).await;
+        let processed = match staged {
+            Ok(Stage::Done(done)) => done,
+            Ok(Stage::Ask(ask)) => match &self.judging {
+                Some((judge, ctx, prepared)) => super::pipeline::ask_item(judge, ctx, prepared, ask).await,
+                None => (ask.then)(Err(ScoreError::new(crate::domain::Code::ByokNoKey, "this run has no judge"))),
+            },
+            Err(_) => {
+                let e = ScoreError::new(crate::domain::Code::Internal, "the item's processor panicked");
+                Processed { scores: vec![failed("target", &e)], detail: None }
+            }
+        };
+        with_figures(processed, Some(text), figures)
+    }
+}
+
+/// A kind's detail with the produced answer and the target figures added (read back by [`split`]).
+fn with_figures(mut p: Processed, output: Option<String>, figures: Value) -> Processed {
+    let mut detail = match p.detail.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()) {
+        Some(Value::Object(m)) => m,
+        _ => serde_json::Map::new(),
+    };
+    if let Some(o) = output {
+        detail.insert("output".to_owned(), Value::String(o));
+    }
+    detail.insert("target".to_owned(), figures);
+    p.detail = Some(Value::Object(detail).to_string());
+    p
 }
 
 /// The score of a scorer that never saw the item: the target failed, with the target's code.

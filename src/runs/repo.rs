@@ -472,6 +472,7 @@ pub fn list_results(
                 scores: serde_json::from_str::<Vec<Score>>(&scores).map_err(Error::internal)?,
                 analysis,
                 findings,
+                attempt: super::task::attempt_of(detail.as_deref()),
             })
         })
         .collect()

@@ -8,6 +8,7 @@ pub mod gateway;
 pub mod matrix;
 pub mod ops;
 pub mod pairwise;
+pub mod redteam;
 pub mod runs;
 pub mod scorers;
 pub mod settings;
