@@ -30,6 +30,7 @@ mod judge_provider_mode;
 mod ops;
 mod packaging;
 mod providers;
+mod redteam;
 mod ratelimit;
 mod runs;
 mod secrets;
