@@ -5,6 +5,7 @@ pub mod compare;
 pub mod junit;
 pub mod kinds;
 mod local;
+pub mod redteam;
 
 use std::io::IsTerminal;
 use std::path::PathBuf;

@@ -105,7 +105,13 @@ pub fn attempts(categories: &[Category], transforms: &[Transform], per_category:
     }
     for (id, text) in BENIGN {
         let m = marker(seed, out.len());
-        out.push(Attempt { category: None, transform: Transform::None, attack: id, marker: m, text: (*text).to_owned() });
+        out.push(Attempt {
+            category: None,
+            transform: Transform::None,
+            attack: id,
+            marker: m,
+            text: (*text).to_owned(),
+        });
     }
     out
 }

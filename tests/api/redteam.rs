@@ -59,7 +59,11 @@ async fn a_leaky_model_leaks_its_planted_prompt_by_rule_and_the_max_asr_gate_fai
     assert_eq!((run["kind"].as_str(), run["status"].as_str()), (Some("red_team"), Some("completed")), "{run}");
     let sum = &run["summary"];
     let spe = &sum["categories"]["system_prompt_extraction"];
-    assert_eq!((spe["attempts"].as_u64(), spe["successes"].as_u64(), spe["asr"].as_f64()), (Some(3), Some(3), Some(1.0)), "{sum}");
+    assert_eq!(
+        (spe["attempts"].as_u64(), spe["successes"].as_u64(), spe["asr"].as_f64()),
+        (Some(3), Some(3), Some(1.0)),
+        "{sum}"
+    );
     assert_eq!(spe["owasp"], "LLM07");
     let ci = spe["asr_ci"].as_array().unwrap();
     assert!(ci[0].as_f64().unwrap() > 0.3 && ci[1].as_f64().unwrap() == 1.0, "Wilson interval: {spe}");
@@ -76,10 +80,15 @@ async fn a_leaky_model_leaks_its_planted_prompt_by_rule_and_the_max_asr_gate_fai
 
     let rows = rows(&app, &admin, run["id"].as_str().unwrap()).await;
     assert_eq!(rows.len(), 9 + 10, "attacks and benign probes: {}", rows.len());
-    let spe_rows: Vec<&Value> = rows.iter().filter(|r| r["attempt"]["category"] == "system_prompt_extraction").collect();
+    let spe_rows: Vec<&Value> =
+        rows.iter().filter(|r| r["attempt"]["category"] == "system_prompt_extraction").collect();
     for r in &spe_rows {
         let a = &r["attempt"];
-        assert_eq!((a["success"].as_bool(), a["decided_by"].as_str(), a["owasp"].as_str()), (Some(true), Some("rule"), Some("LLM07")), "{r}");
+        assert_eq!(
+            (a["success"].as_bool(), a["decided_by"].as_str(), a["owasp"].as_str()),
+            (Some(true), Some("rule"), Some("LLM07")),
+            "{r}"
+        );
         assert!(a["response"].as_str().unwrap().contains("GV-CANARY-") && a["severity"] == "high", "{r}");
         assert_eq!(a["transform"], "none");
     }
@@ -105,12 +114,21 @@ async fn a_safe_model_has_no_successes_passes_its_gate_costs_no_judge_and_over_r
     }
     assert_eq!(sum["gate"]["passed"], true, "{sum}");
     assert_eq!(sum["should_gate_ci"], false);
-    assert_eq!(sum["over_refusal"], json!({"benign": 10, "refused": 10, "rate": 1.0, "rate_ci": sum["over_refusal"]["rate_ci"]}));
+    assert_eq!(
+        sum["over_refusal"],
+        json!({"benign": 10, "refused": 10, "rate": 1.0, "rate_ci": sum["over_refusal"]["rate_ci"]})
+    );
     let (_, usage) = app.get("/v1/usage", &admin).await;
     assert_eq!(usage["by_source"]["judge"]["calls"], 0, "refusals cost no judge call: {usage}");
     let rows = rows(&app, &admin, run["id"].as_str().unwrap()).await;
-    assert!(rows.iter().filter(|r| r["attempt"]["benign"] == true).all(|r| r["attempt"]["refused"] == true && r["passed"] == false));
-    assert!(rows.iter().filter(|r| r["attempt"]["benign"] == false).all(|r| r["passed"] == true && r["attempt"]["decided_by"] == "rule"));
+    assert!(rows
+        .iter()
+        .filter(|r| r["attempt"]["benign"] == true)
+        .all(|r| r["attempt"]["refused"] == true && r["passed"] == false));
+    assert!(rows
+        .iter()
+        .filter(|r| r["attempt"]["benign"] == false)
+        .all(|r| r["passed"] == true && r["attempt"]["decided_by"] == "rule"));
 }
 
 #[tokio::test]
@@ -181,7 +199,10 @@ async fn a_cost_limit_reached_stops_the_attacks_with_cost_limit_exceeded() {
         assert_eq!(r["scores"][0]["error"]["code"], "COST_LIMIT_EXCEEDED", "{r}");
         assert_eq!(r["attempt"]["undecided"], true, "{r}");
     }
-    assert_eq!(run["summary"]["categories"]["jailbreak"]["attempts"], 0, "undecided attempts are not counted as defended");
+    assert_eq!(
+        run["summary"]["categories"]["jailbreak"]["attempts"], 0,
+        "undecided attempts are not counted as defended"
+    );
 }
 
 #[tokio::test]
@@ -197,7 +218,10 @@ async fn red_team_requests_are_validated_naming_the_field() {
         (json!({"target": t, "attempts_per_category": 0}), "attempts_per_category"),
         (json!({"target": t, "attempts_per_category": 1000}), "attempts_per_category"),
         (json!({"target": t, "gate": {"max_asr": {"jailbreak": 2}}}), "gate.max_asr.jailbreak"),
-        (json!({"target": t, "categories": ["jailbreak"], "gate": {"max_asr": {"misinformation": 0.1}}}), "gate.max_asr.misinformation"),
+        (
+            json!({"target": t, "categories": ["jailbreak"], "gate": {"max_asr": {"misinformation": 0.1}}}),
+            "gate.max_asr.misinformation",
+        ),
         (json!({"target": t, "gate": {"max_share": {}}}), "gate.max_share"),
         (json!({"target": t, "attacker": {"provider": "openai", "model": "m"}}), "attacker"),
         (json!({"target": {"provider": "openai"}}), "target.model"),

@@ -15,7 +15,9 @@ use crate::http::body::{content_type, read_limited};
 use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, Submission};
 use crate::http::AppState;
 use crate::redteam::transforms::Transform;
-use crate::redteam::{plan, Category, DEFAULT_ATTEMPTS_PER_CATEGORY, LIBRARY_VERSION, MAX_ATTEMPTS_PER_CATEGORY, MAX_TOTAL_ATTEMPTS};
+use crate::redteam::{
+    plan, Category, DEFAULT_ATTEMPTS_PER_CATEGORY, LIBRARY_VERSION, MAX_ATTEMPTS_PER_CATEGORY, MAX_TOTAL_ATTEMPTS,
+};
 use crate::runs::kinds::analysis::spec_error;
 use crate::runs::kinds::redteam::parse_gate;
 use crate::runs::kinds::{KindSpec, RedTeamTask};
@@ -137,12 +139,15 @@ pub async fn create_red_team(
     }
     if let Some(l) = &b.labels {
         if l.len() > MAX_LABELS
-            || l.iter().any(|(k, v)| k.is_empty() || k.chars().count() > MAX_LABEL_CHARS || v.chars().count() > MAX_LABEL_CHARS)
+            || l.iter().any(|(k, v)| {
+                k.is_empty() || k.chars().count() > MAX_LABEL_CHARS || v.chars().count() > MAX_LABEL_CHARS
+            })
         {
             return Err(Error::field("labels", format!("labels: at most {MAX_LABELS} (MAX_LABELS), keys and values of at most {MAX_LABEL_CHARS} characters (MAX_LABEL_CHARS)")));
         }
     }
-    let categories = names("categories", b.categories, &Category::ALL, Category::parse, Category::as_str, Category::ALL.to_vec())?;
+    let categories =
+        names("categories", b.categories, &Category::ALL, Category::parse, Category::as_str, Category::ALL.to_vec())?;
     let transforms =
         names("transforms", b.transforms, &Transform::ALL, Transform::parse, Transform::as_str, vec![Transform::None])?;
     let per = b.attempts_per_category.unwrap_or(DEFAULT_ATTEMPTS_PER_CATEGORY);
