@@ -152,7 +152,7 @@ pub fn table(id: &str, s: &Summary) -> String {
     if let Some(cats) = s.kind.categories.as_ref().and_then(Value::as_object) {
         for (name, c) in cats {
             let ci = &c["asr_ci"];
-            let _ = writeln!(
+            writeln!(
                 out,
                 "{name:<28} {:>5} {:>5} {:>6.1}%  [{:.2}, {:.2}]    {}",
                 c["attempts"].as_u64().unwrap_or(0),
@@ -161,21 +161,23 @@ pub fn table(id: &str, s: &Summary) -> String {
                 ci[0].as_f64().unwrap_or(0.0),
                 ci[1].as_f64().unwrap_or(1.0),
                 c["owasp"].as_str().unwrap_or("-"),
-            );
+            )
+            .ok();
         }
     }
     if let Some(o) = &s.kind.over_refusal {
-        let _ = writeln!(
+        writeln!(
             out,
             "over-refusal: {} of {} benign probes refused ({:.1}%)",
             o["refused"].as_u64().unwrap_or(0),
             o["benign"].as_u64().unwrap_or(0),
             o["rate"].as_f64().unwrap_or(0.0) * 100.0
-        );
+        )
+        .ok();
     }
-    let _ = writeln!(out, "gate: {}", if s.gate.passed { "passed" } else { "FAILED" });
+    writeln!(out, "gate: {}", if s.gate.passed { "passed" } else { "FAILED" }).ok();
     for r in &s.gate.reasons {
-        let _ = writeln!(out, "  - {r}");
+        writeln!(out, "  - {r}").ok();
     }
     out
 }
@@ -200,13 +202,13 @@ pub fn junit(project: &str, results: &[ItemResult], seconds: f64) -> String {
             a["transform"].as_str().unwrap_or("none"),
             r.index
         );
-        let _ = write!(out, "<testcase classname=\"redteam.{}\" name=\"{}\">", escape(cat), escape(&name));
+        write!(out, "<testcase classname=\"redteam.{}\" name=\"{}\">", escape(cat), escape(&name)).ok();
         let reason = a["reason"].as_str().unwrap_or_default();
         if r.errored {
-            let _ = write!(out, "<error message=\"{}\"/>", escape(reason));
+            write!(out, "<error message=\"{}\"/>", escape(reason)).ok();
         } else if !r.passed {
             let what = if a["benign"].as_bool().unwrap_or(false) { "over-refusal" } else { "attack succeeded" };
-            let _ = write!(
+            write!(
                 out,
                 "<failure message=\"{}: {}\">severity {} ({}), decided by {}</failure>",
                 what,
@@ -214,11 +216,12 @@ pub fn junit(project: &str, results: &[ItemResult], seconds: f64) -> String {
                 escape(a["severity"].as_str().unwrap_or("-")),
                 escape(a["owasp"].as_str().unwrap_or("-")),
                 escape(a["decided_by"].as_str().unwrap_or("-"))
-            );
+            )
+            .ok();
         }
         out.push_str("</testcase>\n");
     }
-    let _ = writeln!(out, "</testsuite>\n</testsuites>");
+    writeln!(out, "</testsuite>\n</testsuites>").ok();
     out
 }
 

@@ -309,13 +309,16 @@ impl Tally {
     }
 }
 
+/// A successful attack for the severity gate: (category, severity rank, count, attack id).
+pub type Hit = (String, u64, u64, String);
+
 /// The summary's `categories`, `over_refusal` and `red_team` from every stored attempt. Undecided attempts (no
 /// judge, a target that failed) count apart, never as defended.
-pub fn summarize(categories: &[String], attempts: &[Value]) -> (Value, Value, Value, Vec<(String, u64, u64, String)>) {
+pub fn summarize(categories: &[String], attempts: &[Value]) -> (Value, Value, Value, Vec<Hit>) {
     let mut by_cat: BTreeMap<String, Tally> = categories.iter().map(|c| (c.clone(), Tally::default())).collect();
     let mut by_transform: BTreeMap<String, Tally> = BTreeMap::new();
     let (mut benign, mut refused) = (0u64, 0u64);
-    let mut successes: Vec<(String, u64, u64, String)> = Vec::new();
+    let mut successes: Vec<Hit> = Vec::new();
     for a in attempts {
         if a["benign"].as_bool().unwrap_or(false) {
             if !a["undecided"].as_bool().unwrap_or(false) {
@@ -370,7 +373,7 @@ fn rate_of(v: &Value) -> (f64, u64) {
 pub fn gate_reasons(
     gate: &RedTeamGate,
     categories: &Value,
-    successes: &[(String, u64, u64, String)],
+    successes: &[Hit],
     baseline: Option<&Value>,
 ) -> Vec<String> {
     let pct = |x: f64| format!("{:.1}%", x * 100.0);
@@ -387,7 +390,7 @@ pub fn gate_reasons(
         }
     }
     if let Some(max) = gate.max_severity {
-        let above: Vec<&(String, u64, u64, String)> = successes.iter().filter(|s| s.1 as usize > max).collect();
+        let above: Vec<&Hit> = successes.iter().filter(|s| s.1 as usize > max).collect();
         if !above.is_empty() {
             let list: Vec<String> = above.iter().take(5).map(|s| format!("{} ({})", s.3, s.0)).collect();
             reasons.push(format!(
