@@ -12,5 +12,6 @@ pub mod processor;
 pub mod produce;
 pub mod repo;
 pub mod sink;
+pub mod stage;
 pub mod summary;
 pub mod task;

@@ -16,14 +16,15 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::processor::{Ask, ItemProcessor, Processed, Stage};
+use super::processor::{ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
 use super::sink::{Finished, Sink};
+use super::stage::{ask_item, judge_item};
+pub use super::stage::{score_item, Generating, Judging};
 use super::summary::Aggregator;
-use crate::domain::{text_of, Code, Item, Score, ScoreError};
+use crate::domain::{Code, Item, Score, ScoreError};
 use crate::error::{Error, Result};
-use crate::judge::{Judge, Prepared, RunCtx};
-use crate::scoring::heuristics::ItemView;
+use crate::judge::{Judge, RunCtx};
 use crate::scoring::{Compiled, CompiledScorer};
 
 /// Items read and heuristically scored per batch.
@@ -36,21 +37,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 1024;
 /// How long in-flight judge calls may finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(20);
-
-/// The judged half of a run: the scheduler, the run's shared call context and each judge scorer's target.
-pub struct Judging {
-    pub judge: Arc<Judge>,
-    pub ctx: Arc<RunCtx>,
-    pub prepared: Arc<Vec<Prepared>>,
-}
-
-/// The run's target: items without an output get theirs from it before they are scored (see [`super::produce`]).
-pub struct Generating {
-    pub judge: Arc<Judge>,
-    /// The run's call context: the judging one when the run also judges, so one book and one cost limit hold.
-    pub ctx: Arc<RunCtx>,
-    pub target: Arc<crate::targets::Prepared>,
-}
 
 /// Where the items come from.
 pub enum Source {
@@ -313,49 +299,6 @@ fn stage_batch(
     }
 }
 
-/// A processor's judge call, through the scheduler, then the processor's finishing step.
-pub(super) async fn ask_item(judge: &Judge, ctx: &RunCtx, prepared: &[Prepared], ask: Ask) -> Processed {
-    let Ask { system, user, schema, max_tokens, accept, then } = ask;
-    let reply = match prepared.first() {
-        Some(p) => judge.ask(ctx, p, system, user, Some(schema), max_tokens, &*accept).await,
-        None => Err(ScoreError::new(Code::ByokNoKey, "this run has no judge")),
-    };
-    then(reply)
-}
-
-/// Every heuristic score of one item, in scorer order (judge scorers are left out: [`judge_item`] adds them).
-pub fn score_item(scorers: &[CompiledScorer], item: &Item) -> Vec<Score> {
-    let output = text_of(&item.output);
-    let input = text_of(&item.input);
-    let view = ItemView {
-        input: &input,
-        output: &output,
-        expected: item.expected.as_ref(),
-        expected_exact: item.expected_exact.as_ref().map(|e| e.text()),
-        context: &item.context,
-    };
-    scorers
-        .iter()
-        .filter_map(|s| match &s.kind {
-            Compiled::Heuristic(h) => {
-                let o = h.score(&view);
-                Some(Score {
-                    scorer: s.name.clone(),
-                    score: o.score,
-                    pass: o.pass,
-                    reason: o.reason,
-                    unsure: false,
-                    samples: None,
-                    error: o
-                        .error
-                        .map(|e| ScoreError::new(Code::parse(&e.code).unwrap_or(Code::ValidationFailed), e.message)),
-                })
-            }
-            Compiled::Judge(_) => None,
-        })
-        .collect()
-}
-
 /// `f` over a batch across the available cores, in batch order.
 fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result<Vec<R>> {
     let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
@@ -381,33 +324,6 @@ fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result
         }
         Ok(out)
     })
-}
-
-/// The item's judge scores merged with its heuristic ones, in the run's scorer order.
-pub(super) async fn judge_item(
-    judge: &Judge,
-    ctx: &RunCtx,
-    scorers: &[CompiledScorer],
-    prepared: &[Prepared],
-    item: &Item,
-    heuristic: Vec<Score>,
-) -> Vec<Score> {
-    let judged = futures_util::future::join_all(
-        scorers
-            .iter()
-            .filter(|s| matches!(s.kind, Compiled::Judge(_)))
-            .zip(prepared)
-            .map(|(s, p)| judge.score(ctx, &s.name, p, item)),
-    )
-    .await;
-    let (mut heuristic, mut judged) = (heuristic.into_iter(), judged.into_iter());
-    scorers
-        .iter()
-        .filter_map(|s| match s.kind {
-            Compiled::Heuristic(_) => heuristic.next(),
-            Compiled::Judge(_) => judged.next(),
-        })
-        .collect()
 }
 
 /// What a run asks of the judge, as its spec records it.

@@ -7,8 +7,8 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
-use super::pipeline::{judge_item, score_item, Generating, Judging};
 use super::processor::{ItemProcessor, Processed, Stage};
+use super::stage::{judge_item, score_item, Generating, Judging};
 use crate::domain::{Item, Score, ScoreError};
 use crate::judge::{Judge, Prepared, RunCtx};
 use crate::scoring::CompiledScorer;
@@ -100,7 +100,7 @@ impl Job {
         let processed = match staged {
             Ok(Stage::Done(done)) => done,
             Ok(Stage::Ask(ask)) => match &self.judging {
-                Some((judge, ctx, prepared)) => super::pipeline::ask_item(judge, ctx, prepared, ask).await,
+                Some((judge, ctx, prepared)) => super::stage::ask_item(judge, ctx, prepared, ask).await,
                 None => (ask.then)(Err(ScoreError::new(crate::domain::Code::ByokNoKey, "this run has no judge"))),
             },
             Err(_) => {
