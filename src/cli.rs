@@ -78,6 +78,9 @@ pub enum Command {
     Analyze(crate::evalcli::kinds::KindArgs),
     /// Security audit of a dataset or an earlier run: masked findings per check, gate (exit codes as eval).
     Audit(crate::evalcli::kinds::KindArgs),
+    /// Red-team a target with the built-in attack library: attack success per category with 95 % intervals,
+    /// over-refusal, gate (exit codes as eval).
+    Redteam(crate::evalcli::redteam::RedTeamArgs),
     /// Compare two runs: pass rates with 95 % intervals, per-scorer changes beyond noise or not, and with
     /// --pairwise a judge's head-vs-base win rate. Exit 0; 1 with --fail-on-regression on a regression beyond noise.
     Compare(crate::evalcli::compare::CompareArgs),
@@ -135,7 +138,7 @@ impl Command {
             }
             Command::Healthcheck { bind, .. } => Overrides { bind: bind.clone(), ..Default::default() },
             Command::Selftest { .. } => Overrides { log_level: Some("warn".into()), ..Default::default() },
-            Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) | Command::Compare(_) => {
+            Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) | Command::Redteam(_) | Command::Compare(_) => {
                 Overrides { log_level: Some("warn".into()), ..Default::default() }
             }
         }

@@ -22,6 +22,10 @@ pub async fn run(cli: Cli) -> ExitCode {
         crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
         return ExitCode::from(crate::evalcli::kinds::run(kind, args).await);
     }
+    if let Command::Redteam(args) = cli.command {
+        crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
+        return ExitCode::from(crate::evalcli::redteam::run(args).await);
+    }
     if let Command::Compare(args) = cli.command {
         crate::telemetry::init(&crate::config::LogConfig { format: "text".into(), level: "warn".into() });
         return ExitCode::from(crate::evalcli::compare::run(args).await);
@@ -58,9 +62,12 @@ pub async fn run(cli: Cli) -> ExitCode {
             println!("the master key is not in the backup: keep it separately");
         }),
         Command::Healthcheck { .. } => healthcheck(&config.server.bind),
-        Command::Eval(_) | Command::Analyze(_) | Command::Audit(_) | Command::Compare(_) | Command::Selftest { .. } => {
-            Ok(())
-        }
+        Command::Eval(_)
+        | Command::Analyze(_)
+        | Command::Audit(_)
+        | Command::Redteam(_)
+        | Command::Compare(_)
+        | Command::Selftest { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,

@@ -16,6 +16,7 @@ pub mod http;
 pub mod judge;
 pub mod keystore;
 pub mod providers;
+pub mod redteam;
 pub mod reviews;
 pub mod runs;
 pub mod scoring;

@@ -24,6 +24,7 @@ fn result(index: u64, item: Item, scores: Vec<Score>, elapsed_ms: u64) -> ItemRe
         findings: None,
         elapsed_ms: Some(elapsed_ms),
         target: None,
+        attempt: None,
     }
 }
 

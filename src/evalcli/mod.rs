@@ -12,6 +12,7 @@ pub mod markdown;
 pub mod matrix;
 pub mod promptfoo;
 mod promptfoo_map;
+pub mod redteam;
 mod source;
 
 use std::io::IsTerminal;

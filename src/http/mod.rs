@@ -30,6 +30,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     routes::matrix::configure(cfg);
     routes::pairwise::configure(cfg);
     routes::analysis::configure(cfg);
+    routes::redteam::configure(cfg);
     routes::usage::configure(cfg);
     routes::settings::configure(cfg);
     routes::gateway::configure(cfg);

@@ -39,6 +39,7 @@ fn build() -> utoipa::openapi::OpenApi {
         matrix::Doc::openapi(),
         pairwise::Doc::openapi(),
         analysis::Doc::openapi(),
+        redteam::Doc::openapi(),
         usage::Doc::openapi(),
         settings::Doc::openapi(),
         gateway::Doc::openapi(),

@@ -299,7 +299,7 @@ impl RunManager {
         run_id: &str,
         judging: Option<&super::pipeline::Judging>,
         spent: crate::domain::Usage,
-    ) -> Result<super::produce::Generating> {
+    ) -> Result<super::stage::Generating> {
         let request = crate::targets::Request {
             org_id: &work.org_id,
             run_id,
@@ -318,7 +318,7 @@ impl RunManager {
                 unreachable: Mutex::new(Default::default()),
             }),
         };
-        Ok(super::produce::Generating { judge: self.judge.clone(), ctx, target: Arc::new(prepared) })
+        Ok(super::stage::Generating { judge: self.judge.clone(), ctx, target: Arc::new(prepared) })
     }
 }
 
@@ -423,6 +423,7 @@ pub async fn run_local(
                 analysis: None,
                 findings: None,
                 elapsed_ms: Some(elapsed_ms),
+                attempt: None,
             }
         })
         .collect();

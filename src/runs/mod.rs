@@ -15,7 +15,7 @@ pub mod pipeline;
 pub mod processor;
 pub mod produce;
 pub mod repo;
-pub mod score;
 pub mod sink;
+pub mod stage;
 pub mod summary;
 pub mod task;

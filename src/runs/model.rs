@@ -70,6 +70,10 @@ pub struct ItemResult {
     /// score was ready (null for results stored before this was measured).
     #[serde(default)]
     pub elapsed_ms: Option<u64>,
+    /// Red-team runs: `{category, transform, attack, response, success, severity, decided_by, owasp, reason}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub attempt: Option<serde_json::Value>,
 }
 
 /// Gate options of a run.
@@ -186,6 +190,18 @@ pub struct KindSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub checks: Option<serde_json::Value>,
+    /// Red team: `{CATEGORY: {attempts, successes, asr, asr_ci: [lo, hi], undecided, owasp, severity}}`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub categories: Option<serde_json::Value>,
+    /// Red team: `{benign, refused, rate, rate_ci}` over the benign probes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub over_refusal: Option<serde_json::Value>,
+    /// Red team: `{TRANSFORM: {attempts, successes, asr, asr_ci}}` and the library version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Object>)]
+    pub red_team: Option<serde_json::Value>,
 }
 
 /// A run as the API shows it.

@@ -16,15 +16,15 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use super::processor::{Ask, ItemProcessor, Processed, Stage};
-use super::produce::Generating;
+use super::processor::{ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
-pub use super::score::{judge_item, score_item};
 use super::sink::{Finished, Sink};
+use super::stage::{ask_item, judge_item};
+pub use super::stage::{score_item, Generating, Judging};
 use super::summary::Aggregator;
 use crate::domain::{Code, Item, Score, ScoreError};
 use crate::error::{Error, Result};
-use crate::judge::{Judge, Prepared, RunCtx};
+use crate::judge::{Judge, RunCtx};
 use crate::scoring::{Compiled, CompiledScorer};
 
 /// Items read and heuristically scored per batch.
@@ -37,13 +37,6 @@ const FLUSH_EVERY: Duration = Duration::from_millis(100);
 const FLUSH_AT: usize = 1024;
 /// How long in-flight judge calls may finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(20);
-
-/// The judged half of a run: the scheduler, the run's shared call context and each judge scorer's target.
-pub struct Judging {
-    pub judge: Arc<Judge>,
-    pub ctx: Arc<RunCtx>,
-    pub prepared: Arc<Vec<Prepared>>,
-}
 
 /// Where the items come from.
 pub enum Source {
@@ -183,9 +176,8 @@ impl Pipeline<'_> {
                     let (send, keep): (Vec<_>, Vec<_>) = take.into_iter().partition(|(_, it)| it.output.is_null());
                     take = keep;
                     for (idx, item) in send {
-                        let judged =
-                            self.judging.as_ref().map(|j| (j.judge.clone(), j.ctx.clone(), j.prepared.clone()));
-                        let job = super::produce::Job::new(g, judged, self.scorers.clone());
+                        let job = super::produce::Job::new(g, self.judging.as_ref(), self.scorers.clone())
+                            .with_processor(self.processor.clone());
                         inflight.push(async move { (idx, job.run(item).await, taken.elapsed()) }.boxed());
                     }
                 }
@@ -330,16 +322,6 @@ fn stage_batch(
             (i, Work::Heuristic(item, s), t.elapsed())
         }),
     }
-}
-
-/// A processor's judge call, through the scheduler, then the processor's finishing step.
-async fn ask_item(judge: &Judge, ctx: &RunCtx, prepared: &[Prepared], ask: Ask) -> Processed {
-    let Ask { system, user, schema, max_tokens, accept, then } = ask;
-    let reply = match prepared.first() {
-        Some(p) => judge.ask(ctx, p, system, user, Some(schema), max_tokens, &*accept).await,
-        None => Err(ScoreError::new(Code::ByokNoKey, "this run has no judge")),
-    };
-    then(reply)
 }
 
 /// `f` over a batch across the available cores, in batch order.

@@ -44,4 +44,21 @@ pub enum Stage {
 /// A run kind's per-item work. `process` runs on the blocking pool (CPU work, no I/O).
 pub trait ItemProcessor: Send + Sync {
     fn process(&self, item: &Item) -> Stage;
+
+    /// A run with a target: the target gave no answer for `item` (its code says why, `COST_LIMIT_EXCEEDED` when
+    /// the run's cost limit stopped it). The default is one errored score named `target`.
+    fn target_failed(&self, _item: &Item, e: &ScoreError) -> Processed {
+        Processed {
+            scores: vec![Score {
+                scorer: "target".to_owned(),
+                score: 0.0,
+                pass: false,
+                reason: format!("the target failed: {}", e.message),
+                unsure: false,
+                samples: None,
+                error: Some(e.clone()),
+            }],
+            detail: None,
+        }
+    }
 }

@@ -504,6 +504,7 @@ pub fn list_results(
                 analysis,
                 findings,
                 elapsed_ms: elapsed.map(|ms| ms.max(0) as u64),
+                attempt: super::task::attempt_of(detail.as_deref()),
             })
         })
         .collect()

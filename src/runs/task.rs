@@ -13,6 +13,7 @@ use crate::analysis::severity::SeverityOverrides;
 pub enum KindSpec {
     FailureAnalysis(AnalysisTask),
     SecurityAudit(AuditTask),
+    RedTeam(RedTeamTask),
 }
 
 impl KindSpec {
@@ -21,6 +22,7 @@ impl KindSpec {
         match self {
             KindSpec::FailureAnalysis(_) => "failure_analysis",
             KindSpec::SecurityAudit(_) => "security_audit",
+            KindSpec::RedTeam(_) => "red_team",
         }
     }
 }
@@ -51,6 +53,39 @@ pub struct AuditTask {
     pub checks: Vec<String>,
     #[serde(default)]
     pub gate: Value,
+}
+
+/// What a red-team run runs with, as stored with the run (its items are the planned attempts).
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct RedTeamTask {
+    pub categories: Vec<String>,
+    pub transforms: Vec<String>,
+    pub attempts_per_category: u32,
+    /// Drawn at submission: the attempts' markers and the planted canary derive from it.
+    pub seed: u64,
+    pub library_version: String,
+    /// What gavel planted in a target that had no system prompt (absent: the target's own is known, or unknown).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub planted: Option<crate::redteam::plan::Planted>,
+    /// The target's own hidden system prompt and canary, when the request named them.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_prompt: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub canary: Option<String>,
+    #[serde(default)]
+    pub gate: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub labels: Option<Value>,
+}
+
+/// A stored detail's red-team attempt, for the result row.
+pub fn attempt_of(detail: Option<&str>) -> Option<Value> {
+    let Some(Value::Object(mut m)) = detail.and_then(|d| serde_json::from_str::<Value>(d).ok()) else {
+        return None;
+    };
+    m.remove("attempt")
 }
 
 /// A stored detail split into the result row's `analysis` and `findings`.

@@ -37,6 +37,7 @@ mod ops;
 mod packaging;
 mod providers;
 mod ratelimit;
+mod redteam;
 mod reviews;
 mod runs;
 mod secrets;

@@ -20,6 +20,8 @@ use super::fake_stream;
 
 /// A reply from (model, user prompt).
 pub type ReplyWithModel = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
+/// A reply from (model, system prompt, user prompt): target personas that leak or refuse.
+pub type ReplyWithSystem = Arc<dyn Fn(&str, &str, &str) -> String + Send + Sync>;
 
 /// The fake's behaviour; change it at any time with [`FakeProvider::set_knobs`].
 #[derive(Clone)]
@@ -48,6 +50,8 @@ pub struct Knobs {
     pub reply: Arc<dyn Fn(&str) -> String + Send + Sync>,
     /// When set, the reply from the model and the user prompt (so targets of different models answer apart).
     pub reply_with_model: Option<ReplyWithModel>,
+    /// When set, wins over the other replies: the reply from the model, the system prompt and the user prompt.
+    pub reply_with_system: Option<ReplyWithSystem>,
     /// Pause between the frames of a streamed answer.
     pub stream_delay: Duration,
     /// Streams end after this many frames, as a connection cut mid-answer would.
@@ -71,6 +75,7 @@ impl Default for Knobs {
             timeout_delay: Duration::from_secs(30),
             reply: Arc::new(default_reply),
             reply_with_model: None,
+            reply_with_system: None,
             stream_delay: Duration::ZERO,
             stream_cut_after: None,
         }
@@ -541,9 +546,10 @@ fn streamed(
 /// Each provider's real success shape, with usage of about one token per four characters.
 fn success(flavor: Flavor, model: &str, body: &Value, knobs: &Knobs, n: u64) -> HttpResponse {
     let (system, user) = prompt(flavor, body);
-    let reply = match &knobs.reply_with_model {
-        Some(f) => f(model, &user),
-        None => (knobs.reply)(&user),
+    let reply = match (&knobs.reply_with_system, &knobs.reply_with_model) {
+        (Some(f), _) => f(model, &system, &user),
+        (None, Some(f)) => f(model, &user),
+        (None, None) => (knobs.reply)(&user),
     };
     let tokens = |text: &str| (text.chars().count() as u64).div_ceil(4);
     let (input, output) = (tokens(&system) + tokens(&user) + 8, tokens(&reply) + 1);

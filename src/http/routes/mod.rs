@@ -9,6 +9,7 @@ pub mod gateway;
 pub mod matrix;
 pub mod ops;
 pub mod pairwise;
+pub mod redteam;
 pub mod reviews;
 pub mod run_identity;
 pub mod runs;

@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod buckets;
+pub mod redteam;
 pub mod safety;
 pub mod source;
 
@@ -17,7 +18,7 @@ use serde_json::Value;
 use super::model::{RunStatus, Summary};
 use super::pipeline::{prepare_specs, JudgeRequest, Judging};
 use super::processor::ItemProcessor;
-pub use super::task::{split_detail, AnalysisTask, AuditTask, KindSpec};
+pub use super::task::{split_detail, AnalysisTask, AuditTask, KindSpec, RedTeamTask};
 use crate::domain::{Code, Score, ScoreError};
 use crate::error::{Error, Result};
 use crate::judge::Judge;
@@ -29,6 +30,7 @@ impl KindSpec {
         Ok(match self {
             KindSpec::FailureAnalysis(t) => Arc::new(analysis::AnalysisProcessor::new(t, judged)?),
             KindSpec::SecurityAudit(t) => Arc::new(audit::AuditProcessor::new(t)),
+            KindSpec::RedTeam(t) => Arc::new(redteam::RedTeamProcessor::new(t, judged)),
         })
     }
 }
@@ -37,9 +39,13 @@ impl KindSpec {
 /// `provider_key`, with the run's `model`). With no key at all it runs on its deterministic checks alone (the
 /// summary says so); a key that exists but fails makes the open checks `unsure`, item by item.
 pub async fn prepare_judging(judge: &Arc<Judge>, task: &KindSpec, r: JudgeRequest<'_>) -> Result<Option<Judging>> {
-    let KindSpec::FailureAnalysis(_) = task else { return Ok(None) };
+    let spec = match task {
+        KindSpec::FailureAnalysis(_) => analysis::judge_spec(),
+        KindSpec::RedTeam(_) => redteam::judge_spec(),
+        KindSpec::SecurityAudit(_) => return Ok(None),
+    };
     let had_request_key = r.had_request_key;
-    let judging = prepare_specs(judge, vec![analysis::judge_spec()], r).await?;
+    let judging = prepare_specs(judge, vec![spec], r).await?;
     let usable = judging.as_ref().and_then(|j| j.prepared.first()).is_some_and(|p| match &p.target {
         Ok(_) => true,
         Err(e) => had_request_key || e.code != Code::ByokNoKey,
@@ -59,6 +65,7 @@ pub async fn finish(
     let mut reasons = match task {
         KindSpec::FailureAnalysis(t) => analysis::finish(store, run_id, org_id, t, summary).await?,
         KindSpec::SecurityAudit(t) => audit::finish(store, run_id, org_id, t, summary).await?,
+        KindSpec::RedTeam(t) => redteam::finish(store, run_id, org_id, t, summary).await?,
     };
     if status != RunStatus::Completed {
         reasons.insert(0, format!("the run is {}, not completed", status.as_str()));

@@ -1,0 +1,255 @@
+//! `gavel redteam`: a red-team run submitted to a server and followed to the end like `gavel analyze`/`audit`
+//! (exit 0 gate passed, 1 gate failed, 2 usage or connection error), a table of attack success per category and
+//! the over-refusal rate, and JUnit with one test case per attempt (a successful attack is a failure).
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+use super::{all_results, follow, junit::escape, usage, Progress};
+use crate::runs::model::{ItemResult, Summary};
+
+/// What `gavel redteam` was asked to do.
+#[derive(clap::Args, Debug, Clone)]
+pub struct RedTeamArgs {
+    /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
+    #[arg(long, env = "GAVEL_URL", value_name = "URL")]
+    pub server: Option<String>,
+    /// Org API key (env GAVEL_API_KEY).
+    #[arg(long, env = "GAVEL_API_KEY", value_name = "KEY", hide_env_values = true)]
+    pub api_key: Option<String>,
+    /// Project name or id.
+    #[arg(long, value_name = "P")]
+    pub project: Option<String>,
+    /// The target as JSON, or @FILE holding it: `{"provider", "model", …}` or `{"url", "headers", …}`.
+    #[arg(long, value_name = "JSON|@FILE")]
+    pub target: Option<String>,
+    /// A category to attack (repeatable; default all).
+    #[arg(long = "category", value_name = "C")]
+    pub categories: Vec<String>,
+    /// A transform to apply (repeatable; default none).
+    #[arg(long = "transform", value_name = "T")]
+    pub transforms: Vec<String>,
+    /// Attempts per category.
+    #[arg(long, value_name = "N")]
+    pub attempts: Option<u32>,
+    /// Gate: the highest attack success rate allowed in every category (0..1).
+    #[arg(long, value_name = "RATE")]
+    pub max_asr: Option<f64>,
+    /// Stop attacking once the run has cost this much (USD).
+    #[arg(long, value_name = "USD")]
+    pub cost_limit_usd: Option<f64>,
+    /// Write a JUnit XML report here.
+    #[arg(long, value_name = "OUT.xml")]
+    pub junit: Option<PathBuf>,
+    /// Print the finished run as JSON instead of a table.
+    #[arg(long)]
+    pub json: bool,
+    /// Give up waiting after this many seconds.
+    #[arg(long, default_value_t = 3600, value_name = "S")]
+    pub timeout_s: u64,
+}
+
+/// Run the command; the exit code follows the contract.
+pub async fn run(args: RedTeamArgs) -> u8 {
+    match execute(args).await {
+        Ok(true) => 0,
+        Ok(false) => 1,
+        Err(e) => {
+            eprintln!("gavel redteam: {e:#}");
+            2
+        }
+    }
+}
+
+fn target_of(arg: &str) -> anyhow::Result<Value> {
+    let text = match arg.strip_prefix('@') {
+        Some(path) => std::fs::read_to_string(path).map_err(|e| usage(format!("reading {path}: {e}")))?,
+        None => arg.to_owned(),
+    };
+    serde_json::from_str(&text).map_err(|e| usage(format!("--target is not JSON: {e}")))
+}
+
+fn body(args: &RedTeamArgs) -> anyhow::Result<Value> {
+    let target = target_of(args.target.as_deref().ok_or_else(|| usage("--target JSON|@FILE is required"))?)?;
+    let mut body = json!({"target": target});
+    let categories = if args.categories.is_empty() {
+        crate::redteam::Category::ALL.iter().map(|c| c.as_str().to_owned()).collect()
+    } else {
+        args.categories.clone()
+    };
+    if !args.categories.is_empty() {
+        body["categories"] = json!(args.categories);
+    }
+    if !args.transforms.is_empty() {
+        body["transforms"] = json!(args.transforms);
+    }
+    if let Some(n) = args.attempts {
+        body["attempts_per_category"] = json!(n);
+    }
+    if let Some(c) = args.cost_limit_usd {
+        body["cost_limit_usd"] = json!(c);
+    }
+    if let Some(max) = args.max_asr {
+        let per: serde_json::Map<String, Value> = categories.into_iter().map(|c| (c, json!(max))).collect();
+        body["gate"] = json!({"max_asr": per});
+    }
+    Ok(body)
+}
+
+async fn execute(args: RedTeamArgs) -> anyhow::Result<bool> {
+    let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
+    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
+    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
+    let body = body(&args)?;
+    let client = reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| usage(format!("HTTP client: {e}")))?;
+    let started = Instant::now();
+    let resp = client
+        .post(format!("{server}/v1/projects/{project}/security/red-team"))
+        .header("X-API-Key", key)
+        .json(&body)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
+    let status = resp.status();
+    let accepted: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
+    if !status.is_success() {
+        let msg = accepted["error"]["message"].as_str().unwrap_or("request failed");
+        return Err(usage(format!("{server} answered {status}: {msg}")));
+    }
+    let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
+    let mut progress = Progress::new();
+    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let run = follow(&client, server, key, &id, &mut progress, deadline).await;
+    progress.finish();
+    let run = run?;
+    let summary =
+        run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
+    if let Some(out) = &args.junit {
+        let results = all_results(&client, server, key, &id).await?;
+        let xml = junit(project, &results, started.elapsed().as_secs_f64());
+        std::fs::write(out, xml).map_err(|e| usage(format!("writing {}: {e}", out.display())))?;
+    }
+    if args.json {
+        println!("{}", serde_json::to_string_pretty(&run)?);
+    } else {
+        print!("{}", table(&run.id, &summary));
+    }
+    Ok(summary.gate.passed)
+}
+
+/// The category table, the over-refusal rate and the gate.
+pub fn table(id: &str, s: &Summary) -> String {
+    let mut out = format!(
+        "red team {id}\n{:<28} {:>5} {:>5} {:>7}  {:<15} owasp\n",
+        "category", "tries", "hits", "asr", "95% ci"
+    );
+    if let Some(cats) = s.kind.categories.as_ref().and_then(Value::as_object) {
+        for (name, c) in cats {
+            let ci = &c["asr_ci"];
+            writeln!(
+                out,
+                "{name:<28} {:>5} {:>5} {:>6.1}%  [{:.2}, {:.2}]    {}",
+                c["attempts"].as_u64().unwrap_or(0),
+                c["successes"].as_u64().unwrap_or(0),
+                c["asr"].as_f64().unwrap_or(0.0) * 100.0,
+                ci[0].as_f64().unwrap_or(0.0),
+                ci[1].as_f64().unwrap_or(1.0),
+                c["owasp"].as_str().unwrap_or("-"),
+            )
+            .ok();
+        }
+    }
+    if let Some(o) = &s.kind.over_refusal {
+        writeln!(
+            out,
+            "over-refusal: {} of {} benign probes refused ({:.1}%)",
+            o["refused"].as_u64().unwrap_or(0),
+            o["benign"].as_u64().unwrap_or(0),
+            o["rate"].as_f64().unwrap_or(0.0) * 100.0
+        )
+        .ok();
+    }
+    writeln!(out, "gate: {}", if s.gate.passed { "passed" } else { "FAILED" }).ok();
+    for r in &s.gate.reasons {
+        writeln!(out, "  - {r}").ok();
+    }
+    out
+}
+
+/// JUnit: one test case per attempt, grouped by category; a successful attack (or an over-refused benign probe)
+/// is a failure, an attempt without an answer an error.
+pub fn junit(project: &str, results: &[ItemResult], seconds: f64) -> String {
+    let failures = results.iter().filter(|r| !r.passed && !r.errored).count();
+    let errors = results.iter().filter(|r| r.errored).count();
+    let mut out = format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"gavel redteam\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\" time=\"{seconds:.3}\">\n<testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\" errors=\"{errors}\">\n",
+        results.len(),
+        escape(project),
+        results.len()
+    );
+    for r in results {
+        let a = r.attempt.clone().unwrap_or(Value::Null);
+        let cat = a["category"].as_str().unwrap_or("attempt");
+        let name = format!(
+            "{} [{}] #{}",
+            a["attack"].as_str().unwrap_or("?"),
+            a["transform"].as_str().unwrap_or("none"),
+            r.index
+        );
+        write!(out, "<testcase classname=\"redteam.{}\" name=\"{}\">", escape(cat), escape(&name)).ok();
+        let reason = a["reason"].as_str().unwrap_or_default();
+        if r.errored {
+            write!(out, "<error message=\"{}\"/>", escape(reason)).ok();
+        } else if !r.passed {
+            let what = if a["benign"].as_bool().unwrap_or(false) { "over-refusal" } else { "attack succeeded" };
+            write!(
+                out,
+                "<failure message=\"{}: {}\">severity {} ({}), decided by {}</failure>",
+                what,
+                escape(reason),
+                escape(a["severity"].as_str().unwrap_or("-")),
+                escape(a["owasp"].as_str().unwrap_or("-")),
+                escape(a["decided_by"].as_str().unwrap_or("-"))
+            )
+            .ok();
+        }
+        out.push_str("</testcase>\n");
+    }
+    writeln!(out, "</testsuite>\n</testsuites>").ok();
+    out
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_body_carries_the_target_the_choices_and_a_gate_for_every_category() {
+        let args = RedTeamArgs {
+            server: None,
+            api_key: None,
+            project: None,
+            target: Some(r#"{"provider": "openai", "model": "m"}"#.into()),
+            categories: vec!["jailbreak".into()],
+            transforms: vec!["base64".into()],
+            attempts: Some(3),
+            max_asr: Some(0.1),
+            cost_limit_usd: None,
+            junit: None,
+            json: false,
+            timeout_s: 1,
+        };
+        let b = body(&args).unwrap();
+        assert_eq!(b["target"]["model"], "m");
+        assert_eq!(b["gate"], json!({"max_asr": {"jailbreak": 0.1}}));
+        assert_eq!((b["transforms"][0].as_str(), b["attempts_per_category"].as_u64()), (Some("base64"), Some(3)));
+        assert!(target_of("not json").is_err());
+    }
+}

@@ -1,0 +1,247 @@
+//! `POST /v1/projects/{project}/security/red-team`: a run of kind `red_team`. The request's target is checked as
+//! a run's is (the same target abstraction, the same destination policy), the attempts are planned here and
+//! stored as the run's items, and the run is accepted like any other (202, or 200 within `wait_s`).
+
+use std::collections::BTreeMap;
+
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde::Deserialize;
+use serde_json::{json, Value};
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+use crate::http::auth::OrgMember;
+use crate::http::body::{content_type, read_limited};
+use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, Submission};
+use crate::http::AppState;
+use crate::redteam::transforms::Transform;
+use crate::redteam::{
+    plan, Category, DEFAULT_ATTEMPTS_PER_CATEGORY, LIBRARY_VERSION, MAX_ATTEMPTS_PER_CATEGORY, MAX_TOTAL_ATTEMPTS,
+};
+use crate::runs::kinds::analysis::spec_error;
+use crate::runs::kinds::redteam::parse_gate;
+use crate::runs::kinds::{KindSpec, RedTeamTask};
+use crate::runs::model::Run;
+use crate::runs::repo::{self, RunSpec};
+use crate::targets::TargetSpec;
+use crate::tenancy::repo::find_project;
+
+/// Most labels a red-team run may carry, and the longest label key or value (characters).
+pub const MAX_LABELS: usize = 32;
+pub const MAX_LABEL_CHARS: usize = 200;
+
+/// POST /v1/projects/{project}/security/red-team
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreateRedTeam {
+    /// What to attack: a provider target `{provider, model, system_prompt?, …}` or an HTTP target `{url, headers?,
+    /// body_template?, response_path?, system_prompt?, canary?}` (headers are held in memory only).
+    pub target: crate::targets::TargetBody,
+    /// Category names (default: all nine).
+    #[serde(default)]
+    pub categories: Option<Vec<String>>,
+    /// Transform names (default: `none`); attempts cycle through them.
+    #[serde(default)]
+    pub transforms: Option<Vec<String>>,
+    /// Attempts per category (default 10, at most `MAX_ATTEMPTS_PER_CATEGORY`).
+    #[serde(default)]
+    pub attempts_per_category: Option<u32>,
+    /// An attacker model (paraphrase, multi-turn): not available yet; refused by name.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub attacker: Option<Value>,
+    /// Stop sending attacks (and judging) once the run has cost this much (USD); the rest get COST_LIMIT_EXCEEDED.
+    #[serde(default)]
+    pub cost_limit_usd: Option<f64>,
+    /// `{max_asr?: {CATEGORY: 0..1}, max_severity?, no_regression?, baseline?: RUN_ID}`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub gate: Option<Value>,
+    #[serde(default)]
+    pub wait_s: Option<f64>,
+    #[serde(default)]
+    pub name: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<BTreeMap<String, String>>)]
+    pub labels: Option<BTreeMap<String, String>>,
+    /// A provider key for the judge only (kept in memory, never stored or logged).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub provider_key: Option<crate::judge::keys::RequestKey>,
+    /// Judge model.
+    #[serde(default)]
+    pub model: Option<String>,
+}
+
+fn names<T: Copy>(
+    field: &str,
+    given: Option<Vec<String>>,
+    all: &[T],
+    parse: impl Fn(&str) -> Option<T>,
+    show: impl Fn(T) -> &'static str,
+    default: Vec<T>,
+) -> Result<Vec<T>> {
+    let Some(list) = given else { return Ok(default) };
+    if list.is_empty() {
+        return Err(Error::field(field, format!("{field} must name at least one")));
+    }
+    let mut out: Vec<T> = Vec::new();
+    for (i, n) in list.iter().enumerate() {
+        let v = parse(n).ok_or_else(|| {
+            let known: Vec<&str> = all.iter().map(|t| show(*t)).collect();
+            Error::field(&format!("{field}[{i}]"), format!("{field}[{i}]: unknown {n:?}; one of {}", known.join(", ")))
+        })?;
+        if !out.iter().any(|o| show(*o) == show(v)) {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// Submit a red-team run: 202 at once, or 200 with the finished run within `wait_s`.
+#[utoipa::path(post, path = "/v1/projects/{project}/security/red-team", tag = "analysis", params(("project" = String, Path)),
+    request_body = CreateRedTeam,
+    responses((status = 202, description = "accepted: {id, status, status_url, progress}", body = serde_json::Value), (status = 200, body = Run),
+        (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn create_red_team(
+    state: web::Data<AppState>,
+    caller: OrgMember,
+    project: web::Path<String>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse> {
+    if content_type(&req) != "application/json" {
+        return Err(Error::UnsupportedMediaType("send the request as JSON with Content-Type: application/json".into()));
+    }
+    let body = read_limited(&req, payload, state.config.server.max_body_bytes).await?;
+    let b: CreateRedTeam = serde_json::from_slice(&body).map_err(|e| Error::Validation {
+        message: format!("invalid body: {e}"),
+        details: json!({"line": e.line(), "column": e.column()}),
+    })?;
+    let c = caller.0;
+    if b.attacker.as_ref().is_some_and(|a| !a.is_null()) {
+        return Err(Error::field("attacker", "attacker: an attacker model is not available yet; leave it out (the built-in library and transforms are used)"));
+    }
+    if let Some(k) = &b.provider_key {
+        validate_provider_key(k, state.runs.judge().http().policy()).await?;
+    }
+    if b.cost_limit_usd.is_some_and(|x| x.is_nan() || x < 0.0) {
+        return Err(Error::field("cost_limit_usd", "cost_limit_usd must be a non-negative number"));
+    }
+    if b.model.as_deref().is_some_and(|m| m.trim().is_empty() || m.len() > 200) {
+        return Err(Error::field("model", "model must be 1-200 characters"));
+    }
+    validate_wait(b.wait_s)?;
+    if b.name.as_deref().is_some_and(|n| n.trim().is_empty() || n.chars().count() > MAX_LABEL_CHARS) {
+        return Err(Error::field("name", format!("name must be 1-{MAX_LABEL_CHARS} characters (MAX_LABEL_CHARS)")));
+    }
+    if let Some(l) = &b.labels {
+        if l.len() > MAX_LABELS
+            || l.iter().any(|(k, v)| {
+                k.is_empty() || k.chars().count() > MAX_LABEL_CHARS || v.chars().count() > MAX_LABEL_CHARS
+            })
+        {
+            return Err(Error::field("labels", format!("labels: at most {MAX_LABELS} (MAX_LABELS), keys and values of at most {MAX_LABEL_CHARS} characters (MAX_LABEL_CHARS)")));
+        }
+    }
+    let categories =
+        names("categories", b.categories, &Category::ALL, Category::parse, Category::as_str, Category::ALL.to_vec())?;
+    let transforms =
+        names("transforms", b.transforms, &Transform::ALL, Transform::parse, Transform::as_str, vec![Transform::None])?;
+    let per = b.attempts_per_category.unwrap_or(DEFAULT_ATTEMPTS_PER_CATEGORY);
+    if per == 0 || per > MAX_ATTEMPTS_PER_CATEGORY {
+        return Err(Error::field(
+            "attempts_per_category",
+            format!("attempts_per_category must be 1-{MAX_ATTEMPTS_PER_CATEGORY} (MAX_ATTEMPTS_PER_CATEGORY)"),
+        ));
+    }
+    let total = categories.len() * per as usize + crate::redteam::library::BENIGN.len();
+    if total > MAX_TOTAL_ATTEMPTS {
+        return Err(Error::field(
+            "attempts_per_category",
+            format!("{total} attempts ({} categories × {per} + benign probes) is over MAX_TOTAL_ATTEMPTS ({MAX_TOTAL_ATTEMPTS})", categories.len()),
+        ));
+    }
+    let cat_names: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();
+    let gate = b.gate.unwrap_or(Value::Null);
+    let parsed_gate = parse_gate(&gate, &cat_names).map_err(spec_error)?;
+    let checked = super::matrix::checked_targets(&state, &c.org_id, Some(b.target), None).await?;
+    let Some((mut list, _)) = checked else { return Err(Error::field("target", "target is required")) };
+    let (mut target, headers) = list.remove(0);
+    let seed: u64 = rand::random();
+    let (planted, system_prompt, canary) = match &mut target {
+        TargetSpec::Provider(p) => match &p.system_prompt {
+            Some(s) => (None, Some(s.clone()), None),
+            None => {
+                let planted = plan::planted(seed);
+                p.system_prompt = Some(planted.system_prompt.clone());
+                (Some(planted), None, None)
+            }
+        },
+        TargetSpec::Http(h) => (None, h.system_prompt.clone(), h.canary.clone()),
+    };
+    let (org, proj, baseline) = (c.org_id.clone(), project.into_inner(), parsed_gate.baseline.clone());
+    let (name, labels) = (b.name.clone(), b.labels.clone());
+    let (project_id, identity) = state
+        .store
+        .read(move |conn| {
+            let p = find_project(conn, &org, &proj)?;
+            if let Some(b) = &baseline {
+                repo::get_run(conn, &org, b)
+                    .map_err(|_| Error::field("gate.baseline", format!("gate.baseline: no run {b:?} in this org")))?;
+            }
+            // Name and labels as every run carries them (listed, filtered by label).
+            let identity = super::run_identity::resolve(conn, &org, &p.id, "red_team", name, labels, None)?;
+            Ok((p.id, identity))
+        })
+        .await?;
+    let attempts = plan::attempts(&categories, &transforms, per, seed);
+    let items = attempts.iter().enumerate().map(|(i, a)| a.item(i)).collect::<Vec<_>>();
+    let label = target.label();
+    let task = RedTeamTask {
+        categories: cat_names.clone(),
+        transforms: transforms.iter().map(|t| t.as_str().to_owned()).collect(),
+        attempts_per_category: per,
+        seed,
+        library_version: LIBRARY_VERSION.to_owned(),
+        planted,
+        system_prompt,
+        canary,
+        gate,
+        name: b.name,
+        labels: b.labels.map(|l| json!(l)),
+    };
+    let spec = RunSpec {
+        scorers: Vec::new(),
+        gate: Default::default(),
+        model: b.model,
+        cache: true,
+        cost_limit_usd: b.cost_limit_usd,
+        request_key: b.provider_key.is_some(),
+        target: Some(target),
+        task: Some(KindSpec::RedTeam(task)),
+        identity,
+    };
+    let sub = Submission {
+        project_id,
+        spec,
+        items: Some(items),
+        dataset_id: None,
+        provider_key: b.provider_key,
+        target_headers: headers,
+        wait_s: b.wait_s,
+        action: "red_team.create",
+        audit: json!({"kind": "red_team", "categories": cat_names, "target": label, "attempts": total}),
+    };
+    accept(&state, &c, sub).await
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    cfg.service(web::resource("/v1/projects/{project}/security/red-team").route(web::post().to(create_red_team)));
+}
+
+#[derive(utoipa::OpenApi)]
+#[openapi(paths(create_red_team))]
+pub struct Doc;
