@@ -216,7 +216,9 @@ mod tests {
         let b: Item = serde_json::from_str(r#"{"input":"q","output":"a","context":["c","d"]}"#).unwrap();
         assert_eq!(b.context.len(), 2);
         assert!(serde_json::from_str::<Item>(r#"{"input":"q","output":"a","context":5}"#).is_err());
-        assert!(serde_json::from_str::<Item>(r#"{"input":"q"}"#).is_err());
+        let waiting: Item = serde_json::from_str(r#"{"input":"q"}"#).unwrap();
+        assert!(waiting.output.is_null(), "an item may wait for a target's output");
+        assert!(serde_json::from_str::<Item>(r#"{"output":"a"}"#).is_err());
         assert!(serde_json::from_str::<Item>(r#"{"input":"q","output":"a","extra":1}"#).is_err());
         assert_eq!(text_of(&serde_json::json!({"a":1})), r#"{"a":1}"#);
     }

@@ -258,7 +258,9 @@ mod tests {
         assert_eq!(items[1].expected, None);
         let e = message(parse(Format::Csv, b"input,output\nq,a\nq,a,extra\n").unwrap_err());
         assert!(e.starts_with("line 3"), "{e}");
-        assert!(message(parse(Format::Csv, b"input,answer\nq,a\n").unwrap_err()).contains("output"));
+        let waiting = parse(Format::Csv, b"input,answer\nq,a\n").unwrap();
+        assert!(waiting[0].output.is_null(), "without an output column the items wait for a target");
+        assert!(message(parse(Format::Csv, b"question,output\nq,a\n").unwrap_err()).contains("input"));
         let e = message(parse(Format::Csv, b"input,output,context\nq,a,[broken\n").unwrap_err());
         assert!(e.starts_with("line 2"), "{e}");
     }
