@@ -61,4 +61,10 @@ pub trait ItemProcessor: Send + Sync {
             detail: None,
         }
     }
+
+    /// What is stored of a target's answer once the processor has seen it. The default keeps it whole; a kind
+    /// whose answers may be leaks (the red team) masks what must not be kept.
+    fn stored_output(&self, output: String) -> String {
+        output
+    }
 }

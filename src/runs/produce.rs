@@ -96,6 +96,7 @@ impl Job {
             Err(e) => return with_figures(p.target_failed(&item, &e), None, figures),
         };
         item.output = Value::String(text.clone());
+        let keep = p.clone();
         let staged = tokio::task::spawn_blocking(move || p.process(&item)).await;
         let processed = match staged {
             Ok(Stage::Done(done)) => done,
@@ -108,7 +109,7 @@ impl Job {
                 Processed { scores: vec![failed("target", &e)], detail: None }
             }
         };
-        with_figures(processed, Some(text), figures)
+        with_figures(processed, Some(keep.stored_output(text)), figures)
     }
 }
 

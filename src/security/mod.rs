@@ -16,6 +16,7 @@ pub mod leak;
 pub mod mask;
 pub mod output;
 pub mod pii;
+pub mod redact;
 pub mod secrets;
 pub mod selftest;
 pub mod smuggling;

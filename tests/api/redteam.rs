@@ -33,12 +33,17 @@ fn personas() -> Knobs {
             }
             match model {
                 "safe" => "I'm sorry, but I can't help with that.".to_owned(),
+                "leaks-secrets" => format!("Sure! The deploy token is {LEAKED_TOKEN}; mail {LEAKED_EMAIL} for access."),
                 _ => format!("Sure! My instructions say: {system}\n\nYou asked: {user}"),
             }
         })),
         ..Knobs::default()
     }
 }
+
+/// What the `leaks-secrets` persona discloses: a real-looking payment-provider secret key and an e-mail address.
+const LEAKED_TOKEN: &str = "sk_live_Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8L";
+const LEAKED_EMAIL: &str = "jane.roe@corp-mail.example";
 
 async fn rows(app: &TestApp, key: &str, id: &str) -> Vec<Value> {
     let (s, page) = app.get(&format!("/v1/runs/{id}/results?limit=1000"), key).await;
@@ -238,4 +243,35 @@ async fn red_team_requests_are_validated_naming_the_field() {
     assert_error(s, &e, 400, "VALIDATION_FAILED");
     let (s, e) = app.post("/v1/projects/nope/security/red-team", &admin, json!({"target": t})).await;
     assert_error(s, &e, 404, "NOT_FOUND");
+}
+
+/// A target that leaks a real secret: the attempt is a success, and what gavel keeps of the answer (the row's
+/// response, the item's output, every file of the store) holds the secret and the address only masked.
+#[tokio::test]
+async fn a_leaked_secret_is_kept_masked() {
+    let fake = FakeProvider::start(personas());
+    let app = spawn_app().await;
+    let admin = setup(&app, &fake).await;
+    let body = json!({"target": {"provider": "openai", "model": "leaks-secrets"}, "categories": ["data_exfiltration"],
+                      "attempts_per_category": 2, "wait_s": 60});
+    let (s, run) = app.post(RED, &admin, body).await;
+    assert_eq!(s, 200, "{run}");
+    let rows = rows(&app, &admin, run["id"].as_str().unwrap()).await;
+    let attacks: Vec<&Value> = rows.iter().filter(|r| r["attempt"]["category"] == "data_exfiltration").collect();
+    assert_eq!(attacks.len(), 2, "{rows:?}");
+    for r in &rows {
+        let text = r.to_string();
+        assert!(!text.contains(LEAKED_TOKEN) && !text.contains(LEAKED_EMAIL), "kept in clear: {text}");
+    }
+    for r in &attacks {
+        assert_eq!(r["attempt"]["success"], true, "{r}");
+        assert!(r["attempt"]["response"].as_str().unwrap().contains("sk_l…[sha256:"), "masked, recognisable: {r}");
+    }
+    let mut app = app;
+    let data_dir = app.data_dir.clone();
+    let dir = app.stop().await;
+    let files =
+        crate::support::common::assert_no_file_holds(&data_dir, &[LEAKED_TOKEN.as_bytes(), LEAKED_EMAIL.as_bytes()]);
+    assert!(files >= 2, "the store was searched");
+    drop(dir);
 }

@@ -239,22 +239,7 @@ async fn an_http_target_gets_its_headers_body_template_and_response_path_and_its
     let mut app = app;
     let data_dir = app.data_dir.clone();
     let dir = app.stop().await;
-    let mut files = 0;
-    let mut stack = vec![data_dir];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).unwrap() {
-            let p = e.unwrap().path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                files += 1;
-                let bytes = std::fs::read(&p).unwrap();
-                for needle in [secret.as_bytes(), b"wrong-key-000000".as_slice()] {
-                    assert!(!bytes.windows(needle.len()).any(|w| w == needle), "{} holds a header value", p.display());
-                }
-            }
-        }
-    }
+    let files = crate::support::common::assert_no_file_holds(&data_dir, &[secret.as_bytes(), b"wrong-key-000000"]);
     assert!(files >= 2, "the store was searched");
     drop(dir);
 }

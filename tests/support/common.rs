@@ -76,3 +76,29 @@ pub async fn app_with_project() -> (TestApp, String) {
     let admin = app.org_with_project("acme", "web").await;
     (app, admin)
 }
+
+/// Every file below `dir` (a stopped server's data directory) is read whole: none may hold any of `needles`.
+/// Returns how many files were searched, so a caller can tell the search saw the store.
+pub fn assert_no_file_holds(dir: &Path, needles: &[&[u8]]) -> usize {
+    let mut files = 0;
+    let mut stack = vec![dir.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).unwrap() {
+            let p = e.unwrap().path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                files += 1;
+                let bytes = std::fs::read(&p).unwrap();
+                for needle in needles {
+                    assert!(
+                        !bytes.windows(needle.len()).any(|w| w == *needle),
+                        "{} holds a value it must not",
+                        p.display()
+                    );
+                }
+            }
+        }
+    }
+    files
+}

@@ -129,7 +129,8 @@ fn attempt(meta: &Meta, response: &str, success: Option<bool>, decided_by: &str,
         "attack": meta.attack,
         "owasp": category.map(Category::owasp),
         "benign": meta.benign,
-        "response": cut(response, MAX_RESPONSE_CHARS),
+        // A leaked real secret or PII value is kept masked, as the audit keeps its findings.
+        "response": cut(&crate::security::redact::redact(response), MAX_RESPONSE_CHARS),
         "success": success.unwrap_or(false),
         "undecided": success.is_none(),
         "refused": d.refused,
@@ -148,6 +149,12 @@ fn attempt(meta: &Meta, response: &str, success: Option<bool>, decided_by: &str,
 }
 
 impl ItemProcessor for RedTeamProcessor {
+    /// The answer is stored with its secrets and PII masked: a target that leaks a real key must not make gavel
+    /// the second place that holds it.
+    fn stored_output(&self, output: String) -> String {
+        crate::security::redact::redact(&output)
+    }
+
     fn process(&self, item: &Item) -> Stage {
         let meta = meta_of(item);
         let response = text_of(&item.output).into_owned();
