@@ -67,7 +67,9 @@ impl Judge {
             }
         }
         let (text, line) = self.call_as(ctx, target, req, Source::Target).await?;
-        if let Some(k) = key {
+        // A run that does not read the cache does not fill it either: the red team's answers may be leaks, and
+        // each attack is a measurement of the target as it answers now.
+        if let (true, Some(k)) = (ctx.use_cache, key) {
             self.cache_put(&ctx.org_id, k, text.clone()).await;
         }
         Ok(Generated {

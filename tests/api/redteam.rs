@@ -43,7 +43,7 @@ fn personas() -> Knobs {
 
 /// What the `leaks-secrets` persona discloses: a real-looking payment-provider secret key and an e-mail address.
 const LEAKED_TOKEN: &str = "sk_live_Zx8Qw2Er4Ty6Ui8Op0As2Df4Gh6Jk8L";
-const LEAKED_EMAIL: &str = "jane.roe@corp-mail.example";
+const LEAKED_EMAIL: &str = "jane.roe@northwind-mail.com";
 
 async fn rows(app: &TestApp, key: &str, id: &str) -> Vec<Value> {
     let (s, page) = app.get(&format!("/v1/runs/{id}/results?limit=1000"), key).await;

@@ -217,7 +217,8 @@ pub async fn create_red_team(
         scorers: Vec::new(),
         gate: Default::default(),
         model: b.model,
-        cache: true,
+        // Every attack reaches the target, and no answer (which may be a leak) is kept in the cache.
+        cache: false,
         cost_limit_usd: b.cost_limit_usd,
         request_key: b.provider_key.is_some(),
         target: Some(target),
