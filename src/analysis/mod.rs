@@ -22,6 +22,7 @@ mod analyzer;
 pub mod checks;
 pub mod custom;
 pub mod faults;
+pub mod gate_rules;
 pub mod judge;
 pub mod safety;
 mod schema;

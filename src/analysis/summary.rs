@@ -6,6 +6,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::custom::SpecError;
+use super::gate_rules;
 use super::severity::Systemic;
 use super::taxonomy::Taxonomy;
 use super::types::{Decision, ItemVerdict, Severity};
@@ -116,38 +117,18 @@ impl Gate {
             }
             Some(_) => return Err(SpecError::new("gate.max_severity", "must be a string")),
         }
-        match obj.get("max_share") {
-            None | Some(Value::Null) => {}
-            Some(Value::Object(map)) => {
-                for (key, share) in map {
-                    let field = format!("gate.max_share.{key}");
-                    let known = match key.split_once('.') {
-                        Some((b, s)) => taxonomy.find(b, s).is_some(),
-                        None => taxonomy.buckets.iter().any(|b| b.name == *key),
-                    };
-                    if !known {
-                        return Err(SpecError::new(field, "names no bucket (or bucket.subcategory) of the taxonomy"));
-                    }
-                    match share.as_f64() {
-                        Some(x) if (0.0..=1.0).contains(&x) => {
-                            gate.max_share.insert(key.clone(), x);
-                        }
-                        _ => return Err(SpecError::new(field, "must be a number from 0 to 1")),
-                    }
-                }
-            }
-            Some(_) => return Err(SpecError::new("gate.max_share", "must be an object of bucket → share")),
-        }
-        match obj.get("no_regression") {
-            None | Some(Value::Null) => {}
-            Some(Value::Bool(b)) => gate.no_regression = *b,
-            Some(_) => return Err(SpecError::new("gate.no_regression", "must be a boolean")),
-        }
-        match obj.get("baseline") {
-            None | Some(Value::Null) => {}
-            Some(Value::String(s)) => gate.baseline = Some(s.clone()),
-            Some(_) => return Err(SpecError::new("gate.baseline", "must be a string: a run id or label=key:value")),
-        }
+        gate.max_share = gate_rules::rates(
+            obj,
+            "max_share",
+            |key| match key.split_once('.') {
+                Some((b, s)) => taxonomy.find(b, s).is_some(),
+                None => taxonomy.buckets.iter().any(|b| b.name == *key),
+            },
+            "names no bucket (or bucket.subcategory) of the taxonomy",
+            "bucket → share",
+        )?;
+        gate.no_regression = gate_rules::no_regression(obj)?;
+        gate.baseline = gate_rules::baseline(obj)?;
         Ok(gate)
     }
 }

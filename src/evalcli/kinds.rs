@@ -99,21 +99,32 @@ fn body(kind: Kind, args: &KindArgs) -> anyhow::Result<Value> {
     Ok(body)
 }
 
-async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
-    let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
-    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
-    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
-    let body = body(kind, &args)?;
-    let path = if kind == Kind::Analyze { "failure-analysis" } else { "security/audit" };
+/// A run of another kind as the CLI follows it: submitted, then followed to its end.
+pub(super) struct Followed {
+    pub client: reqwest::Client,
+    pub id: String,
+    pub run: Run,
+    /// When the request was sent, for the report's wall time.
+    pub started: Instant,
+}
+
+/// POST `body` to `path` on `server`, then follow the accepted run's events to its end (analyze, audit, redteam).
+pub(super) async fn submit_and_follow(
+    server: &str,
+    key: &str,
+    path: &str,
+    body: &Value,
+    timeout_s: u64,
+) -> anyhow::Result<Followed> {
     let client = reqwest::Client::builder()
         .connect_timeout(Duration::from_secs(10))
         .build()
         .map_err(|e| usage(format!("HTTP client: {e}")))?;
     let started = Instant::now();
     let resp = client
-        .post(format!("{server}/v1/projects/{project}/{path}"))
+        .post(format!("{server}{path}"))
         .header("X-API-Key", key)
-        .json(&body)
+        .json(body)
         .send()
         .await
         .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
@@ -125,10 +136,20 @@ async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
     }
     let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
     let mut progress = Progress::new();
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
+    let deadline = Instant::now() + Duration::from_secs(timeout_s);
     let run = follow(&client, server, key, &id, &mut progress, deadline).await;
     progress.finish();
-    let run = run?;
+    Ok(Followed { client, id, run: run?, started })
+}
+
+async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
+    let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
+    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
+    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
+    let body = body(kind, &args)?;
+    let path = if kind == Kind::Analyze { "failure-analysis" } else { "security/audit" };
+    let Followed { client, id, run, started } =
+        submit_and_follow(server, key, &format!("/v1/projects/{project}/{path}"), &body, args.timeout_s).await?;
     let summary =
         run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
     if let Some(out) = &args.junit {

@@ -4,11 +4,11 @@
 
 use std::fmt::Write as _;
 use std::path::PathBuf;
-use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use super::{all_results, follow, junit::escape, usage, Progress};
+use super::kinds::{submit_and_follow, Followed};
+use super::{all_results, junit::escape, usage};
 use crate::runs::model::{ItemResult, Summary};
 
 /// What `gavel redteam` was asked to do.
@@ -104,30 +104,9 @@ async fn execute(args: RedTeamArgs) -> anyhow::Result<bool> {
     let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
     let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
     let body = body(&args)?;
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| usage(format!("HTTP client: {e}")))?;
-    let started = Instant::now();
-    let resp = client
-        .post(format!("{server}/v1/projects/{project}/security/red-team"))
-        .header("X-API-Key", key)
-        .json(&body)
-        .send()
-        .await
-        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
-    let status = resp.status();
-    let accepted: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
-    if !status.is_success() {
-        let msg = accepted["error"]["message"].as_str().unwrap_or("request failed");
-        return Err(usage(format!("{server} answered {status}: {msg}")));
-    }
-    let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
-    let mut progress = Progress::new();
-    let deadline = Instant::now() + Duration::from_secs(args.timeout_s);
-    let run = follow(&client, server, key, &id, &mut progress, deadline).await;
-    progress.finish();
-    let run = run?;
+    let Followed { client, id, run, started } =
+        submit_and_follow(server, key, &format!("/v1/projects/{project}/security/red-team"), &body, args.timeout_s)
+            .await?;
     let summary =
         run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
     if let Some(out) = &args.junit {

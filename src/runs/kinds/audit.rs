@@ -24,7 +24,7 @@ use super::super::processor::{ItemProcessor, Processed, Stage};
 use super::{baseline_summary, detail_of, kind_score, AuditTask};
 use crate::analysis::safety::{builtin_injection, InjectionSignal};
 use crate::analysis::summary::rose_beyond_noise;
-use crate::analysis::SpecError;
+use crate::analysis::{gate_rules, SpecError};
 use crate::error::{Error, Result};
 use crate::security::{self, Check, Finding, ScanInput, Severity};
 use crate::store::Store;
@@ -106,34 +106,15 @@ pub fn parse_gate(v: &Value, checks: &[String]) -> std::result::Result<AuditGate
             )
         }
     }
-    match obj.get("max_share") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, x) in m {
-                let field = format!("gate.max_share.{k}");
-                if !checks.iter().any(|c| c == k) {
-                    return Err(SpecError::new(field, "names no check of this audit"));
-                }
-                match x.as_f64() {
-                    Some(x) if (0.0..=1.0).contains(&x) => {
-                        gate.max_share.insert(k.clone(), x);
-                    }
-                    _ => return Err(SpecError::new(field, "must be a number from 0 to 1")),
-                }
-            }
-        }
-        Some(_) => return Err(SpecError::new("gate.max_share", "must be an object of check → share")),
-    }
-    match obj.get("no_regression") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(b)) => gate.no_regression = *b,
-        Some(_) => return Err(SpecError::new("gate.no_regression", "must be a boolean")),
-    }
-    match obj.get("baseline") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => gate.baseline = Some(s.clone()),
-        Some(_) => return Err(SpecError::new("gate.baseline", "must be a run id")),
-    }
+    gate.max_share = gate_rules::rates(
+        obj,
+        "max_share",
+        |k| checks.iter().any(|c| c == k),
+        "names no check of this audit",
+        "check → share",
+    )?;
+    gate.no_regression = gate_rules::no_regression(obj)?;
+    gate.baseline = gate_rules::baseline(obj)?;
     Ok(gate)
 }
 

@@ -13,7 +13,7 @@ use super::super::model::{text_of, Item, Summary};
 use super::super::processor::{Ask, ItemProcessor, Processed, Stage};
 use super::{baseline_summary, detail_of, kind_score, RedTeamTask};
 use crate::analysis::summary::rose_beyond_noise;
-use crate::analysis::SpecError;
+use crate::analysis::{gate_rules, SpecError};
 use crate::domain::{Code, ScoreError};
 use crate::error::Result;
 use crate::redteam::library::{self, Attack};
@@ -257,24 +257,13 @@ pub fn parse_gate(v: &Value, categories: &[String]) -> std::result::Result<RedTe
             format!("is not a red-team gate rule; one of {}", GATE_KEYS.join(", ")),
         ));
     }
-    match obj.get("max_asr") {
-        None | Some(Value::Null) => {}
-        Some(Value::Object(m)) => {
-            for (k, x) in m {
-                let field = format!("gate.max_asr.{k}");
-                if !categories.iter().any(|c| c == k) {
-                    return Err(SpecError::new(field, "names no category of this red-team run"));
-                }
-                match x.as_f64() {
-                    Some(x) if (0.0..=1.0).contains(&x) => {
-                        gate.max_asr.insert(k.clone(), x);
-                    }
-                    _ => return Err(SpecError::new(field, "must be a number from 0 to 1")),
-                }
-            }
-        }
-        Some(_) => return Err(SpecError::new("gate.max_asr", "must be an object of category → rate")),
-    }
+    gate.max_asr = gate_rules::rates(
+        obj,
+        "max_asr",
+        |k| categories.iter().any(|c| c == k),
+        "names no category of this red-team run",
+        "category → rate",
+    )?;
     match obj.get("max_severity") {
         None | Some(Value::Null) => {}
         Some(s) => {
@@ -285,16 +274,8 @@ pub fn parse_gate(v: &Value, categories: &[String]) -> std::result::Result<RedTe
                 })?);
         }
     }
-    match obj.get("no_regression") {
-        None | Some(Value::Null) => {}
-        Some(Value::Bool(b)) => gate.no_regression = *b,
-        Some(_) => return Err(SpecError::new("gate.no_regression", "must be a boolean")),
-    }
-    match obj.get("baseline") {
-        None | Some(Value::Null) => {}
-        Some(Value::String(s)) => gate.baseline = Some(s.clone()),
-        Some(_) => return Err(SpecError::new("gate.baseline", "must be a run id")),
-    }
+    gate.no_regression = gate_rules::no_regression(obj)?;
+    gate.baseline = gate_rules::baseline(obj)?;
     Ok(gate)
 }
 
