@@ -187,8 +187,10 @@ try {
       const needle = SEED.search.toLowerCase();
       const hit = (v) => JSON.stringify(v ?? '').toLowerCase().includes(needle);
       expect(body.items.every((r) => hit(r.item.input) || hit(r.item.output)), 'every search hit holds the text');
+      // Listen before acting: the answer can arrive before a listener set up afterwards.
+      const cleared = waitResults((q) => !q.get('q'));
       await page.getByLabel('Search').fill('');
-      await waitResults((q) => !q.get('q'));
+      await cleared;
     }
     const scorer = await page.locator('#results-scorer option').nth(1).getAttribute('value');
     const resp = waitResults((q) => q.get('scorer') === scorer);
@@ -232,8 +234,11 @@ try {
     await page.locator('tbody tr[data-index]').first().waitFor();
     expect(await page.locator('tbody tr[data-index]').first().getAttribute('data-reason') === 'failed', 'judge failures first (the seed has no unsure items)');
     expect(await page.locator('tbody tr[data-index="0"]').count() === 0, 'the reviewed item is not on the first page: it goes last');
+    const hidden = page.waitForResponse((r) => r.url().includes('/review-queue') && r.url().includes('exclude_reviewed=true'));
     await page.getByLabel('Hide items I reviewed').check();
-    await page.waitForResponse((r) => r.url().includes('/review-queue') && r.url().includes('exclude_reviewed=true'));
+    await hidden;
+    // The answer is in; give the page its render before reading the rows.
+    await page.waitForFunction(() => document.querySelector('tbody tr[data-index]')?.getAttribute('data-index') === '3', null, { timeout: 5000 }).catch(() => {});
     const first = page.locator('tbody tr[data-index]').first();
     expect(await first.getAttribute('data-index') === '3', 'item 3 (the next wrong one) leads the queue');
     await first.getByRole('button', { name: 'Mark item 3 pass for relevance' }).click();
