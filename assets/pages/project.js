@@ -41,7 +41,7 @@ export async function projectPage({ params, query, el, signal }) {
   const listBox = h('div');
   el.append(
     pageHead(project.name, { crumbs: [h('a', { href: '/' }, 'Projects')], sub: ['project ', h('code', {}, project.id)],
-      actions: [h('a', { class: 'button primary', href: projPath(project, '/start') }, 'Start a run'), h('a', { class: 'button', href: projPath(project, '/compare') }, 'Compare runs')] }),
+      actions: [h('a', { class: 'button primary', href: projPath(project, '/start') }, 'Start a run'), h('a', { class: 'button', href: projPath(project, '/red-team') }, 'Red team'), h('a', { class: 'button', href: projPath(project, '/compare') }, 'Compare runs')] }),
     projectTabs(project, 'runs'),
     h('h2', {}, 'Pass rate over runs'), chartBox, h('h2', {}, 'Runs'), labelForm, listBox);
 

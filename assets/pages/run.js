@@ -5,6 +5,7 @@ import { resultsView } from './results.js';
 import { kindSummary } from './kinds.js';
 import { runName, identityChips } from './identity.js';
 import { exportBar } from './exportbar.js';
+import { redTeamCards, redTeamReport, redTeamResults, redTeamPending } from './redteam.js';
 
 const live = (r) => r.status === 'queued' || r.status === 'running';
 
@@ -60,10 +61,13 @@ export async function runPage({ params, el, signal }) {
   const resultsBox = h('div');
   const exportBox = h('div');
   let results = null;
+  const redTeam = first.kind === 'red_team';
+  const scorerHead = h('h2', { hidden: redTeam }, 'Scorers');
 
   function renderHead() {
     const actions = [h('a', { class: 'button', href: projPath(project, `/compare?head=${encodeURIComponent(run.id)}`) }, 'Compare with…'),
       h('a', { class: 'button', href: projPath(project, `/runs/${encodeURIComponent(run.id)}/review`) }, 'Review queue')];
+    if (redTeam) actions.push(h('a', { class: 'button', href: projPath(project, '/red-team') }, 'New red-team run'));
     if (live(run)) {
       actions.unshift(h('button', { type: 'button', class: 'danger', onclick: async (e) => {
         e.currentTarget.disabled = true;
@@ -80,15 +84,21 @@ export async function runPage({ params, el, signal }) {
   function paint() {
     renderHead();
     progressBox.replaceChildren(live(run) ? progressBlock(run) : run.error ? errorBox({ message: run.error }) : '');
+    if (redTeam) {
+      // Attack success per category, over-refusal beside it, the gate (redteam.js); no scorer table.
+      cardsBox.replaceChildren(redTeamCards(run) || redTeamPending(run));
+      kindBox.replaceChildren(redTeamReport(run) || '');
+      return;
+    }
     cardsBox.replaceChildren(summaryCards(run));
     const kind = kindSummary(run);
     kindBox.replaceChildren(...(kind ? [h('h2', {}, run.kind === 'security_audit' ? 'Checks' : 'Buckets'), kind] : []));
     scorerBox.replaceChildren(scorerTable(run, (n) => { results && results.setScorer(n); resultsBox.scrollIntoView({ behavior: 'smooth' }); }));
   }
 
-  el.append(headBox, projectTabs(project, 'runs'), progressBox, cardsBox, kindBox, h('h2', {}, 'Scorers'), scorerBox, h('h2', { id: 'results' }, 'Results'), exportBox, resultsBox);
+  el.append(headBox, projectTabs(project, 'runs'), progressBox, cardsBox, kindBox, scorerHead, scorerBox, h('h2', { id: 'results' }, redTeam ? 'Attempts' : 'Results'), exportBox, resultsBox);
   paint();
-  results = resultsView(resultsBox, run, signal);
+  results = redTeam ? redTeamResults(resultsBox, run, signal) : resultsView(resultsBox, run, signal);
   exportBox.append(exportBar(run.id, () => results.filters(), signal));
 
   let lastReload = Date.now();
