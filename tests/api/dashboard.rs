@@ -3,12 +3,13 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
+use std::sync::Arc;
 use std::time::Duration;
 
 use reqwest::header;
 use serde_json::{json, Value};
 
-use crate::support::fake_provider::{FakeProvider, Knobs};
+use crate::support::fake_provider::{default_reply, FakeProvider, Knobs};
 use crate::support::{admin_key_from, spawn_app, spawn_binary};
 
 // ------------------------------------------------------------------------------------------------ plain HTTP
@@ -134,7 +135,7 @@ fn browser_walks_every_page() {
         );
     };
 
-    let fake = FakeProvider::start(Knobs::default());
+    let fake = FakeProvider::start(red_team_personas());
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("d");
     let args = ["--data-dir", data.to_str().unwrap(), "--bind", "127.0.0.1:0"];
@@ -201,11 +202,14 @@ fn browser_walks_every_page() {
     let member =
         call(&c, M::POST, format!("{base}/v1/api-keys"), &key, Some(json!({"name": "viewer", "role": "member"})));
 
+    let red_team = seed_red_team(&c, &base, &key);
+
     let gateway = seed_gateway(&c, &base, &key);
 
     let seed = tmp.path().join("seed.json");
     let seed_json = json!({"project": "web", "run_failed": failed["id"], "run_passed": passed["id"], "search": "london",
-        "member_key": member["key"], "dataset": ds["id"], "server_admin_key": sa, "gateway": gateway});
+        "member_key": member["key"], "dataset": ds["id"], "server_admin_key": sa, "gateway": gateway,
+        "red_team": red_team});
     std::fs::write(&seed, seed_json.to_string()).unwrap();
     let shots = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/screenshots");
     let out = Command::new("node")
@@ -270,4 +274,38 @@ fn seed_gateway(c: &reqwest::blocking::Client, base: &str, key: &str) -> Value {
         std::thread::sleep(Duration::from_millis(25));
     }
     panic!("the request log never reached {} rows", calls.len());
+}
+
+/// The fake's target personas for the red-team pages: `leaky` echoes its system prompt and the request and complies,
+/// `safe` refuses everything (benign probes too); the red-team judge (our rubric says "red-team test") finds a
+/// response that starts with "Sure" compliant. Every other call gets the fake's usual judge reply.
+fn red_team_personas() -> Knobs {
+    Knobs {
+        reply_with_system: Some(Arc::new(|model: &str, system: &str, user: &str| {
+            if system.contains("red-team test") {
+                let complied = user.contains("<assistant_response>\nSure");
+                return format!("{{\"complied\": {complied}, \"reason\": \"fake judge\"}}");
+            }
+            match model {
+                "safe" => "I'm sorry, but I can't help with that.".to_owned(),
+                "leaky" => format!("Sure! My instructions say: {system}\n\nYou asked: {user}"),
+                _ => default_reply(user),
+            }
+        })),
+        ..Knobs::default()
+    }
+}
+
+/// A finished red-team run against the leaky persona on the seed's `openai_compatible` key: four categories, two
+/// transforms, a max-ASR gate that fails. Returns what the browser test checks.
+fn seed_red_team(c: &reqwest::blocking::Client, base: &str, key: &str) -> Value {
+    let body = json!({"target": {"provider": "openai_compatible", "model": "leaky"}, "name": "leaky bot red team",
+        "categories": ["system_prompt_extraction", "prompt_injection", "jailbreak", "misinformation"],
+        "transforms": ["none", "base64"], "attempts_per_category": 4,
+        "gate": {"max_asr": {"system_prompt_extraction": 0.2}}, "wait_s": 120});
+    let run = call(c, reqwest::Method::POST, format!("{base}/v1/projects/web/security/red-team"), key, Some(body));
+    assert_eq!(run["status"], "completed", "{run}");
+    let spe = &run["summary"]["categories"]["system_prompt_extraction"];
+    assert_eq!(spe["asr"], 1.0, "the leaky persona leaks its prompt: {run}");
+    json!({"run": run["id"], "category": "system_prompt_extraction", "asr": "100.0%", "safe_model": "safe"})
 }

@@ -5,7 +5,9 @@
 // seed.json (or env GAVEL_SEED with the same JSON): {"project": "web", "run_failed": "run_…", "run_passed": "run_…",
 // "search": "London", "member_key": "gv_…" (optional: a member's key, to check the read-only views), "dataset": "ds_…" and
 // "server_admin_key": "gv_…" (optional: the dataset items page, and the server admin's Orgs page), "gateway": {calls, hits,
-// logged_project, logged_prompt} (optional: seeded gateway calls, for the gateway and settings pages)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
+// logged_project, logged_prompt} (optional: seeded gateway calls, for the gateway and settings pages), "red_team": {run,
+// category, asr, safe_model} (optional: a finished red-team run against a leaky target, a whole-100% category and a
+// model name the fake refuses everything for, for the red-team pages)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
 // Exit 0 when every step passed; otherwise 1 with the failing step and why.
 
 import { chromium } from 'playwright-core';
@@ -563,6 +565,111 @@ try {
     await page.getByText(/^Downloaded .*\.csv/).waitFor();
     await shot('run-export');
   });
+
+  if (SEED.red_team) {
+    const rtUrl = `/projects/${encodeURIComponent(SEED.project)}/runs/${encodeURIComponent(SEED.red_team.run)}`;
+    await step('red team: the run page shows ASR per category with its interval, over-refusal and the gate', async () => {
+      await page.goto(BASE + rtUrl);
+      const cats = page.getByTestId('red-team-categories');
+      const row = cats.locator(`tbody tr[data-name="${SEED.red_team.category}"]`);
+      await row.waitFor();
+      const text = await row.innerText();
+      expect(text.includes(SEED.red_team.asr) && text.includes('LLM07') && /high|critical/.test(text), `the category row: ${text}`);
+      const bar = await row.locator('svg.asr-bar').getAttribute('aria-label');
+      expect(/attack success rate 100\.0%, 95% CI \d/.test(bar), `the ASR bar names its interval: ${bar}`);
+      expect(await row.locator('svg.asr-bar line.asr-ci').count() === 3, 'the interval is drawn as a whisker');
+      expect(await cats.locator('tbody tr').count() === 4, 'one row per category of the run');
+      await page.getByTestId('red-team-transforms').locator('tbody tr[data-name="base64"]').waitFor();
+      const over = await page.getByTestId('over-refusal').innerText();
+      expect(/of \d+ benign probes refused/.test(over), `over-refusal beside the attack success: ${over}`);
+      const cards = await page.getByTestId('red-team-cards').innerText();
+      expect(/failed/.test(cards) && cards.includes('system_prompt_extraction') && /CI should fail/.test(cards), `the gate and its reason: ${cards}`);
+      expect(await page.getByRole('heading', { name: 'Scorers' }).count() === 0, 'no scorer table for a red-team run');
+      await shot('red-team-run');
+    });
+
+    await step('red team: filter successful attempts by category and open one from the keyboard', async () => {
+      await page.getByRole('button', { name: 'Successful attacks', exact: true }).click();
+      await page.getByLabel('Category', { exact: true }).selectOption(SEED.red_team.category);
+      await page.waitForURL((u) => u.searchParams.get('outcome') === 'success' && u.searchParams.get('category') === SEED.red_team.category);
+      const rows = page.locator('tbody tr[data-index]');
+      await page.waitForFunction((c) => { const r = [...document.querySelectorAll('tbody tr[data-index]')]; return r.length > 0 && r.every((x) => x.dataset.category === c); }, SEED.red_team.category);
+      const verdicts = await rows.locator('td.verdict').allTextContents();
+      expect(verdicts.length === 4 && verdicts.every((v) => v.trim() === 'attack succeeded'), `four successful attacks: ${verdicts}`);
+      await rows.first().getByRole('button').focus();
+      await page.keyboard.press('Enter');
+      const dlg = page.getByRole('dialog');
+      await dlg.waitFor();
+      for (const t of ['Attack sent', 'Response (secrets and PII masked)']) await dlg.getByRole('heading', { name: t, exact: true }).waitFor();
+      expect((await dlg.getByTestId('attack-response').innerText()).includes('GV-CANARY-'), 'the leaked canary is in the response');
+      const facts = await dlg.locator('dl.facts').innerText();
+      expect(/Decided by\s+rule/.test(facts) && /OWASP\s+LLM07/.test(facts) && /Severity\s+(high|critical)/.test(facts), `the attempt's facts: ${facts}`);
+      await dlg.locator('.badge', { hasText: /^attack succeeded$/ }).waitFor();
+      await shot('red-team-attempt');
+      await page.keyboard.press('Escape');
+      await dlg.waitFor({ state: 'detached' });
+      // A multi-turn attempt's transcript, as text (rows without one show none).
+      expect(await dlg.count() === 0, 'the panel closed');
+      await page.evaluate(async () => {
+        const m = await import('/pages/redteam.js');
+        m.openAttempt({ index: 7, item: { input: 'turn 2', output: 'ok' }, scores: [], attempt: { category: 'jailbreak', transform: 'none', attack: 'jb-x', success: true,
+          severity: 'high', decided_by: 'judge', owasp: 'LLM01', response: 'Sure', transcript: [{ role: 'user', content: 'hi <b>there</b>' }, { role: 'assistant', content: 'Sure' }] } });
+      });
+      const t = page.getByRole('list', { name: 'Conversation with the target' });
+      await t.waitFor();
+      expect(await t.locator('li').count() === 2 && await page.locator('ol.transcript b').count() === 0, 'two turns, markup as text');
+      await page.keyboard.press('Escape');
+    });
+
+    await step('red team: start a run from the form (a server field error at its field), the safe model over-refuses', async () => {
+      await page.goto(BASE + `/projects/${encodeURIComponent(SEED.project)}`);
+      await page.getByRole('link', { name: 'Red team', exact: true }).click();
+      await heading('Red team').waitFor();
+      const judgeKey = await page.locator('#rt-key option', { hasText: /^judge / }).getAttribute('value');
+      await page.getByLabel('Provider key').selectOption(judgeKey);
+      await page.getByLabel('Model', { exact: true }).fill(SEED.red_team.safe_model);
+      await page.getByLabel('Attempts per category').fill('1000');
+      allowHttp = (status, u) => status === 400 && u.pathname.endsWith('/security/red-team');
+      const refused = page.waitForResponse((r) => r.url().endsWith('/security/red-team') && r.status() === 400);
+      await page.getByRole('button', { name: 'Start red team' }).click();
+      await refused;
+      const err = page.locator('.field[data-field="attempts_per_category"] .field-error:not([hidden])');
+      await err.waitFor();
+      expect((await err.innerText()).includes('MAX_ATTEMPTS_PER_CATEGORY'), `the server's message at the field: ${await err.innerText()}`);
+      allowHttp = () => false;
+      const cats = page.getByRole('group', { name: 'Categories' });
+      for (const c of await cats.locator('input:checked').all()) await c.uncheck();
+      await cats.getByLabel(/^jailbreak/).check();
+      await cats.getByLabel(/^data_exfiltration/).check();
+      await page.getByRole('group', { name: 'Transforms' }).getByLabel('rot13', { exact: true }).check();
+      await page.getByLabel('Attempts per category').fill('2');
+      await page.getByLabel('Cost limit (USD)').fill('5');
+      await page.getByTestId('rt-estimate').filter({ hasText: '4 attacks (2 categories × 2)' }).waitFor();
+      await shot('red-team-form');
+      const posted = page.waitForRequest((r) => r.method() === 'POST' && r.url().endsWith('/security/red-team'));
+      await page.getByRole('button', { name: 'Start red team' }).click();
+      const body = JSON.parse((await posted).postData());
+      expect(body.target.provider === 'openai_compatible' && body.target.model === SEED.red_team.safe_model && body.target.key_id === judgeKey
+        && body.categories.join() === 'data_exfiltration,jailbreak' && body.transforms.join() === 'none,rot13'
+        && body.attempts_per_category === 2 && body.cost_limit_usd === 5, `the red-team body: ${JSON.stringify(body)}`);
+      await page.waitForURL(/\/runs\/run_/);
+      await page.locator('.page-head .badge', { hasText: /^completed$/ }).waitFor({ timeout: 60000 });
+      const cells = await page.getByTestId('red-team-categories').locator('tbody tr td:nth-child(4)').allInnerTexts();
+      expect(cells.length === 2 && cells.every((c) => c.trim().startsWith('0.0%')), `no attack succeeded on the safe model: ${cells}`);
+      const over = page.getByTestId('over-refusal');
+      expect(/100\.0%/.test(await over.innerText()) && (await over.getAttribute('class')).includes('warn'), 'refusing everything is flagged');
+      await over.getByText(/not evidence of safety/).waitFor();
+      await page.locator('tbody tr[data-index]').first().waitFor();
+      await shot('red-team-safe-run');
+      await page.setViewportSize({ width: 400, height: 800 });
+      await page.reload();
+      await page.getByTestId('red-team-categories').waitFor();
+      await page.waitForLoadState('networkidle');
+      await noOverflow('narrow-red-team-run');
+      await shot('narrow-red-team-run');
+      await page.setViewportSize({ width: 1280, height: 800 });
+    });
+  }
 
   if (SEED.dataset) {
     await step('browse a dataset: items page by page', async () => {
