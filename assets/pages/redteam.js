@@ -126,7 +126,8 @@ export function openAttempt(row) {
     h('h3', {}, 'Response (secrets and PII masked)'),
     response === undefined || response === null ? h('p', { class: 'muted' }, 'The target gave no answer.') : h('pre', { dataset: { testid: 'attack-response' } }, asText(response)),
     transcript(transcriptOf(row)),
-    h('h3', {}, 'Scores'), scoreList(row.scores),
+    // The attempt's score only says what the outcome badge says; it matters when it holds an error (cost limit, no judge key).
+    (row.scores || []).some((x) => x.error) ? [h('h3', {}, 'Errors'), scoreList(row.scores.filter((x) => x.error))] : null,
   ]);
 }
 
@@ -188,8 +189,8 @@ export function redTeamResults(box, run, signal) {
         { label: 'Transform', cell: (r) => attemptOf(r).transform || '—', cls: 'hide-narrow' },
         { label: 'Severity', cell: (r) => (attemptOf(r).success ? sevBadge(attemptOf(r).severity) : h('span', { class: 'muted' }, '—')), cls: 'hide-narrow' },
         { label: 'Decided by', cell: (r) => attemptOf(r).decided_by || '—', cls: 'hide-narrow' },
-        { label: 'Attack sent', cell: (r) => h('div', { class: 'clip', title: oneLine(r.item.input, 400) }, oneLine(r.item.input)) },
-        { label: 'Response', cell: (r) => h('div', { class: 'clip', title: oneLine(attemptOf(r).response ?? r.item.output, 400) }, oneLine(attemptOf(r).response ?? r.item.output)), cls: 'hide-narrow' },
+        { label: 'Attack sent', cell: (r) => h('div', { class: 'clip short', title: oneLine(r.item.input, 400) }, oneLine(r.item.input)) },
+        { label: 'Response', cell: (r) => h('div', { class: 'clip short', title: oneLine(attemptOf(r).response ?? r.item.output, 400) }, oneLine(attemptOf(r).response ?? r.item.output)), cls: 'hide-narrow' },
       ], slice, { caption: 'Red-team attempts', rowAttrs: (r) => ({ class: 'clickable', dataset: { index: r.index, category: attemptOf(r).category || '' },
         onclick: (e) => { if (!e.target.closest('button')) openAttempt(r); } }) }),
       h('div', { class: 'row', style: { alignItems: 'center' } },

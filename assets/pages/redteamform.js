@@ -42,7 +42,7 @@ export async function redTeamPage({ params, el, signal }) {
   projectTabs(project, 'runs'));
 
   const mode = (v, label, checked) => h('label', { class: 'check' }, h('input', { type: 'radio', name: 'target_mode', value: v, checked, onchange: showMode }), label);
-  const modeProvider = mode('provider', 'A model on one of the org\u2019s provider keys', true);
+  const modeProvider = mode('provider', 'A model, on the org\u2019s keys', true);
   const modeUrl = mode('url', 'An HTTP endpoint (your app)', false);
   const keySel = select('key_id', keys.map((k) => [k.id, `${k.name} (${k.provider})${k.is_default ? ' · default' : ''}`]),
     (keys.find((k) => k.is_default) || keys[0] || {}).id, { id: 'rt-key', onchange: () => { const k = keyOf(); if (k && k.default_model && !model.value) model.value = k.default_model; } });

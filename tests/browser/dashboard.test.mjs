@@ -626,7 +626,7 @@ try {
       await page.getByRole('link', { name: 'Red team', exact: true }).click();
       await heading('Red team').waitFor();
       const judgeKey = await page.locator('#rt-key option', { hasText: /^judge / }).getAttribute('value');
-      await page.getByLabel('Provider key').selectOption(judgeKey);
+      await page.getByLabel('Provider key', { exact: true }).selectOption(judgeKey);
       await page.getByLabel('Model', { exact: true }).fill(SEED.red_team.safe_model);
       await page.getByLabel('Attempts per category').fill('1000');
       allowHttp = (status, u) => status === 400 && u.pathname.endsWith('/security/red-team');
@@ -638,7 +638,7 @@ try {
       expect((await err.innerText()).includes('MAX_ATTEMPTS_PER_CATEGORY'), `the server's message at the field: ${await err.innerText()}`);
       allowHttp = () => false;
       const cats = page.getByRole('group', { name: 'Categories' });
-      for (const c of await cats.locator('input:checked').all()) await c.uncheck();
+      for (const c of await cats.getByRole('checkbox').all()) await c.uncheck();
       await cats.getByLabel(/^jailbreak/).check();
       await cats.getByLabel(/^data_exfiltration/).check();
       await page.getByRole('group', { name: 'Transforms' }).getByLabel('rot13', { exact: true }).check();
