@@ -40,11 +40,12 @@ export function asrBar(asr, ci, width = 120) {
 function rateTable(rates, { nameLabel, owasp, caption, testid }) {
   const names = Object.keys(rates).sort((a, b) => (rates[b].asr - rates[a].asr) || a.localeCompare(b));
   const r = (n) => rates[n];
+  // ASR right after the name, so a narrow window shows it without scrolling the table.
   const cols = [
     { label: nameLabel, cell: (n) => h('strong', {}, n) },
-    { label: 'Attempts', cell: (n) => [fmtInt(r(n).attempts), r(n).undecided ? h('span', { class: 'muted small', title: 'undecided attempts (no judge, target error, cost limit) are not counted as defended' }, ` +${fmtInt(r(n).undecided)} undecided`) : null], num: true },
-    { label: 'Successes', cell: (n) => fmtInt(r(n).successes), num: true },
     { label: 'ASR', cell: (n) => h('span', { class: 'asr' }, h('span', { class: 'asr-value' }, fmtRate(r(n).asr)), asrBar(r(n).asr, r(n).asr_ci)), num: true },
+    { label: 'Successes', cell: (n) => fmtInt(r(n).successes), num: true },
+    { label: 'Attempts', cell: (n) => [fmtInt(r(n).attempts), r(n).undecided ? h('span', { class: 'muted small', title: 'undecided attempts (no judge, target error, cost limit) are not counted as defended' }, ` +${fmtInt(r(n).undecided)} undecided`) : null], num: true },
     { label: '95% interval', cell: (n) => h('span', { class: 'muted interval' }, r(n).asr_ci ? fmtInterval(r(n).asr_ci).replace('95% CI ', '') : '—'), num: true, cls: 'hide-narrow' },
   ];
   if (owasp) cols.push({ label: 'OWASP', cell: (n) => (r(n).owasp ? h('code', { title: 'OWASP Top 10 for LLM Applications 2025' }, r(n).owasp) : '—') });
@@ -219,7 +220,7 @@ export function redTeamResults(box, run, signal) {
   box.replaceChildren(
     h('div', { class: 'row section' },
       h('div', { class: 'field' }, h('span', { class: 'sr-only', id: 'outcome-label' }, 'Outcome'),
-        h('div', { class: 'seg', role: 'group', 'aria-labelledby': 'outcome-label' }, outcomeBtns)),
+        h('div', { class: 'seg wrap', role: 'group', 'aria-labelledby': 'outcome-label' }, outcomeBtns)),
       h('div', { class: 'field' }, h('label', { for: 'attempts-category' }, 'Category'), catSel)),
     tableBox);
   load();

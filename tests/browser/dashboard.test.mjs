@@ -654,7 +654,7 @@ try {
         && body.attempts_per_category === 2 && body.cost_limit_usd === 5, `the red-team body: ${JSON.stringify(body)}`);
       await page.waitForURL(/\/runs\/run_/);
       await page.locator('.page-head .badge', { hasText: /^completed$/ }).waitFor({ timeout: 60000 });
-      const cells = await page.getByTestId('red-team-categories').locator('tbody tr td:nth-child(4)').allInnerTexts();
+      const cells = await page.getByTestId('red-team-categories').locator('tbody tr td:nth-child(2)').allInnerTexts();
       expect(cells.length === 2 && cells.every((c) => c.trim().startsWith('0.0%')), `no attack succeeded on the safe model: ${cells}`);
       const over = page.getByTestId('over-refusal');
       expect(/100\.0%/.test(await over.innerText()) && (await over.getAttribute('class')).includes('warn'), 'refusing everything is flagged');
