@@ -71,6 +71,13 @@ export async function redTeamPage({ params, el, signal }) {
     const byUrl = modeUrl.querySelector('input').checked;
     providerBox.hidden = byUrl;
     urlBox.hidden = !byUrl;
+    // Both modes have a `target.system_prompt` field: a server error goes to the one on screen.
+    for (const [box, on] of [[providerBox, !byUrl], [urlBox, byUrl]]) {
+      box.querySelectorAll('.field').forEach((f) => {
+        if (on && f.dataset.off !== undefined) { f.dataset.field = f.dataset.off; delete f.dataset.off; }
+        if (!on && f.dataset.field) { f.dataset.off = f.dataset.field; f.dataset.field = ''; }
+      });
+    }
   }
 
   const catBoxes = CATEGORIES.map(([c, o]) => check('category', c, [h('code', {}, c), ' ', h('span', { class: 'muted small' }, o)], true));
@@ -170,5 +177,6 @@ export async function redTeamPage({ params, el, signal }) {
   est, formErr,
   h('div', { class: 'form-actions' }, btn));
   el.append(form);
+  showMode();
   estimate();
 }
