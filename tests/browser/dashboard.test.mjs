@@ -400,7 +400,8 @@ try {
       await page.getByLabel('Cache', { exact: true }).selectOption('hit');
       await page.getByRole('button', { name: 'Filter', exact: true }).click();
       await resp;
-      await page.waitForFunction(() => [...document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]')].every((r) => r.dataset.cache === 'hit'));
+      // Not `every` alone: it is true of the empty table the page shows while it reloads.
+      await page.waitForFunction(() => { const rows = [...document.querySelectorAll('[data-testid="request-log"] tbody tr[data-request-id]')]; return rows.length > 0 && rows.every((r) => r.dataset.cache === 'hit'); });
       expect(await logRows.count() === G.hits, 'one cache hit');
       expect(await logRows.first().getByText('not logged').count() === 1, 'a project without content logging keeps no text');
       await page.getByLabel('Cache', { exact: true }).selectOption('');
