@@ -3,8 +3,10 @@
 //! Items come in batches (from memory for a fresh run, from the sink for a resumed one). Each batch's heuristic
 //! scores are computed on the blocking pool, spread over the cores. Items with model-graded scorers then wait in a
 //! bounded window for their verdicts from the judge scheduler (so memory stays flat and other runs get their turn
-//! in the lanes); the others are finished at once. Finished items go to the sink in batches bounded by time (an
-//! answered judge call is durable within `FLUSH_EVERY`), each write overlapping the scoring of the next batch.
+//! in the lanes); the others are finished at once. A heuristic run writes one scored batch at a time, each write
+//! overlapping the scoring of the next batch. A judged item is a paid answer: its result is written as soon as it
+//! arrives when the writer is free, else with whatever else arrived, within `DURABLE_WITHIN` (so a kill -9 loses
+//! only the calls truly in flight, at most the lane's cap, never answers waiting for a batch to fill).
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -31,10 +33,13 @@ use crate::scoring::{Compiled, CompiledScorer};
 pub const CHUNK: usize = 8192;
 /// Judged items in flight per lane slot: enough to keep a lane at its cap, few enough to stay fair and small.
 const WINDOW_PER_SLOT: usize = 3;
-/// Results are written at the latest this long after they are ready...
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
+/// A judged run's finished items are written at once when the previous write is done, else at the latest this long
+/// after the previous write started (a write is one small transaction on the store's writer: WAL, no fsync)...
+const DURABLE_WITHIN: Duration = Duration::from_millis(2);
 /// ...or when this many are waiting.
 const FLUSH_AT: usize = 1024;
+/// The usage of calls whose items are not finished yet (retries, samples) is written at least this often.
+const USAGE_EVERY: Duration = Duration::from_millis(100);
 /// How long in-flight judge calls may finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(20);
 
@@ -220,9 +225,10 @@ impl Pipeline<'_> {
                 }
             }
             if !inflight.is_empty() {
+                let wake = last_flush + if ready.is_empty() { USAGE_EVERY } else { DURABLE_WITHIN };
                 let next = tokio::select! {
                     r = inflight.next() => r,
-                    _ = tokio::time::sleep_until(last_flush + FLUSH_EVERY) => None,
+                    _ = tokio::time::sleep_until(wake) => None,
                     _ = self.cancel.cancelled(), if draining.is_none() => None,
                 };
                 if let Some((idx, processed, elapsed)) = next {
@@ -238,7 +244,11 @@ impl Pipeline<'_> {
                     }
                 }
             }
-            let due = window.is_none() || ready.len() >= FLUSH_AT || last_flush.elapsed() >= FLUSH_EVERY;
+            let writer_free = writing.as_ref().is_none_or(|w| w.is_finished());
+            let due = window.is_none()
+                || ready.len() >= FLUSH_AT
+                || (!ready.is_empty() && (writer_free || last_flush.elapsed() >= DURABLE_WITHIN))
+                || last_flush.elapsed() >= USAGE_EVERY;
             if due && (!ready.is_empty() || self.has_usage()) {
                 self.flush(&mut writing, std::mem::take(&mut ready)).await?;
                 last_flush = Instant::now();
