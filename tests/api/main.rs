@@ -41,6 +41,7 @@ mod redteam;
 mod reviews;
 mod runs;
 mod secrets;
+mod sigterm;
 mod targets;
 mod tenancy;
 mod trust;
