@@ -45,3 +45,4 @@ mod sigterm;
 mod targets;
 mod tenancy;
 mod trust;
+mod upgrade;
