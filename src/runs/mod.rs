@@ -4,6 +4,7 @@ pub mod baseline;
 pub mod browse;
 pub mod compare;
 pub mod dataset;
+mod durable;
 pub mod engine;
 pub mod export;
 pub mod identity;

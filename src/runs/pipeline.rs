@@ -3,8 +3,10 @@
 //! Items come in batches (from memory for a fresh run, from the sink for a resumed one). Each batch's heuristic
 //! scores are computed on the blocking pool, spread over the cores. Items with model-graded scorers then wait in a
 //! bounded window for their verdicts from the judge scheduler (so memory stays flat and other runs get their turn
-//! in the lanes); the others are finished at once. Finished items go to the sink in batches bounded by time (an
-//! answered judge call is durable within `FLUSH_EVERY`), each write overlapping the scoring of the next batch.
+//! in the lanes); the others are finished at once. A heuristic run writes one scored batch at a time, each write
+//! overlapping the scoring of the next batch. A judged item is a paid answer: it runs as a task of its own that hands
+//! its result to the run's [`Durable`] writer the moment it is scored (group commit), so a kill -9 loses only the
+//! calls truly in flight, never answers waiting for the loop or for a batch to fill.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex};
@@ -16,6 +18,7 @@ use futures_util::FutureExt;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use super::durable::Durable;
 use super::processor::{ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
 use super::sink::{Finished, Sink};
@@ -31,10 +34,8 @@ use crate::scoring::{Compiled, CompiledScorer};
 pub const CHUNK: usize = 8192;
 /// Judged items in flight per lane slot: enough to keep a lane at its cap, few enough to stay fair and small.
 const WINDOW_PER_SLOT: usize = 3;
-/// Results are written at the latest this long after they are ready...
-const FLUSH_EVERY: Duration = Duration::from_millis(100);
-/// ...or when this many are waiting.
-const FLUSH_AT: usize = 1024;
+/// The usage of calls whose items are not finished yet (retries, samples) is written at least this often.
+const USAGE_EVERY: Duration = Duration::from_millis(100);
 /// How long in-flight judge calls may finish after a shutdown begins.
 const DRAIN: Duration = Duration::from_secs(20);
 
@@ -113,12 +114,15 @@ impl Pipeline<'_> {
         let window = judge.map(|j| (j.cap() * WINDOW_PER_SLOT).max(32));
         let mut buffer: VecDeque<(u64, Item)> = VecDeque::new();
         let mut exhausted = false;
-        let mut inflight: FuturesUnordered<BoxFuture<'static, (u64, Processed, Duration)>> = FuturesUnordered::new();
+        // A judged item's task answers its scores (for the summary) once its result is on its way to the store.
+        let mut inflight: FuturesUnordered<BoxFuture<'static, Result<Option<Vec<Score>>>>> = FuturesUnordered::new();
+        let durable = Durable::start(self.sink.clone(), self.ctx().cloned());
         let mut ready: Vec<Finished> = Vec::new();
         let mut writing: Option<tokio::task::JoinHandle<Result<u64>>> = None;
         let mut last_flush = Instant::now();
         let mut draining: Option<Instant> = None;
         let mut ended = Ended::Done;
+        let mut reported = 0u64;
         loop {
             if self.cancel.is_cancelled() && draining.is_none() {
                 if !self.shutdown.is_cancelled() {
@@ -178,7 +182,8 @@ impl Pipeline<'_> {
                     for (idx, item) in send {
                         let job = super::produce::Job::new(g, self.judging.as_ref(), self.scorers.clone())
                             .with_processor(self.processor.clone());
-                        inflight.push(async move { (idx, job.run(item).await, taken.elapsed()) }.boxed());
+                        let work = async move { (idx, job.run(item).await, taken.elapsed()) }.boxed();
+                        inflight.push(self.land(&durable, work));
                     }
                 }
                 let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
@@ -190,13 +195,11 @@ impl Pipeline<'_> {
                         (Work::Heuristic(item, heuristic), Some(j)) => {
                             let (judge, ctx, prepared, scorers) =
                                 (j.judge.clone(), j.ctx.clone(), j.prepared.clone(), self.scorers.clone());
-                            inflight.push(
-                                async move {
-                                    let scores = judge_item(&judge, &ctx, &scorers, &prepared, &item, heuristic).await;
-                                    (idx, Processed { scores, detail: None }, taken.elapsed())
-                                }
-                                .boxed(),
-                            );
+                            let work = async move {
+                                let scores = judge_item(&judge, &ctx, &scorers, &prepared, &item, heuristic).await;
+                                (idx, Processed { scores, detail: None }, taken.elapsed())
+                            };
+                            inflight.push(self.land(&durable, work.boxed()));
                         }
                         (Work::Heuristic(_, scores), None) => {
                             ready.push(finished(agg, idx, Processed { scores, detail: None }, staged_in)?)
@@ -204,10 +207,9 @@ impl Pipeline<'_> {
                         (Work::Staged(Stage::Done(p)), _) => ready.push(finished(agg, idx, p, staged_in)?),
                         (Work::Staged(Stage::Ask(ask)), Some(j)) => {
                             let (judge, ctx, prepared) = (j.judge.clone(), j.ctx.clone(), j.prepared.clone());
-                            inflight.push(
-                                async move { (idx, ask_item(&judge, &ctx, &prepared, ask).await, taken.elapsed()) }
-                                    .boxed(),
-                            );
+                            let work =
+                                async move { (idx, ask_item(&judge, &ctx, &prepared, ask).await, taken.elapsed()) };
+                            inflight.push(self.land(&durable, work.boxed()));
                         }
                         (Work::Staged(Stage::Ask(ask)), None) => {
                             let none = ScoreError::new(Code::ByokNoKey, "this run has no judge");
@@ -222,24 +224,29 @@ impl Pipeline<'_> {
             if !inflight.is_empty() {
                 let next = tokio::select! {
                     r = inflight.next() => r,
-                    _ = tokio::time::sleep_until(last_flush + FLUSH_EVERY) => None,
+                    _ = tokio::time::sleep_until(last_flush + USAGE_EVERY) => None,
                     _ = self.cancel.cancelled(), if draining.is_none() => None,
                 };
-                if let Some((idx, processed, elapsed)) = next {
-                    // A call refused because the process is stopping is no verdict: the item keeps no result and
-                    // is judged at the next start.
-                    let refused = self.shutdown.is_cancelled()
-                        && processed
-                            .scores
-                            .iter()
-                            .any(|s| s.error.as_ref().is_some_and(|e| e.code == Code::Unavailable));
-                    if !refused {
-                        ready.push(finished(agg, idx, processed, elapsed)?);
-                    }
+                if let Some(Some(scores)) = next.transpose()? {
+                    agg.add(&scores);
                 }
             }
-            let due = window.is_none() || ready.len() >= FLUSH_AT || last_flush.elapsed() >= FLUSH_EVERY;
-            if due && (!ready.is_empty() || self.has_usage()) {
+            if window.is_some() {
+                // Judged: the writer takes the few free items at once too, and the usage of calls whose items are
+                // not finished yet (retries, samples) every `USAGE_EVERY`.
+                let usage_due = last_flush.elapsed() >= USAGE_EVERY && self.has_usage();
+                if !ready.is_empty() || usage_due {
+                    durable.sender().send(std::mem::take(&mut ready)).ok();
+                    last_flush = Instant::now();
+                }
+                if durable.stopped() {
+                    break;
+                }
+                if durable.done() > reported {
+                    reported = durable.done();
+                    (self.progress)(reported);
+                }
+            } else if !ready.is_empty() {
                 self.flush(&mut writing, std::mem::take(&mut ready)).await?;
                 last_flush = Instant::now();
             }
@@ -251,12 +258,45 @@ impl Pipeline<'_> {
                 break;
             }
         }
+        // Unfinished judged items are dropped (their tasks aborted): they keep no result and are asked again.
         drop(inflight);
+        if !ready.is_empty() && window.is_some() {
+            durable.sender().send(std::mem::take(&mut ready)).ok();
+        }
+        let done = durable.finish().await?;
+        if window.is_some() {
+            (self.progress)(done);
+        }
         self.flush(&mut writing, ready).await?;
         if let Some(w) = writing.take() {
             (self.progress)(w.await.map_err(Error::internal)??);
         }
         Ok(ended)
+    }
+
+    /// A judged item's work as a task of its own: once scored, its result goes straight to the writer (whatever the
+    /// loop is doing), and the task answers the scores for the summary. A call refused because the process is
+    /// stopping is no verdict: the item keeps no result and is judged at the next start. Dropping the returned
+    /// future aborts the task.
+    fn land(
+        &self,
+        durable: &Durable,
+        work: BoxFuture<'static, (u64, Processed, Duration)>,
+    ) -> BoxFuture<'static, Result<Option<Vec<Score>>>> {
+        let (tx, shutdown) = (durable.sender(), self.shutdown.clone());
+        let task = tokio_util::task::AbortOnDropHandle::new(tokio::spawn(async move {
+            let (idx, processed, elapsed) = work.await;
+            let refused = shutdown.is_cancelled()
+                && processed.scores.iter().any(|s| s.error.as_ref().is_some_and(|e| e.code == Code::Unavailable));
+            if refused {
+                return Ok(None);
+            }
+            let f = row(idx, processed, elapsed)?;
+            let scores = f.scores.clone();
+            tx.send(vec![f]).ok();
+            Ok(Some(scores))
+        }));
+        async move { task.await.map_err(Error::internal)? }.boxed()
     }
 
     /// The run's call context (its usage book): the judging one, else the target's.
@@ -290,8 +330,14 @@ impl Pipeline<'_> {
 }
 
 fn finished(agg: &mut Aggregator, idx: u64, processed: Processed, elapsed: Duration) -> Result<Finished> {
+    agg.add(&processed.scores);
+    row(idx, processed, elapsed)
+}
+
+/// An item's result row (the summary's share is [`Aggregator::add`]'s, done apart for a judged item's task).
+fn row(idx: u64, processed: Processed, elapsed: Duration) -> Result<Finished> {
     let Processed { scores, detail } = processed;
-    let outcome = agg.add(&scores);
+    let outcome = super::summary::Outcome::of(&scores);
     let scores_json = serde_json::to_string(&scores).map_err(Error::internal)?;
     let verdicts = super::repo::verdict_signature(&scores);
     let elapsed_ms = u64::try_from(elapsed.as_millis()).unwrap_or(u64::MAX);

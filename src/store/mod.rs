@@ -54,6 +54,7 @@ impl Store {
         // entries): a 64 MiB page cache keeps the B-tree pages it touches in memory instead of SQLite's 2 MiB
         // default. Filled lazily, so an idle appliance does not pay for it.
         conn.pragma_update(None, "cache_size", WRITER_CACHE_KIB)?;
+        refuse_newer(&conn, path)?;
         migrations()
             .to_latest(&mut conn)
             .with_context(|| format!("migrating the store {} to schema {SCHEMA_VERSION}", path.display()))?;
@@ -185,6 +186,22 @@ impl Store {
             h.join().ok();
         }
     }
+}
+
+/// A store a newer gavel migrated is refused before anything touches it: an older binary cannot know what the
+/// newer schema means, and forward-only migrations cannot go back. The message names both versions.
+fn refuse_newer(conn: &Connection, path: &Path) -> anyhow::Result<()> {
+    let found: usize = conn.query_row("PRAGMA user_version", [], |r| r.get(0))?;
+    if found > SCHEMA_VERSION {
+        anyhow::bail!(
+            "the store {} has schema {found}, newer than schema {SCHEMA_VERSION} of this gavel {}: it was written by a \
+             newer version, and downgrades are not supported (start the newer version, or restore the backup taken \
+             before the upgrade); nothing was changed",
+            path.display(),
+            env!("CARGO_PKG_VERSION"),
+        );
+    }
+    Ok(())
 }
 
 pub use crate::domain::{new_id, now};

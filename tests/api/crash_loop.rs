@@ -21,6 +21,9 @@ type Client = reqwest::blocking::Client;
 /// Items of each judged run (one judge call per item) and of each heuristic run.
 const JUDGED_ITEMS: u64 = 400;
 const HEURISTIC_ITEMS: u64 = 3_000;
+/// The judge's concurrency cap per (org, provider) (`judge.max_concurrency_per_org_provider`'s default): the calls
+/// truly in flight at a kill, so the most a kill may make the restarted server pay again.
+const C: u64 = 20;
 
 /// `PRAGMA integrity_check` of the store in `data`; the server must not be running on it.
 pub(crate) fn integrity(db: &Path) -> String {
@@ -149,6 +152,7 @@ fn crash_loop() {
     let mut backups_ok = 0u64;
     let mut key_writes = 0u64;
     let mut kills_mid_run = 0u64;
+    let mut kill_times: Vec<Instant> = Vec::new();
     for round in 1..=kills {
         let judged = submit(&c, &bin.base, &key, true, round);
         runs.push((judged.0, judged.1, true));
@@ -188,6 +192,7 @@ fn crash_loop() {
             })
         };
         std::thread::sleep(Duration::from_millis(rng.gen_range(100..1500)));
+        kill_times.push(Instant::now());
         bin.child.kill().unwrap();
         bin.child.wait().unwrap();
         stop.store(true, Ordering::Relaxed);
@@ -236,11 +241,23 @@ fn crash_loop() {
     }
     assert_eq!(integrity(&data.join("gavel.db")), "ok");
     let calls = fake.calls();
+    // A call is paid twice when its prompt had already been answered (every judged item's prompt is unique);
+    // calls cut off before their answer, error answers and other requests are not.
+    let paid_twice = fake.paid_twice();
+    // What no store could save: calls started before a kill and not answered by then (their answer, if any, came
+    // after the process was gone). The rest of `paid_twice` are answers gavel had been sent but not yet stored.
+    let log = fake.call_log();
+    let in_flight: usize = kill_times
+        .iter()
+        .map(|k| log.iter().filter(|c| c.started < *k && c.answered.is_none_or(|a| a >= *k)).count())
+        .sum();
     println!(
         "crash loop (CRASH_SEED={seed}): {kills} kills survived ({kills_mid_run} with runs in progress), {} runs ({judged_items} judged items), {key_writes} key \
-         writes, {backups_ok}/{kills} backups under load ok, {} master-key rotations; provider calls {calls}, paid twice {}",
+         writes, {backups_ok}/{kills} backups under load ok, {} master-key rotations; provider calls {calls} \
+         ({} more than judged items), paid twice {paid_twice} ({:.1} per kill; C = {C}), in flight at the kills {in_flight}",
         runs.len(),
         kills / 2,
-        calls.saturating_sub(judged_items)
+        calls.saturating_sub(judged_items),
+        paid_twice as f64 / kills as f64,
     );
 }

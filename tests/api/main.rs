@@ -41,6 +41,8 @@ mod redteam;
 mod reviews;
 mod runs;
 mod secrets;
+mod sigterm;
 mod targets;
 mod tenancy;
 mod trust;
+mod upgrade;

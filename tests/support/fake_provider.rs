@@ -118,6 +118,17 @@ struct State {
     window: Mutex<VecDeque<Instant>>,
     /// Streams whose client went away before the last frame.
     cancelled: Arc<AtomicU64>,
+    /// Every request's start and, when it was answered with a success, the moment of the answer.
+    log: Mutex<Vec<Call>>,
+}
+
+/// One request's timeline: when it started, when (if ever) a success answer was produced, and its prompt
+/// (the body's `messages`/`contents`/`input`, as JSON text) so a prompt answered twice can be told apart.
+#[derive(Clone, Debug)]
+pub struct Call {
+    pub started: Instant,
+    pub answered: Option<Instant>,
+    pub prompt: String,
 }
 
 /// Keeps a request counted as in flight until its answer is produced or it is dropped (client gone, server stopped).
@@ -187,6 +198,7 @@ impl FakeProvider {
         self.state.calls.store(0, SeqCst);
         self.state.max_in_flight.store(self.state.in_flight.load(SeqCst), SeqCst);
         self.state.requests.lock().unwrap().clear();
+        self.state.log.lock().unwrap().clear();
         self.state.window.lock().unwrap().clear();
     }
 
@@ -200,6 +212,21 @@ impl FakeProvider {
     }
 
     pub fn stop(self) {}
+
+    /// Every request so far, in arrival order, with its start and answer times.
+    pub fn call_log(&self) -> Vec<Call> {
+        self.state.log.lock().unwrap().clone()
+    }
+
+    /// Success answers of a prompt that had already been answered: provider calls paid twice. A call cut off
+    /// before its answer (the client died first) is not counted; neither is an error answer.
+    pub fn paid_twice(&self) -> u64 {
+        let mut seen: HashMap<String, u64> = HashMap::new();
+        for c in self.call_log().iter().filter(|c| c.answered.is_some()) {
+            *seen.entry(c.prompt.clone()).or_default() += 1;
+        }
+        seen.values().map(|n| n - 1).sum()
+    }
 }
 
 impl Drop for FakeProvider {
@@ -268,14 +295,30 @@ async fn handle(req: HttpRequest, body: web::Bytes, state: web::Data<State>) -> 
         headers.entry(name.as_str().to_owned()).and_modify(|v| *v = format!("{v}, {value}")).or_insert(value);
     }
     let path = req.uri().path_and_query().map_or_else(|| req.path().to_owned(), |pq| pq.as_str().to_owned());
-    let body = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let body: Value = serde_json::from_slice(&body).unwrap_or(Value::Null);
+    let prompt =
+        ["messages", "contents", "input"].iter().find_map(|k| body.get(*k)).map_or(String::new(), Value::to_string);
+    let slot = {
+        let mut log = state.log.lock().unwrap();
+        log.push(Call { started: Instant::now(), answered: None, prompt });
+        log.len() - 1
+    };
     let seen = SeenRequest { method: req.method().to_string(), path, headers, body };
     state.requests.lock().unwrap().push(seen.clone());
+    let response = answer(&req, seen, &state).await;
+    if response.status().is_success() {
+        state.log.lock().unwrap()[slot].answered = Some(Instant::now());
+    }
+    response
+}
+
+/// The answer to one request (after the fake's latency), as the route's real API would give it.
+async fn answer(req: &HttpRequest, seen: SeenRequest, state: &web::Data<State>) -> HttpResponse {
     let knobs = state.knobs.read().unwrap().clone();
     if !knobs.latency.is_zero() {
         actix_web::rt::time::sleep(knobs.latency).await;
     }
-    let Some((flavor, path_model, op)) = route(&req) else {
+    let Some((flavor, path_model, op)) = route(req) else {
         return error(Flavor::OpenAi, Case::BadRoute, &format!("{} {}", seen.method, seen.path));
     };
     // Protocol checks: what the real API refuses, the fake refuses.
