@@ -153,6 +153,9 @@ pub struct GatewayConfig {
     pub log_content_max_bytes: usize,
 }
 
+/// `runs.max_levenshtein_cells`'s default: 5,000 × 5,000 chars that differ, about a tenth of a second.
+pub const DEFAULT_MAX_LEVENSHTEIN_CELLS: u64 = 25_000_000;
+
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(deny_unknown_fields, default)]
 pub struct RunsConfig {
@@ -171,6 +174,9 @@ pub struct RunsConfig {
     /// Most regular expressions (`pattern`, `patternProperties` keys) one schema may hold: each compiled pattern
     /// costs about 10 KiB and 0.1 ms, the bulk of a schema's compiled size.
     pub max_schema_patterns: usize,
+    /// Largest edit-distance table one `levenshtein` item may need (chars × chars of the parts that differ): the
+    /// table costs time in proportion, so this bounds the CPU one item can take.
+    pub max_levenshtein_cells: u64,
     /// Targets one request may name in `targets` (one run each).
     pub max_matrix_targets: usize,
     /// Longest target prompt, system prompt or body template, in bytes.
@@ -259,6 +265,7 @@ impl Default for RunsConfig {
             max_scorers_per_run: 100,
             max_schema_bytes: 256 * 1024,
             max_schema_patterns: 1000,
+            max_levenshtein_cells: DEFAULT_MAX_LEVENSHTEIN_CELLS,
             max_matrix_targets: 10,
             max_target_prompt_bytes: 64 * 1024,
             target_max_tokens: 1024,
@@ -373,6 +380,9 @@ impl Config {
         }
         if self.server.max_dataset_bytes < self.server.max_body_bytes {
             return bad("server.max_dataset_bytes", "must be at least server.max_body_bytes".into());
+        }
+        if self.runs.max_levenshtein_cells == 0 {
+            return bad("runs.max_levenshtein_cells", "must be at least 1".into());
         }
         if self.runs.max_scorers_per_run == 0 {
             return bad("runs.max_scorers_per_run", "must be at least 1".into());

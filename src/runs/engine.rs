@@ -18,7 +18,7 @@ use super::summary::{Aggregator, Outcome};
 use crate::config::RunsConfig;
 use crate::error::{Error, Result};
 use crate::judge::Judge;
-use crate::scoring::heuristics::SchemaLimits;
+use crate::scoring::heuristics::HeuristicLimits;
 use crate::scoring::{compile, CompiledScorer};
 use crate::store::{now, Store};
 
@@ -51,6 +51,8 @@ pub struct RunManager {
     /// HTTP targets' headers, held for their runs (never stored).
     vault: Arc<crate::targets::Vault>,
     target_max_tokens: u32,
+    /// `runs.max_levenshtein_cells`, for runs compiled again when they start.
+    max_levenshtein_cells: u64,
 }
 
 impl RunManager {
@@ -75,6 +77,7 @@ impl RunManager {
             max_active: limits.max_active,
             vault: Arc::new(crate::targets::Vault::default()),
             target_max_tokens: limits.target_max_tokens,
+            max_levenshtein_cells: limits.max_levenshtein_cells,
         })
     }
 
@@ -215,8 +218,10 @@ impl RunManager {
             let none = Aggregator::new(work.spec.scorers.iter().map(|s| s.name.clone()).collect());
             return finish(&self.store, run_id, &work, &none, true, &active.tx).await;
         };
+        // The schema was measured when the run was accepted; the edit-distance bound is per item, so today's.
+        let limits = HeuristicLimits { max_levenshtein_cells: self.max_levenshtein_cells, ..HeuristicLimits::ACCEPTED };
         let scorers: Vec<CompiledScorer> =
-            work.spec.scorers.iter().map(|s| compile(s, "", &SchemaLimits::ACCEPTED)).collect::<Result<Vec<_>>>()?;
+            work.spec.scorers.iter().map(|s| compile(s, "", &limits)).collect::<Result<Vec<_>>>()?;
         let mut agg = Aggregator::new(work.spec.scorers.iter().map(|s| s.name.clone()).collect());
         let rid = run_id.to_string();
         self.store.write(move |c| repo::mark_running(c, &rid, &now())).await?;

@@ -14,7 +14,7 @@ use serde_json::Value;
 use utoipa::ToSchema;
 
 use crate::error::{Error, Result};
-use heuristics::{Heuristic, SchemaLimits};
+use heuristics::{Heuristic, HeuristicLimits};
 
 /// A scorer as a run records it: resolved to a type and a config, with the name results carry.
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq, ToSchema)]
@@ -49,20 +49,24 @@ pub fn known_type(kind: &str) -> bool {
 pub struct Limits {
     /// `runs.max_scorers_per_run`.
     pub max_scorers: usize,
-    pub schema: SchemaLimits,
+    pub schema: HeuristicLimits,
 }
 
 impl From<&crate::config::RunsConfig> for Limits {
     fn from(c: &crate::config::RunsConfig) -> Self {
         Limits {
             max_scorers: c.max_scorers_per_run,
-            schema: SchemaLimits { max_bytes: c.max_schema_bytes, max_patterns: c.max_schema_patterns },
+            schema: HeuristicLimits {
+                max_bytes: c.max_schema_bytes,
+                max_patterns: c.max_schema_patterns,
+                max_levenshtein_cells: c.max_levenshtein_cells,
+            },
         }
     }
 }
 
 /// Validate and compile; `field` prefixes the config paths in errors (`scorers[2]`).
-pub fn compile(spec: &ScorerSpec, field: &str, schema: &SchemaLimits) -> Result<CompiledScorer> {
+pub fn compile(spec: &ScorerSpec, field: &str, schema: &HeuristicLimits) -> Result<CompiledScorer> {
     if !known_type(&spec.kind) {
         return Err(Error::field(
             &format!("{field}.type"),
@@ -191,7 +195,7 @@ mod tests {
             })
         };
         let refs = vec![inline(None), inline(Some("contains#2")), inline(None), inline(None)];
-        let limits = |max_scorers| Limits { max_scorers, schema: SchemaLimits::default() };
+        let limits = |max_scorers| Limits { max_scorers, schema: HeuristicLimits::default() };
         let out = resolve(&refs, &[], &limits(10), |_| None).unwrap();
         let names: Vec<&str> = out.iter().map(|(s, _)| s.name.as_str()).collect();
         assert_eq!(names, ["contains", "contains#2", "contains#3", "contains#4"]);

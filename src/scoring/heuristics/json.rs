@@ -23,7 +23,7 @@ use super::config::{type_name, Config};
 use super::json_read::{self, ReadError, MAX_JSON_DEPTH};
 use super::regex_engine::{take_schema_limit, BACKTRACK_LIMIT, REGEX_SIZE_LIMIT};
 use super::schema_guard::{self, Offline};
-use super::schema_limits::{self, SchemaLimits};
+use super::schema_limits::{self, HeuristicLimits};
 use super::{quote, schema_pattern, truncate, ConfigError, ItemView, Outcome, QUOTE_LIMIT};
 
 /// How many validation errors a failing reason lists.
@@ -89,7 +89,7 @@ pub(super) struct JsonSchema {
 
 impl JsonSchema {
     /// Checked against `limits` first, then compiled, or shared with the runs already using the same schema.
-    pub(super) fn compile_shared(config: &Value, limits: &SchemaLimits) -> Result<Arc<Self>, ConfigError> {
+    pub(super) fn compile_shared(config: &Value, limits: &HeuristicLimits) -> Result<Arc<Self>, ConfigError> {
         let text = match config.get("schema") {
             Some(schema) => schema_limits::check(schema, limits)?,
             None => String::new(),

@@ -37,32 +37,46 @@ thread_local! {
 /// `1 − distance / max(len(a), len(b))` with lengths in Unicode scalar values, and 1 when both are empty, so the
 /// value is comparable across scripts: `"東京"` vs `"京都"` is one edit per character, not per UTF-8 byte.
 pub fn levenshtein_similarity(a: &str, b: &str) -> f64 {
-    if a == b {
-        return 1.0;
-    }
-    let (distance, longest) = SCRATCH
-        .try_with(|scratch| match scratch.try_borrow_mut() {
-            Ok(mut scratch) => measure(a, b, &mut scratch),
-            Err(_) => measure(a, b, &mut Scratch::default()),
-        })
-        .unwrap_or_else(|_| measure(a, b, &mut Scratch::default()));
-    if longest == 0 {
-        1.0
-    } else {
-        1.0 - distance as f64 / longest as f64
+    match bounded_similarity(a, b, u64::MAX) {
+        Ok(similarity) => similarity,
+        // Unreachable with no bound; 0 is the honest floor if it ever were.
+        Err(_) => 0.0,
     }
 }
 
+/// [`levenshtein_similarity`], refusing to fill a table of more than `max_cells` cells; the error is the size
+/// (chars × chars of the parts that differ) it would have needed.
+fn bounded_similarity(a: &str, b: &str, max_cells: u64) -> Result<f64, TooLarge> {
+    if a == b {
+        return Ok(1.0);
+    }
+    let (distance, longest) = SCRATCH
+        .try_with(|scratch| match scratch.try_borrow_mut() {
+            Ok(mut scratch) => measure(a, b, max_cells, &mut scratch),
+            Err(_) => measure(a, b, max_cells, &mut Scratch::default()),
+        })
+        .unwrap_or_else(|_| measure(a, b, max_cells, &mut Scratch::default()))?;
+    Ok(if longest == 0 { 1.0 } else { 1.0 - distance as f64 / longest as f64 })
+}
+
+/// The table an item would need: `long × short` chars after the common prefix and suffix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct TooLarge {
+    long: usize,
+    short: usize,
+}
+
 /// Returns the distance and the longer length, both in chars.
-fn measure(a: &str, b: &str, scratch: &mut Scratch) -> (usize, usize) {
+fn measure(a: &str, b: &str, max_cells: u64, scratch: &mut Scratch) -> Result<(usize, usize), TooLarge> {
     let result = if a.is_ascii() && b.is_ascii() {
-        (distance(a.as_bytes(), b.as_bytes(), &mut scratch.row), a.len().max(b.len()))
+        distance(a.as_bytes(), b.as_bytes(), max_cells, &mut scratch.row).map(|d| (d, a.len().max(b.len())))
     } else {
         scratch.left.clear();
         scratch.left.extend(a.chars());
         scratch.right.clear();
         scratch.right.extend(b.chars());
-        (distance(&scratch.left, &scratch.right, &mut scratch.row), scratch.left.len().max(scratch.right.len()))
+        let longest = scratch.left.len().max(scratch.right.len());
+        distance(&scratch.left, &scratch.right, max_cells, &mut scratch.row).map(|d| (d, longest))
     };
     for buffer in [&mut scratch.left, &mut scratch.right] {
         if buffer.capacity() > KEEP_CAPACITY {
@@ -76,7 +90,8 @@ fn measure(a: &str, b: &str, scratch: &mut Scratch) -> (usize, usize) {
 }
 
 /// Classic two-row dynamic programme over the parts that differ; `row` is caller-owned so it can be reused.
-fn distance<T: PartialEq>(a: &[T], b: &[T], row: &mut Vec<usize>) -> usize {
+/// The table's size is checked before it is filled: it is the whole cost, and it grows with the product.
+fn distance<T: PartialEq>(a: &[T], b: &[T], max_cells: u64, row: &mut Vec<usize>) -> Result<usize, TooLarge> {
     let prefix = a.iter().zip(b).take_while(|(x, y)| x == y).count();
     let (a, b) = (&a[prefix..], &b[prefix..]);
     let suffix = a.iter().rev().zip(b.iter().rev()).take_while(|(x, y)| x == y).count();
@@ -84,7 +99,10 @@ fn distance<T: PartialEq>(a: &[T], b: &[T], row: &mut Vec<usize>) -> usize {
     // Keep the row as short as possible.
     let (long, short) = if a.len() >= b.len() { (a, b) } else { (b, a) };
     if short.is_empty() {
-        return long.len();
+        return Ok(long.len());
+    }
+    if (long.len() as u64).saturating_mul(short.len() as u64) > max_cells {
+        return Err(TooLarge { long: long.len(), short: short.len() });
     }
     row.clear();
     row.extend(0..=short.len());
@@ -99,7 +117,7 @@ fn distance<T: PartialEq>(a: &[T], b: &[T], row: &mut Vec<usize>) -> usize {
             diagonal = above;
         }
     }
-    row[short.len()]
+    Ok(row[short.len()])
 }
 
 pub(super) struct Levenshtein {
@@ -107,10 +125,12 @@ pub(super) struct Levenshtein {
     value: Option<String>,
     threshold: f64,
     form: TextForm,
+    /// `runs.max_levenshtein_cells`.
+    max_cells: u64,
 }
 
 impl Levenshtein {
-    pub(super) fn compile(config: &Value) -> Result<Self, ConfigError> {
+    pub(super) fn compile(config: &Value, max_cells: u64) -> Result<Self, ConfigError> {
         let config = Config::new("levenshtein", config, &["value", "threshold", "ignore_case", "normalize"])?;
         let threshold = config.number("threshold")?.unwrap_or(DEFAULT_THRESHOLD);
         if !(0.0..=1.0).contains(&threshold) {
@@ -119,7 +139,7 @@ impl Levenshtein {
         let form =
             TextForm { normalize: config.bool("normalize", true)?, ignore_case: config.bool("ignore_case", false)? };
         let value = config.string("value")?.map(|value| form.apply(value).into_owned());
-        Ok(Self { value, threshold, form })
+        Ok(Self { value, threshold, form, max_cells })
     }
 
     /// Both texts are compared in NFC (unless `normalize` is false) so that canonically equivalent spellings, such
@@ -133,7 +153,19 @@ impl Levenshtein {
             },
         };
         let output = self.form.apply(item.output);
-        let similarity = levenshtein_similarity(&output, &reference);
+        let similarity = match bounded_similarity(&output, &reference, self.max_cells) {
+            Ok(similarity) => similarity,
+            Err(TooLarge { long, short }) => {
+                return Outcome::limit_exceeded(
+                    "the texts are too long to compare by edit distance",
+                    format!(
+                        "comparing {long} × {short} differing chars needs a table of more than {} cells \
+                         (runs.max_levenshtein_cells); shorten the texts or raise the limit",
+                        self.max_cells
+                    ),
+                )
+            }
+        };
         let pass = similarity >= self.threshold - THRESHOLD_TOLERANCE;
         Outcome { score: similarity, pass, reason: similarity_reason(similarity, self.threshold, pass), error: None }
     }

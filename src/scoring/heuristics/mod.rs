@@ -23,7 +23,7 @@ mod schema_limits;
 mod schema_pattern;
 mod text;
 
-pub use schema_limits::SchemaLimits;
+pub use schema_limits::HeuristicLimits;
 
 #[cfg(test)]
 mod tests_config;
@@ -139,11 +139,11 @@ impl Heuristic {
     /// Validate and compile `config` (a JSON object; `Value::Null` means all defaults) for `kind`.
     /// Unknown config keys are an error naming them (config.<key>). Unknown kind → ConfigError{field:"type"}.
     pub fn compile(kind: &str, config: &Value) -> Result<Heuristic, ConfigError> {
-        Self::compile_limited(kind, config, &SchemaLimits::default())
+        Self::compile_limited(kind, config, &HeuristicLimits::default())
     }
 
     /// [`Heuristic::compile`] with the server's schema limits (`runs.max_schema_bytes`, `runs.max_schema_patterns`).
-    pub fn compile_limited(kind: &str, config: &Value, limits: &SchemaLimits) -> Result<Heuristic, ConfigError> {
+    pub fn compile_limited(kind: &str, config: &Value, limits: &HeuristicLimits) -> Result<Heuristic, ConfigError> {
         let (kind, scorer) = match kind {
             "equals" => ("equals", Scorer::Equals(text::Equals::compile(config)?)),
             "contains" => {
@@ -157,7 +157,10 @@ impl Heuristic {
             }
             "starts_with" => ("starts_with", Scorer::StartsWith(text::StartsWith::compile(config)?)),
             "regex_match" => ("regex_match", Scorer::Regex(pattern::RegexMatch::compile(config)?)),
-            "levenshtein" => ("levenshtein", Scorer::Levenshtein(levenshtein::Levenshtein::compile(config)?)),
+            "levenshtein" => (
+                "levenshtein",
+                Scorer::Levenshtein(levenshtein::Levenshtein::compile(config, limits.max_levenshtein_cells)?),
+            ),
             "json_valid" => {
                 config::Config::new("json_valid", config, &[])?;
                 ("json_valid", Scorer::JsonValid)

@@ -12,25 +12,35 @@ use std::io::Write;
 use serde_json::Value;
 
 use super::ConfigError;
+use crate::config::DEFAULT_MAX_LEVENSHTEIN_CELLS;
 
-/// The limits a schema is checked against before it is compiled.
+/// What one heuristic may cost: a schema is checked against these before it is compiled, and an edit distance
+/// before it is computed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct SchemaLimits {
+pub struct HeuristicLimits {
     /// `runs.max_schema_bytes`.
     pub max_bytes: usize,
     /// `runs.max_schema_patterns`.
     pub max_patterns: usize,
+    /// `runs.max_levenshtein_cells`: the largest edit-distance table (chars × chars of the parts that differ) one
+    /// item may need. The table costs time in proportion (about 1–4 ns a cell), so two 60,000-char texts took 14 s.
+    pub max_levenshtein_cells: u64,
 }
 
-impl SchemaLimits {
+impl HeuristicLimits {
     /// For a run already accepted under the limits of its day: it must finish even if they were lowered since.
-    pub const ACCEPTED: SchemaLimits = SchemaLimits { max_bytes: usize::MAX, max_patterns: usize::MAX };
+    /// The edit-distance bound is per item, so it stays the current one.
+    pub const ACCEPTED: HeuristicLimits = HeuristicLimits {
+        max_bytes: usize::MAX,
+        max_patterns: usize::MAX,
+        max_levenshtein_cells: DEFAULT_MAX_LEVENSHTEIN_CELLS,
+    };
 }
 
-impl Default for SchemaLimits {
+impl Default for HeuristicLimits {
     /// The defaults of `config.example.toml`.
     fn default() -> Self {
-        Self { max_bytes: 256 * 1024, max_patterns: 1000 }
+        Self { max_bytes: 256 * 1024, max_patterns: 1000, max_levenshtein_cells: DEFAULT_MAX_LEVENSHTEIN_CELLS }
     }
 }
 
@@ -79,7 +89,7 @@ fn patterns(schema: &Value) -> usize {
 }
 
 /// Refuses a schema over `limits`, naming the config key; returns its compact text otherwise.
-pub(super) fn check(schema: &Value, limits: &SchemaLimits) -> Result<String, ConfigError> {
+pub(super) fn check(schema: &Value, limits: &HeuristicLimits) -> Result<String, ConfigError> {
     let mut m = Measure { written: 0, bound: limits.max_bytes };
     if serde_json::to_writer(&mut m, schema).is_err() {
         return Err(ConfigError::new(
@@ -120,7 +130,7 @@ mod tests {
 
     #[test]
     fn refuses_past_each_limit_naming_the_key() {
-        let limits = SchemaLimits { max_bytes: 64, max_patterns: 1 };
+        let limits = HeuristicLimits { max_bytes: 64, max_patterns: 1, ..HeuristicLimits::default() };
         let big = json!({"description": "x".repeat(100)});
         assert!(check(&big, &limits).unwrap_err().message.contains("runs.max_schema_bytes"));
         let many = json!({"anyOf": [{"pattern": "a"}, {"pattern": "b"}]});

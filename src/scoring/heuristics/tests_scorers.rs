@@ -29,6 +29,26 @@ fn assert_close(actual: f64, expected: f64) {
 }
 
 #[test]
+fn levenshtein_refuses_a_table_past_runs_max_levenshtein_cells_and_names_the_key() {
+    let limits = HeuristicLimits { max_levenshtein_cells: 10_000, ..HeuristicLimits::default() };
+    let scorer = Heuristic::compile_limited("levenshtein", &json!({"value": "b".repeat(101)}), &limits).unwrap();
+    let score = |output: &str| {
+        scorer.score(&ItemView { input: "", output, expected: None, expected_exact: None, context: &[] })
+    };
+    // 101 × 100 differing chars: one row past the bound.
+    let refused = score(&"a".repeat(100));
+    let error = refused.error.as_ref().unwrap();
+    assert_eq!(error.code, SCORER_LIMIT_EXCEEDED);
+    assert!(error.message.contains("runs.max_levenshtein_cells") && error.message.contains("101 × 100"), "{error:?}");
+    assert!(!refused.pass);
+    // 100 × 100 fits; so do long texts that differ in few chars (the common prefix and suffix cost no table).
+    assert!(score(&"a".repeat(99)).error.is_none());
+    let long = format!("{}x{}", "b".repeat(50), "b".repeat(50));
+    let near = score(&long);
+    assert!(near.error.is_none() && near.pass, "{near:?}");
+}
+
+#[test]
 fn levenshtein_similarity_hand_computed() {
     assert_close(levenshtein_similarity("café", "cafe"), 0.75);
     assert_close(levenshtein_similarity("kitten", "sitting"), 1.0 - 3.0 / 7.0);
