@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod audit;
 pub mod buckets;
+pub mod converse;
 pub mod redteam;
 pub mod safety;
 pub mod source;
