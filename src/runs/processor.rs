@@ -45,6 +45,9 @@ pub enum Stage {
     Ask(Ask),
 }
 
+/// The run's judge scheduler, context and prepared judges.
+pub type JudgeParts = (Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>);
+
 /// What a processor that drives an item's target calls itself gets (see [`ItemProcessor::converse`]): the
 /// run's scheduler and call context (one usage book, one cost limit), its target, its judge, and the processor.
 pub struct Converse {
@@ -52,7 +55,7 @@ pub struct Converse {
     pub ctx: Arc<RunCtx>,
     pub target: Arc<crate::targets::Prepared>,
     /// The run's judge scheduler, context and prepared judges, when the run judges.
-    pub judging: Option<(Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>)>,
+    pub judging: Option<JudgeParts>,
     /// The processor itself, to decide each answer as the ordinary path would.
     pub processor: Arc<dyn ItemProcessor>,
 }

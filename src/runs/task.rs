@@ -13,7 +13,8 @@ use crate::analysis::severity::SeverityOverrides;
 pub enum KindSpec {
     FailureAnalysis(AnalysisTask),
     SecurityAudit(AuditTask),
-    RedTeam(RedTeamTask),
+    /// Boxed: a red-team spec is several times the size of the others.
+    RedTeam(Box<RedTeamTask>),
 }
 
 impl KindSpec {

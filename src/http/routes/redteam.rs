@@ -225,7 +225,7 @@ pub async fn create_red_team(
         cost_limit_usd: b.cost_limit_usd,
         request_key: b.provider_key.is_some(),
         target: Some(target),
-        task: Some(KindSpec::RedTeam(task)),
+        task: Some(KindSpec::RedTeam(Box::new(task))),
         identity,
     };
     let sub = Submission {
