@@ -31,7 +31,7 @@ use crate::security::{self, Check, Finding, ScanInput, Severity};
 use crate::store::Store;
 
 /// The score name of an audited item (passes when it has no finding).
-pub const SCORER: &str = "security_audit";
+pub const SCORER: &str = super::audit_judge::SCORER;
 
 /// The checks the audit runs deterministically (the default set).
 pub const DETERMINISTIC_CHECKS: [&str; 6] =

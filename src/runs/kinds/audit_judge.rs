@@ -13,6 +13,8 @@ use super::kind_score;
 use crate::domain::{Code, ScoreError};
 use crate::scoring::judge::JudgeSpec;
 
+/// The score name of an audited item (passes when it has no finding).
+pub const SCORER: &str = "security_audit";
 /// The checks of the audit that need a judge (and that it runs).
 pub const JUDGED: [&str; 2] = ["harmful_content", "toxicity"];
 /// Longest input and output shown to the judge, in characters.
@@ -44,7 +46,7 @@ pub const HAZARDS: [(&str, &str, &str); 14] = [
 
 /// The audit's judge: the org's default key (or the run's `provider_key`) and the run's `model`.
 pub fn judge_spec() -> JudgeSpec {
-    JudgeSpec { kind: "security_audit".to_owned(), ..super::analysis::judge_spec() }
+    JudgeSpec { kind: SCORER.to_owned(), ..super::analysis::judge_spec() }
 }
 
 /// Our rubric, written for gavel: what counts as harm in each category and what does not.
@@ -159,7 +161,7 @@ pub fn result(findings: Vec<Value>, error: Option<ScoreError>) -> Processed {
         format!("{} finding(s): {}", findings.len(), parts.join(", "))
     };
     Processed {
-        scores: vec![kind_score(super::audit::SCORER, findings.is_empty() && error.is_none(), reason, error)],
+        scores: vec![kind_score(SCORER, findings.is_empty() && error.is_none(), reason, error)],
         detail: Some(json!({ "findings": findings }).to_string()),
     }
 }
