@@ -32,6 +32,7 @@ impl Judge {
             temperature: 0.0,
             json_schema: schema,
             sampling: Default::default(),
+            history: Vec::new(),
         };
         let key = (self.cfg.cache_ttl_s > 0).then(|| cache_key(&ctx.org_id, target.provider, &req, None));
         if let (true, Some(k)) = (ctx.use_cache, &key) {

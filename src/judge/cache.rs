@@ -45,6 +45,10 @@ pub(super) fn cache_key(org: &str, provider: Provider, req: &ChatRequest, sample
     if let (false, Some(list)) = (req.sampling.is_empty(), material.as_array_mut()) {
         list.push(json!({"sampling": req.sampling}));
     }
+    // Earlier turns (multi-turn target calls only) join the key only when there are any.
+    if let (false, Some(list)) = (req.history.is_empty(), material.as_array_mut()) {
+        list.push(json!({"history": req.history}));
+    }
     let material = material.to_string();
     crate::tenancy::apikey::hex(ring::digest::digest(&ring::digest::SHA256, material.as_bytes()).as_ref())
 }

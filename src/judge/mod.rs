@@ -328,6 +328,7 @@ impl Judge {
             temperature: if k == 1 { 0.0 } else { samples::SAMPLE_TEMPERATURE },
             json_schema: Some(prompts::verdict_schema()),
             sampling: Default::default(),
+            history: Vec::new(),
         };
         if k == 1 {
             return match self.verdict(ctx, target, spec, &req, None).await {
@@ -496,6 +497,7 @@ impl Judge {
             temperature: 0.0,
             json_schema: None,
             sampling: Default::default(),
+            history: Vec::new(),
         };
         let started = Instant::now();
         let r = providers::complete(&self.http, provider, endpoint, secret, &req).await;

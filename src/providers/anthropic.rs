@@ -24,7 +24,9 @@ pub fn anthropic_body(req: &ChatRequest) -> Value {
     if !req.system.is_empty() {
         body.insert("system".into(), Value::from(req.system.clone()));
     }
-    body.insert("messages".into(), json!([{"role": "user", "content": req.user}]));
+    let mut messages: Vec<Value> = req.history.iter().map(|t| json!({"role": t.role(), "content": t.text})).collect();
+    messages.push(json!({"role": "user", "content": req.user}));
+    body.insert("messages".into(), Value::Array(messages));
     if let Some(schema) = &req.json_schema {
         body.insert(
             "tools".into(),

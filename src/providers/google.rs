@@ -12,7 +12,14 @@ pub fn google_body(req: &ChatRequest) -> Value {
     if !req.system.is_empty() {
         body.insert("systemInstruction".into(), json!({"parts": [{"text": req.system}]}));
     }
-    body.insert("contents".into(), json!([{"role": "user", "parts": [{"text": req.user}]}]));
+    // Gemini names the assistant's turns `model`.
+    let mut contents: Vec<Value> = req
+        .history
+        .iter()
+        .map(|t| json!({"role": if t.assistant { "model" } else { "user" }, "parts": [{"text": t.text}]}))
+        .collect();
+    contents.push(json!({"role": "user", "parts": [{"text": req.user}]}));
+    body.insert("contents".into(), Value::Array(contents));
     let mut config = Map::new();
     config.insert("temperature".into(), temperature(req.temperature));
     config.insert("maxOutputTokens".into(), Value::from(req.max_tokens.max(1)));

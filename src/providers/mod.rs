@@ -61,6 +61,27 @@ pub struct ChatRequest {
     pub json_schema: Option<serde_json::Value>,
     /// Sampling parameters beyond temperature; empty for judge calls (their bodies stay as they were).
     pub sampling: Sampling,
+    /// Earlier turns of a conversation, sent in order before `user` (a red team's multi-turn attempt); empty
+    /// for every other call, whose bodies stay one user message.
+    pub history: Vec<Turn>,
+}
+
+/// One earlier turn of a conversation: what the user said, or what the assistant answered.
+#[derive(Clone, Debug, PartialEq, serde::Serialize)]
+pub struct Turn {
+    pub assistant: bool,
+    pub text: String,
+}
+
+impl Turn {
+    /// The chat role as OpenAI and Anthropic name it.
+    pub fn role(&self) -> &'static str {
+        if self.assistant {
+            "assistant"
+        } else {
+            "user"
+        }
+    }
 }
 
 /// `top_p`, `stop` and `seed` of a target's `params`, each sent only when set (in each provider's own field).

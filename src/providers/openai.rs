@@ -30,6 +30,9 @@ pub fn openai_body(provider: Provider, req: &ChatRequest) -> Value {
     if !system.is_empty() {
         messages.push(json!({"role": "system", "content": system}));
     }
+    for t in &req.history {
+        messages.push(json!({"role": t.role(), "content": t.text}));
+    }
     messages.push(json!({"role": "user", "content": req.user}));
 
     let mut body = Map::new();

@@ -39,6 +39,7 @@ fn request(model: &str, schema: Option<Value>) -> ChatRequest {
         temperature: 0.0,
         json_schema: schema,
         sampling: Default::default(),
+        history: Vec::new(),
     }
 }
 

@@ -17,6 +17,7 @@ fn req(schema: Option<Value>) -> ChatRequest {
         temperature: 0.0,
         json_schema: schema,
         sampling: Default::default(),
+        history: Vec::new(),
     }
 }
 

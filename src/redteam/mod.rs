@@ -6,6 +6,7 @@
 //! planned attempts to the target through the one run pipeline and asks the judge only for what the rules leave
 //! open. This module imports the security detectors and nothing of runs.
 
+pub mod attacker;
 pub mod library;
 pub mod plan;
 pub mod rules;

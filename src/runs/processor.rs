@@ -4,9 +4,13 @@
 //! judge call through the run's judge scheduler (its lanes, retries, cache and usage book), then the processor's
 //! own finishing step. So every kind shares one loop, one sink and one durability story.
 
+use std::sync::Arc;
+
+use futures_util::future::BoxFuture;
 use serde_json::Value;
 
 use crate::domain::{Item, Score, ScoreError};
+use crate::judge::{Judge, Prepared, RunCtx};
 
 /// What one item produced: its scores (they decide the item's outcome and the eval-style summary figures) and
 /// the kind's own detail as JSON (`{"analysis": …}`, `{"findings": …}`), stored with the result.
@@ -41,6 +45,21 @@ pub enum Stage {
     Ask(Ask),
 }
 
+/// The run's judge scheduler, context and prepared judges.
+pub type JudgeParts = (Arc<Judge>, Arc<RunCtx>, Arc<Vec<Prepared>>);
+
+/// What a processor that drives an item's target calls itself gets (see [`ItemProcessor::converse`]): the
+/// run's scheduler and call context (one usage book, one cost limit), its target, its judge, and the processor.
+pub struct Converse {
+    pub judge: Arc<Judge>,
+    pub ctx: Arc<RunCtx>,
+    pub target: Arc<crate::targets::Prepared>,
+    /// The run's judge scheduler, context and prepared judges, when the run judges.
+    pub judging: Option<JudgeParts>,
+    /// The processor itself, to decide each answer as the ordinary path would.
+    pub processor: Arc<dyn ItemProcessor>,
+}
+
 /// A run kind's per-item work. `process` runs on the blocking pool (CPU work, no I/O).
 pub trait ItemProcessor: Send + Sync {
     fn process(&self, item: &Item) -> Stage;
@@ -66,5 +85,12 @@ pub trait ItemProcessor: Send + Sync {
     /// whose answers may be leaks (the red team) masks what must not be kept.
     fn stored_output(&self, output: String) -> String {
         output
+    }
+
+    /// An item whose target calls the processor drives itself (the red team's attacker model and multi-turn
+    /// attempts): the future answers the item's whole result, its detail carrying `output` and `target` as the
+    /// target stage's would. `None` (the default): one target call, then [`ItemProcessor::process`].
+    fn converse(&self, _item: &Item, _with: Converse) -> Option<BoxFuture<'static, Processed>> {
+        None
     }
 }

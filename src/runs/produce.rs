@@ -46,6 +46,18 @@ impl Job {
     }
 
     pub async fn run(self, mut item: Item) -> Processed {
+        if let Some(p) = self.processor.clone() {
+            let with = super::processor::Converse {
+                judge: self.judge.clone(),
+                ctx: self.ctx.clone(),
+                target: self.target.clone(),
+                judging: self.judging.clone(),
+                processor: p.clone(),
+            };
+            if let Some(conversation) = p.converse(&item, with) {
+                return conversation.await;
+            }
+        }
         let produced = crate::targets::produce(&self.judge, &self.ctx, &self.target, &item).await;
         let figures = serde_json::to_value(&produced).unwrap_or(Value::Null);
         if let Some(p) = self.processor.clone() {
@@ -114,7 +126,7 @@ impl Job {
 }
 
 /// A kind's detail with the produced answer and the target figures added (read back by [`split`]).
-fn with_figures(mut p: Processed, output: Option<String>, figures: Value) -> Processed {
+pub(super) fn with_figures(mut p: Processed, output: Option<String>, figures: Value) -> Processed {
     let mut detail = match p.detail.as_deref().and_then(|d| serde_json::from_str::<Value>(d).ok()) {
         Some(Value::Object(m)) => m,
         _ => serde_json::Map::new(),

@@ -13,7 +13,8 @@ use crate::analysis::severity::SeverityOverrides;
 pub enum KindSpec {
     FailureAnalysis(AnalysisTask),
     SecurityAudit(AuditTask),
-    RedTeam(RedTeamTask),
+    /// Boxed: a red-team spec is several times the size of the others.
+    RedTeam(Box<RedTeamTask>),
 }
 
 impl KindSpec {
@@ -78,6 +79,9 @@ pub struct RedTeamTask {
     pub name: Option<String>,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub labels: Option<Value>,
+    /// The attacker model and its strategies (absent: the library and transforms alone).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub attacker: Option<crate::redteam::attacker::AttackerSpec>,
 }
 
 /// A stored detail's red-team attempt, for the result row.

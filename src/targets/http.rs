@@ -10,7 +10,7 @@ use super::path::ResponsePath;
 use super::spec::Headers;
 use super::template::JsonTemplate;
 use crate::domain::{Code, Item, ScoreError};
-use crate::providers::ProviderClient;
+use crate::providers::{ProviderClient, Turn};
 
 /// Replies bigger than this are refused (a target's answer is text, not a download).
 pub const MAX_REPLY_BYTES: usize = 8 * 1024 * 1024;
@@ -41,16 +41,25 @@ fn fail(code: Code, message: String, headers: &Headers) -> ScoreError {
 }
 
 impl HttpCall {
-    /// The request body for `item`: the template, or an OpenAI chat body with the item's input.
-    pub fn body_for(&self, item: &Item) -> Value {
+    /// The request body for `item` after `history` (earlier turns of a multi-turn attempt, else empty): the
+    /// template (its `{{messages}}` is the conversation as OpenAI chat messages), or an OpenAI chat body.
+    pub fn body_for(&self, item: &Item, history: &[Turn]) -> Value {
+        let mut messages: Vec<Value> = history.iter().map(|t| json!({"role": t.role(), "content": t.text})).collect();
+        messages.push(json!({"role": "user", "content": crate::domain::text_of(&item.input)}));
         match &self.body {
-            Some(t) => t.render(item),
-            None => json!({"messages": [{"role": "user", "content": crate::domain::text_of(&item.input)}]}),
+            Some(t) => t.render_with(item, &messages),
+            None => json!({ "messages": messages }),
         }
     }
 
     /// One POST (retries are the scheduler's business for provider targets; an HTTP target is called once).
-    pub async fn call(&self, client: &ProviderClient, headers: &Headers, item: &Item) -> Result<Reply, ScoreError> {
+    pub async fn call(
+        &self,
+        client: &ProviderClient,
+        headers: &Headers,
+        item: &Item,
+        history: &[Turn],
+    ) -> Result<Reply, ScoreError> {
         let host = self.url.host_str().unwrap_or("").to_string();
         client
             .policy()
@@ -68,7 +77,7 @@ impl HttpCall {
             v.set_sensitive(true);
             map.insert(n, v);
         }
-        let body = self.body_for(item);
+        let body = self.body_for(item, history);
         let req = client.http().post(self.url.clone()).headers(map);
         let req = match &body {
             Value::String(text) => req.header(CONTENT_TYPE, "text/plain; charset=utf-8").body(text.clone()),

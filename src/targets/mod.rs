@@ -19,7 +19,7 @@ pub use vault::Vault;
 
 use crate::domain::{Code, Item, ScoreError};
 use crate::judge::{Judge, RunCtx};
-use crate::providers::{ChatRequest, Sampling};
+use crate::providers::{ChatRequest, Sampling, Turn};
 use crate::usage::book::{Line, Source};
 use template::Template;
 
@@ -142,6 +142,12 @@ fn elapsed_ms(t: Instant) -> u64 {
 
 /// Ask the target for `item`'s answer. Never fails as a whole: a failure is the item's, with its code.
 pub async fn produce(judge: &Judge, ctx: &RunCtx, target: &Prepared, item: &Item) -> Produced {
+    produce_turns(judge, ctx, target, item, &[]).await
+}
+
+/// [`produce`] in a conversation: `history` (earlier user turns and the target's answers, in order) goes before
+/// the item's rendered prompt, as chat messages for a provider target and as the HTTP target's `messages`.
+pub async fn produce_turns(judge: &Judge, ctx: &RunCtx, target: &Prepared, item: &Item, history: &[Turn]) -> Produced {
     let started = Instant::now();
     match target {
         Prepared::Provider { target, prompt, system, max_tokens, temperature, sampling } => {
@@ -157,6 +163,7 @@ pub async fn produce(judge: &Judge, ctx: &RunCtx, target: &Prepared, item: &Item
                 temperature: *temperature,
                 json_schema: None,
                 sampling: sampling.clone(),
+                history: history.to_vec(),
             };
             match judge.generate(ctx, t, &req).await {
                 Ok(g) => Produced {
@@ -178,7 +185,7 @@ pub async fn produce(judge: &Judge, ctx: &RunCtx, target: &Prepared, item: &Item
             if let Some(e) = judge.over_cost_limit(ctx) {
                 return Produced::failed(e, started);
             }
-            let result = call.call(judge.http(), headers, item).await;
+            let result = call.call(judge.http(), headers, item, history).await;
             let mut line = Line { source: Source::Target, calls: 1, price_known: false, ..Default::default() };
             if let Ok(r) = &result {
                 line.input_tokens = r.input_tokens;

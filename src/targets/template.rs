@@ -1,6 +1,9 @@
 //! Prompt templates over a dataset item: `{{input}}`, `{{context}}` (a list joined with blank lines),
 //! `{{expected}}` and `{{metadata.NAME}}`, with optional spaces inside the braces. Anything else between `{{` and
-//! `}}` is refused when the template is parsed, so a typo fails the submission instead of every item.
+//! `}}` is refused when the template is parsed, so a typo fails the submission instead of every item. A JSON body
+//! template may also hold `{{messages}}`: a string that is exactly it becomes the conversation as a JSON array of
+//! OpenAI-style `{role, content}` messages (one user message outside a multi-turn attempt); inside other text it
+//! is that array's JSON text.
 
 use serde_json::Value;
 
@@ -13,6 +16,8 @@ enum Slot {
     Context,
     Expected,
     Metadata(String),
+    /// The conversation (JSON body templates only; empty text in a prompt template).
+    Messages,
 }
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -45,6 +50,7 @@ impl Template {
                 "input" => Slot::Input,
                 "context" => Slot::Context,
                 "expected" => Slot::Expected,
+                "messages" => Slot::Messages,
                 other => match other.strip_prefix("metadata.") {
                     Some(name)
                         if !name.is_empty()
@@ -74,6 +80,11 @@ impl Template {
 
     /// The template filled in from `item`; missing fields render as empty text.
     pub fn render(&self, item: &Item) -> String {
+        self.render_in(item, None)
+    }
+
+    /// [`Template::render`] with the conversation for `{{messages}}` (its JSON text).
+    fn render_in(&self, item: &Item, messages: Option<&str>) -> String {
         let mut out = String::new();
         for part in &self.0 {
             match part {
@@ -85,6 +96,7 @@ impl Template {
                         out.push_str(&text_of(e));
                     }
                 }
+                Part::Slot(Slot::Messages) => out.push_str(messages.unwrap_or_default()),
                 Part::Slot(Slot::Metadata(name)) => {
                     if let Some(v) = item.metadata.as_ref().and_then(|m| m.get(name)) {
                         out.push_str(&text_of(v));
@@ -119,15 +131,29 @@ impl JsonTemplate {
     }
 
     pub fn render(&self, item: &Item) -> Value {
-        fn fill(v: &Value, item: &Item) -> Value {
+        let one = [serde_json::json!({"role": "user", "content": text_of(&item.input)})];
+        self.render_with(item, &one)
+    }
+
+    /// The body for `item` in a conversation: `{{messages}}` standing alone is `messages` as a JSON array.
+    pub fn render_with(&self, item: &Item, messages: &[Value]) -> Value {
+        fn fill(v: &Value, item: &Item, messages: &[Value], text: &str) -> Value {
             match v {
-                Value::String(s) => Value::String(Template::parse(s).map(|t| t.render(item)).unwrap_or_default()),
-                Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, item)).collect()),
-                Value::Object(m) => Value::Object(m.iter().map(|(k, x)| (k.clone(), fill(x, item))).collect()),
+                Value::String(s) if s.trim() == "{{messages}}" || s.trim() == "{{ messages }}" => {
+                    Value::Array(messages.to_vec())
+                }
+                Value::String(s) => {
+                    Value::String(Template::parse(s).map(|t| t.render_in(item, Some(text))).unwrap_or_default())
+                }
+                Value::Array(a) => Value::Array(a.iter().map(|x| fill(x, item, messages, text)).collect()),
+                Value::Object(m) => {
+                    Value::Object(m.iter().map(|(k, x)| (k.clone(), fill(x, item, messages, text))).collect())
+                }
                 other => other.clone(),
             }
         }
-        fill(&self.shape, item)
+        let text = Value::Array(messages.to_vec()).to_string();
+        fill(&self.shape, item, messages, &text)
     }
 }
 
@@ -179,5 +205,18 @@ mod tests {
         );
         let text = body.to_string();
         assert!(text.contains(r#"\"hi\""#) && text.contains(r"\n"), "{text}");
+    }
+
+    #[test]
+    fn messages_become_the_conversation() {
+        let t =
+            JsonTemplate::parse(json!({"model": "m", "messages": "{{messages}}", "note": "n={{messages}}"})).unwrap();
+        let one = t.render(&item());
+        assert_eq!(one["messages"], json!([{"role": "user", "content": "What is 2+2?"}]));
+        let convo = [json!({"role": "user", "content": "a"}), json!({"role": "assistant", "content": "b"})];
+        let body = t.render_with(&item(), &convo);
+        assert_eq!(body["messages"].as_array().unwrap().len(), 2);
+        assert!(body["note"].as_str().unwrap().starts_with("n=[{"), "{body}");
+        assert_eq!(Template::parse("{{messages}}").unwrap().render(&item()), "");
     }
 }

@@ -12,6 +12,7 @@ mod support;
 
 mod analysis_runs;
 mod architecture;
+mod audit_judged;
 mod audit_runs;
 mod backup_load;
 mod byok;
@@ -38,6 +39,7 @@ mod packaging;
 mod providers;
 mod ratelimit;
 mod redteam;
+mod redteam_attacker;
 mod reviews;
 mod runs;
 mod secrets;

@@ -59,6 +59,7 @@ fn request(provider: Provider, user: &str, schema: Option<Value>) -> ChatRequest
         temperature: 0.0,
         json_schema: schema,
         sampling: Default::default(),
+        history: Vec::new(),
     }
 }
 

@@ -228,7 +228,7 @@ async fn red_team_requests_are_validated_naming_the_field() {
             "gate.max_asr.misinformation",
         ),
         (json!({"target": t, "gate": {"max_share": {}}}), "gate.max_share"),
-        (json!({"target": t, "attacker": {"provider": "openai", "model": "m"}}), "attacker"),
+        (json!({"target": t, "attacker": {"provider": "openai"}}), "attacker.model"),
         (json!({"target": {"provider": "openai"}}), "target.model"),
         (json!({"target": t, "cost_limit_usd": -1}), "cost_limit_usd"),
     ] {

@@ -23,6 +23,10 @@ pub type ReplyWithModel = Arc<dyn Fn(&str, &str) -> String + Send + Sync>;
 /// A reply from (model, system prompt, user prompt): target personas that leak or refuse.
 pub type ReplyWithSystem = Arc<dyn Fn(&str, &str, &str) -> String + Send + Sync>;
 
+/// A reply from (model, system prompt, last user message, earlier assistant turns in the request): multi-turn
+/// personas (a target that gives in only once the conversation has gone on) and attacker personas.
+pub type ReplyWithTurns = Arc<dyn Fn(&str, &str, &str, usize) -> String + Send + Sync>;
+
 /// The fake's behaviour; change it at any time with [`FakeProvider::set_knobs`].
 #[derive(Clone)]
 pub struct Knobs {
@@ -52,6 +56,8 @@ pub struct Knobs {
     pub reply_with_model: Option<ReplyWithModel>,
     /// When set, wins over the other replies: the reply from the model, the system prompt and the user prompt.
     pub reply_with_system: Option<ReplyWithSystem>,
+    /// When set, wins over every other reply: as `reply_with_system`, plus the number of assistant turns before.
+    pub reply_with_turns: Option<ReplyWithTurns>,
     /// Pause between the frames of a streamed answer.
     pub stream_delay: Duration,
     /// Streams end after this many frames, as a connection cut mid-answer would.
@@ -76,6 +82,7 @@ impl Default for Knobs {
             reply: Arc::new(default_reply),
             reply_with_model: None,
             reply_with_system: None,
+            reply_with_turns: None,
             stream_delay: Duration::ZERO,
             stream_cut_after: None,
         }
@@ -554,6 +561,12 @@ fn prompt(flavor: Flavor, body: &Value) -> (String, String) {
     (system, user)
 }
 
+/// How many assistant (Gemini: `model`) turns a request carries before its last message.
+fn earlier_turns(flavor: Flavor, body: &Value) -> usize {
+    let (list, role) = if flavor == Flavor::Gemini { ("contents", "model") } else { ("messages", "assistant") };
+    body[list].as_array().map_or(0, |l| l.iter().filter(|m| m["role"] == role).count())
+}
+
 /// Each provider's real streaming answer.
 fn streamed(
     flavor: Flavor,
@@ -590,6 +603,9 @@ fn streamed(
 fn success(flavor: Flavor, model: &str, body: &Value, knobs: &Knobs, n: u64) -> HttpResponse {
     let (system, user) = prompt(flavor, body);
     let reply = match (&knobs.reply_with_system, &knobs.reply_with_model) {
+        _ if knobs.reply_with_turns.is_some() => {
+            knobs.reply_with_turns.as_ref().map(|f| f(model, &system, &user, earlier_turns(flavor, body))).unwrap()
+        }
         (Some(f), _) => f(model, &system, &user),
         (None, Some(f)) => f(model, &user),
         (None, None) => (knobs.reply)(&user),

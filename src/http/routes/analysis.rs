@@ -18,7 +18,7 @@ use crate::runs::kinds::analysis::{parse_overrides, spec_error};
 use crate::runs::kinds::audit::{parse_checks, parse_gate};
 use crate::runs::kinds::buckets::{self, StoredBucket};
 use crate::runs::kinds::source::{items_of_run, Take};
-use crate::runs::kinds::{AnalysisTask, AuditTask, KindSpec};
+use crate::runs::kinds::{audit_judge, AnalysisTask, AuditTask, KindSpec};
 use crate::runs::model::{Item, Run};
 use crate::runs::repo::{self, RunSpec};
 use crate::store::now;
@@ -108,6 +108,13 @@ pub struct CreateAudit {
     /// Labels `{KEY: VALUE}`, as on `POST …/runs`.
     #[serde(default)]
     pub labels: Option<std::collections::BTreeMap<String, String>>,
+    /// A provider key for the judge of `harmful_content` and `toxicity` (kept in memory, never stored or logged).
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    pub provider_key: Option<crate::judge::keys::RequestKey>,
+    /// Judge model for the judged checks.
+    #[serde(default)]
+    pub model: Option<String>,
 }
 
 /// Reads a JSON body off the HTTP worker, explaining which item is wrong when the dataset is.
@@ -330,6 +337,27 @@ pub async fn create_audit(
     let c = caller.0;
     validate_wait(b.wait_s)?;
     let checks = parse_checks(b.checks.as_ref()).map_err(spec_error)?;
+    if let Some(k) = &b.provider_key {
+        validate_provider_key(k, state.runs.judge().http().policy()).await?;
+    }
+    if b.model.as_deref().is_some_and(|m| m.trim().is_empty() || m.len() > 200) {
+        return Err(Error::field("model", "model must be 1-200 characters"));
+    }
+    let judged: Vec<&String> = checks.iter().filter(|c| audit_judge::JUDGED.contains(&c.as_str())).collect();
+    if !judged.is_empty() && b.provider_key.is_none() {
+        // The judged checks need a key now: refused here rather than every item errored later.
+        let spec = audit_judge::judge_spec();
+        let (prepared, _) = state.runs.judge().prepare(&c.org_id, "", b.model.as_deref(), false, &[spec]).await?;
+        if let Some(Err(e)) = prepared.first().map(|p| &p.target) {
+            if e.code == crate::domain::Code::ByokNoKey {
+                let names: Vec<&str> = judged.iter().map(|s| s.as_str()).collect();
+                return Err(Error::Coded {
+                    code: e.code,
+                    message: format!("checks {} need a judge: {}", names.join(", "), e.message),
+                });
+            }
+        }
+    }
     let gate = b.gate.unwrap_or(Value::Null);
     check_gate_keys(&gate)?;
     parse_gate(&gate, &checks).map_err(spec_error)?;
@@ -350,10 +378,10 @@ pub async fn create_audit(
     let spec = RunSpec {
         scorers: Vec::new(),
         gate: Default::default(),
-        model: None,
+        model: b.model,
         cache: true,
         cost_limit_usd: None,
-        request_key: false,
+        request_key: b.provider_key.is_some(),
         target: None,
         task: Some(KindSpec::SecurityAudit(AuditTask { checks, gate })),
         identity,
@@ -363,7 +391,7 @@ pub async fn create_audit(
         spec,
         items,
         dataset_id,
-        provider_key: None,
+        provider_key: b.provider_key,
         target_headers: Vec::new(),
         wait_s: b.wait_s,
         action: "security_audit.create",

@@ -46,7 +46,8 @@ pub struct CreateRedTeam {
     /// Attempts per category (default 10, at most `MAX_ATTEMPTS_PER_CATEGORY`).
     #[serde(default)]
     pub attempts_per_category: Option<u32>,
-    /// An attacker model (paraphrase, multi-turn): not available yet; refused by name.
+    /// An attacker model on the org's keys: `{provider, model, key_id?, strategies?: [paraphrase, translation,
+    /// refine, multi_turn], max_rounds?: 1-5, max_turns?: 1-5}`; attack attempts cycle through the strategies.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     pub attacker: Option<Value>,
@@ -121,9 +122,7 @@ pub async fn create_red_team(
         details: json!({"line": e.line(), "column": e.column()}),
     })?;
     let c = caller.0;
-    if b.attacker.as_ref().is_some_and(|a| !a.is_null()) {
-        return Err(Error::field("attacker", "attacker: an attacker model is not available yet; leave it out (the built-in library and transforms are used)"));
-    }
+    let attacker = crate::redteam::attacker::parse(b.attacker.as_ref()).map_err(|(f, m)| Error::field(&f, m))?;
     if let Some(k) = &b.provider_key {
         validate_provider_key(k, state.runs.judge().http().policy()).await?;
     }
@@ -198,7 +197,10 @@ pub async fn create_red_team(
         })
         .await?;
     let attempts = plan::attempts(&categories, &transforms, per, seed);
-    let items = attempts.iter().enumerate().map(|(i, a)| a.item(i)).collect::<Vec<_>>();
+    let mut items = attempts.iter().enumerate().map(|(i, a)| a.item(i)).collect::<Vec<_>>();
+    if let Some(a) = &attacker {
+        tag_strategies(&mut items, a);
+    }
     let label = target.label();
     let task = RedTeamTask {
         categories: cat_names.clone(),
@@ -212,6 +214,7 @@ pub async fn create_red_team(
         gate,
         name: b.name,
         labels: b.labels.map(|l| json!(l)),
+        attacker,
     };
     let spec = RunSpec {
         scorers: Vec::new(),
@@ -222,7 +225,7 @@ pub async fn create_red_team(
         cost_limit_usd: b.cost_limit_usd,
         request_key: b.provider_key.is_some(),
         target: Some(target),
-        task: Some(KindSpec::RedTeam(task)),
+        task: Some(KindSpec::RedTeam(Box::new(task))),
         identity,
     };
     let sub = Submission {
@@ -237,6 +240,21 @@ pub async fn create_red_team(
         audit: json!({"kind": "red_team", "categories": cat_names, "target": label, "attempts": total}),
     };
     accept(&state, &c, sub).await
+}
+
+/// Each attack attempt's strategy (`metadata.red_team.strategy`), cycling through the attacker's; benign probes
+/// are sent as written.
+fn tag_strategies(items: &mut [crate::domain::Item], spec: &crate::redteam::attacker::AttackerSpec) {
+    let mut n = 0;
+    for item in items {
+        let Some(Value::Object(rt)) = item.metadata.as_mut().and_then(|m| m.get_mut("red_team")) else { continue };
+        if rt.get("benign").and_then(Value::as_bool).unwrap_or(false) {
+            continue;
+        }
+        let s = crate::redteam::attacker::strategy_for(spec, n);
+        rt.insert("strategy".to_owned(), json!(s.as_str()));
+        n += 1;
+    }
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {

@@ -11,8 +11,9 @@
 //! - `prompt_injection_followed`: the input or context plants an instruction and the output carries it out
 //!   (echoes its dictated payload) or relays override phrasing.
 //!
-//! `jailbreak_compliance`, `harmful_content`, `toxicity` and `over_refusal` need a model's judgement; the audit
-//! refuses them with a validation error that says so (a failure analysis's `safety` bucket judges harm).
+//! `harmful_content` and `toxicity` are asked of a judge, one call per item ([`super::audit_judge`]);
+//! `jailbreak_compliance` and `over_refusal` need a model's judgement too and are refused with a validation error
+//! that says so.
 
 use std::collections::BTreeMap;
 
@@ -30,13 +31,13 @@ use crate::security::{self, Check, Finding, ScanInput, Severity};
 use crate::store::Store;
 
 /// The score name of an audited item (passes when it has no finding).
-pub const SCORER: &str = "security_audit";
+pub const SCORER: &str = super::audit_judge::SCORER;
 
 /// The checks the audit runs deterministically (the default set).
 pub const DETERMINISTIC_CHECKS: [&str; 6] =
     ["secret_leak", "pii_leak", "prompt_injection_followed", "system_prompt_leak", "insecure_output", "hidden_text"];
-/// Contract checks that need a judge; refused with a validation error.
-pub const JUDGED_CHECKS: [&str; 4] = ["jailbreak_compliance", "harmful_content", "toxicity", "over_refusal"];
+/// Contract checks that need a judge the audit does not run yet; refused with a validation error.
+pub const JUDGED_CHECKS: [&str; 2] = ["jailbreak_compliance", "over_refusal"];
 /// Longest evidence text of a finding the audit makes itself, in characters.
 pub const MAX_EVIDENCE_CHARS: usize = 300;
 /// Most canaries or allowed hosts read from one item's metadata.
@@ -60,13 +61,17 @@ pub fn parse_checks(v: Option<&Value>) -> std::result::Result<Vec<String>, SpecE
         if JUDGED_CHECKS.contains(&name) {
             return Err(SpecError::new(
                 field,
-                format!("`{name}` needs a model's judgement, which the security audit does not run yet (deterministic checks: {}); the failure analysis's safety bucket judges harmful content", DETERMINISTIC_CHECKS.join(", ")),
+                format!("`{name}` needs a model's judgement, which the security audit does not run yet (checks: {}, {}); the failure analysis's safety bucket judges harmful content", DETERMINISTIC_CHECKS.join(", "), super::audit_judge::JUDGED.join(", ")),
             ));
         }
-        if !DETERMINISTIC_CHECKS.contains(&name) {
+        if !DETERMINISTIC_CHECKS.contains(&name) && !super::audit_judge::JUDGED.contains(&name) {
             return Err(SpecError::new(
                 field,
-                format!("unknown check `{name}`; one of {}", DETERMINISTIC_CHECKS.join(", ")),
+                format!(
+                    "unknown check `{name}`; one of {}, {}",
+                    DETERMINISTIC_CHECKS.join(", "),
+                    super::audit_judge::JUDGED.join(", ")
+                ),
             ));
         }
         if !out.iter().any(|o| o == name) {
@@ -121,6 +126,13 @@ pub fn parse_gate(v: &Value, checks: &[String]) -> std::result::Result<AuditGate
 /// The per-item work of an audit.
 pub struct AuditProcessor {
     checks: Vec<Check>,
+    /// The selected checks a judge decides (`harmful_content`, `toxicity`).
+    judged: Vec<String>,
+}
+
+/// The selected checks of `task` that need the judge.
+pub fn judged_checks(task: &AuditTask) -> Vec<String> {
+    task.checks.iter().filter(|c| super::audit_judge::JUDGED.contains(&c.as_str())).cloned().collect()
 }
 
 fn check_of(name: &str) -> Option<Check> {
@@ -162,7 +174,7 @@ fn finding_json(f: &Finding, field: &str) -> Value {
 
 impl AuditProcessor {
     pub fn new(task: &AuditTask) -> AuditProcessor {
-        AuditProcessor { checks: task.checks.iter().filter_map(|c| check_of(c)).collect() }
+        AuditProcessor { checks: task.checks.iter().filter_map(|c| check_of(c)).collect(), judged: judged_checks(task) }
     }
 
     /// Every finding of the selected checks, with the field it was found in.
@@ -234,6 +246,10 @@ impl AuditProcessor {
 impl ItemProcessor for AuditProcessor {
     fn process(&self, item: &Item) -> Stage {
         let found = self.findings(item);
+        if !self.judged.is_empty() {
+            let found: Vec<Value> = found.iter().map(|(f, field)| finding_json(f, field)).collect();
+            return Stage::Ask(super::audit_judge::ask(item, found, self.judged.clone()));
+        }
         let reason = if found.is_empty() {
             "no finding".to_owned()
         } else {

@@ -6,7 +6,9 @@
 
 pub mod analysis;
 pub mod audit;
+pub mod audit_judge;
 pub mod buckets;
+pub mod converse;
 pub mod redteam;
 pub mod safety;
 pub mod source;
@@ -42,6 +44,7 @@ pub async fn prepare_judging(judge: &Arc<Judge>, task: &KindSpec, r: JudgeReques
     let spec = match task {
         KindSpec::FailureAnalysis(_) => analysis::judge_spec(),
         KindSpec::RedTeam(_) => redteam::judge_spec(),
+        KindSpec::SecurityAudit(t) if !audit::judged_checks(t).is_empty() => audit_judge::judge_spec(),
         KindSpec::SecurityAudit(_) => return Ok(None),
     };
     let had_request_key = r.had_request_key;

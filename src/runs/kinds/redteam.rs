@@ -76,6 +76,8 @@ pub struct RedTeamProcessor {
     system_prompt: Option<String>,
     canaries: Vec<String>,
     judged: bool,
+    /// The run's attacker model, when it has one (its attempts are driven by [`super::converse`]).
+    attacker: Option<std::sync::Arc<super::converse::Attacker>>,
 }
 
 /// What an item's `metadata.red_team` says about its attempt.
@@ -107,7 +109,8 @@ impl RedTeamProcessor {
             canaries.push(p.token.clone());
         }
         let system_prompt = task.system_prompt.clone().or(task.planted.as_ref().map(|p| p.system_prompt.clone()));
-        RedTeamProcessor { system_prompt, canaries, judged }
+        let attacker = task.attacker.clone().map(|a| std::sync::Arc::new(super::converse::Attacker::new(a)));
+        RedTeamProcessor { system_prompt, canaries, judged, attacker }
     }
 
     fn known(&self) -> (Option<&str>, Vec<&str>) {
@@ -153,6 +156,16 @@ impl ItemProcessor for RedTeamProcessor {
     /// the second place that holds it.
     fn stored_output(&self, output: String) -> String {
         crate::security::redact::redact(&output)
+    }
+
+    /// An attack attempt of a run with an attacker model: rewritten, refined or carried on as a conversation.
+    fn converse(
+        &self,
+        item: &Item,
+        with: super::super::processor::Converse,
+    ) -> Option<futures_util::future::BoxFuture<'static, Processed>> {
+        let (attacker, strategy) = (self.attacker.clone()?, super::converse::strategy_of(item)?);
+        Some(Box::pin(super::converse::drive(attacker, with, item.clone(), strategy)))
     }
 
     fn process(&self, item: &Item) -> Stage {
@@ -315,6 +328,10 @@ pub fn summarize(categories: &[String], attempts: &[Value]) -> (Value, Value, Va
             }
             continue;
         }
+        if a["skipped"].as_bool().unwrap_or(false) {
+            // The attacker declined to write it: nothing was sent (counted in `red_team.attacker`).
+            continue;
+        }
         let cat = a["category"].as_str().unwrap_or_default().to_owned();
         let tr = a["transform"].as_str().unwrap_or_default().to_owned();
         let success = a["success"].as_bool().unwrap_or(false);
@@ -431,7 +448,10 @@ pub async fn finish(
                 .collect())
         })
         .await?;
-    let (cats, over, extra, successes) = summarize(&task.categories, &attempts);
+    let (cats, over, mut extra, successes) = summarize(&task.categories, &attempts);
+    if let Some(a) = super::converse::summarize(&attempts) {
+        extra["attacker"] = a;
+    }
     let base = baseline_summary(store, org_id, gate.baseline.as_deref()).await?;
     let base_cats = base.as_ref().and_then(|s| s.kind.categories.clone());
     let reasons = gate_reasons(&gate, &cats, &successes, base_cats.as_ref());
