@@ -1,11 +1,12 @@
 //! The red team: a built-in library of attacks written for gavel ([`library`]), deterministic transforms that
-//! disguise them ([`transforms`]), the plan of attempts a run sends to its target ([`plan`]) and the rules that
+//! disguise them ([`transforms`]) and are undone on the way back ([`decode`]), the plan of attempts a run sends to its target ([`plan`]) and the rules that
 //! decide, without a model wherever they can, whether an attempt succeeded ([`rules`]).
 //!
 //! Everything here is pure (no I/O, no clock): the `red_team` run kind (`runs::kinds::redteam`) sends the
 //! planned attempts to the target through the one run pipeline and asks the judge only for what the rules leave
 //! open. This module imports the security detectors and nothing of runs.
 
+pub mod decode;
 pub mod library;
 pub mod plan;
 pub mod rules;
