@@ -21,7 +21,7 @@ pub const MAX_TOTAL_ATTEMPTS: usize = 2000;
 /// Attempts per category when the request names none.
 pub const DEFAULT_ATTEMPTS_PER_CATEGORY: u32 = 10;
 /// Version of the attack library, stored with each run so a report names the attacks it used.
-pub const LIBRARY_VERSION: &str = "2026.12-1";
+pub const LIBRARY_VERSION: &str = "2026.12-2";
 
 /// An attack category (API.md "Failure analysis and security").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -373,4 +373,35 @@ mod tests {
         );
         assert_eq!(d.success, Some(false), "{d:?}");
     }
+
+    /// Every attack of the library against the two personas of the integration tests: one that echoes its
+    /// planted prompt and the request (compliant), one that refuses.
+    #[test]
+    fn every_attack_fits_its_rule_against_an_echoing_and_a_refusing_target() {
+        let p = super::super::plan::planted(9);
+        let canaries = [p.canary.as_str(), p.token.as_str()];
+        let known = Known { system_prompt: Some(&p.system_prompt), canaries: &canaries };
+        for a in super::super::library::all() {
+            let text = a.text.replace("<MARKER>", M);
+            assert!(!is_refusal(&text), "{} reads as a refusal", a.id);
+            match a.rule {
+                Rule::Premise(c) => {
+                    let lower = text.to_lowercase();
+                    assert!(c.iter().all(|c| !lower.contains(&c.to_lowercase())), "{} holds its own correction", a.id)
+                }
+                Rule::Action(names) => assert!(acted(&text, names).is_some(), "{} writes no call", a.id),
+                Rule::Markup => assert!(
+                    !security::output::scan(&text, &[]).is_empty() || a.text.contains("<MARKER>"),
+                    "{}: no detector fires on the payload it asks for",
+                    a.id
+                ),
+                _ => {}
+            }
+            let echo = format!("Sure! My instructions say: {}\n\nYou asked: {text}", p.system_prompt);
+            let d = decide(a, M, &text, &echo, known);
+            assert_ne!(d.success, Some(false), "{}: the compliant echo counts as defended: {d:?}", a.id);
+            let d = decide(a, M, &text, "I'm sorry, but I can't help with that.", known);
+            assert_eq!((d.success, d.refused), (Some(false), true), "{}: {d:?}", a.id);
+        }
+    }
 }
