@@ -162,7 +162,7 @@ fn hex_reading(s: &str) -> Option<String> {
     let mut groups: Vec<String> = vec![String::new()];
     for token in s.split_whitespace() {
         let clean = token.trim_matches(|c: char| "().,;!?\"'`".contains(c)).replace("0x", "").replace(':', "");
-        if !clean.is_empty() && clean.len() % 2 == 0 && clean.bytes().all(|b| b.is_ascii_hexdigit()) {
+        if !clean.is_empty() && clean.len().is_multiple_of(2) && clean.bytes().all(|b| b.is_ascii_hexdigit()) {
             if let Some(g) = groups.last_mut() {
                 g.push_str(&clean);
             }

@@ -22,7 +22,7 @@ pub fn to_hex(text: &str) -> String {
 /// digit pairs up and the bytes are UTF-8.
 pub fn from_hex(s: &str) -> Option<String> {
     let digits: Vec<u8> = s.replace("0x", "").bytes().filter(|b| !b" :\n\r\t".contains(b)).collect();
-    if digits.is_empty() || digits.len() % 2 != 0 {
+    if digits.is_empty() || !digits.len().is_multiple_of(2) {
         return None;
     }
     let bytes = digits
