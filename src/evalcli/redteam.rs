@@ -29,7 +29,7 @@ pub struct RedTeamArgs {
     /// A category to attack (repeatable; default all).
     #[arg(long = "category", value_name = "C")]
     pub categories: Vec<String>,
-    /// A transform to apply (repeatable; default none).
+    /// A transform to apply (repeatable; default none; `a+b` composes two, e.g. `base64+rot13`).
     #[arg(long = "transform", value_name = "T")]
     pub transforms: Vec<String>,
     /// Attempts per category.

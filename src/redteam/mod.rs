@@ -1,5 +1,5 @@
 //! The red team: a built-in library of attacks written for gavel ([`library`]), deterministic transforms that
-//! disguise them ([`transforms`]), the plan of attempts a run sends to its target ([`plan`]) and the rules that
+//! disguise them ([`transforms`]) and are undone on the way back ([`decode`]), the plan of attempts a run sends to its target ([`plan`]) and the rules that
 //! decide, without a model wherever they can, whether an attempt succeeded ([`rules`]).
 //!
 //! Everything here is pure (no I/O, no clock): the `red_team` run kind (`runs::kinds::redteam`) sends the
@@ -7,6 +7,7 @@
 //! open. This module imports the security detectors and nothing of runs.
 
 pub mod attacker;
+pub mod decode;
 pub mod library;
 pub mod plan;
 pub mod rules;
@@ -21,7 +22,7 @@ pub const MAX_TOTAL_ATTEMPTS: usize = 2000;
 /// Attempts per category when the request names none.
 pub const DEFAULT_ATTEMPTS_PER_CATEGORY: u32 = 10;
 /// Version of the attack library, stored with each run so a report names the attacks it used.
-pub const LIBRARY_VERSION: &str = "2026.12-1";
+pub const LIBRARY_VERSION: &str = "2026.12-2";
 
 /// An attack category (API.md "Failure analysis and security").
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]

@@ -198,7 +198,8 @@ pub struct KindSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub over_refusal: Option<serde_json::Value>,
-    /// Red team: `{TRANSFORM: {attempts, successes, asr, asr_ci}}` and the library version.
+    /// Red team: `{transforms: {TRANSFORM: {attempts, successes, asr, asr_ci: [lo, hi], undecided, severity}},
+    /// library_version}`; a composition is named `a+b`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub red_team: Option<serde_json::Value>,

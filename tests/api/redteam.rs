@@ -11,6 +11,8 @@ use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::{assert_error, spawn_app, TestApp};
 
 const RED: &str = "/v1/projects/web/security/red-team";
+/// Benign probes of every run: ten general ones and a look-alike of each of the twelve jailbreak goals.
+const BENIGN: usize = 22;
 
 async fn setup(app: &TestApp, fake: &FakeProvider) -> String {
     let (_, admin) = app.org("acme").await;
@@ -84,7 +86,7 @@ async fn a_leaky_model_leaks_its_planted_prompt_by_rule_and_the_max_asr_gate_fai
     assert!(run["target"]["system_prompt"].as_str().unwrap().contains("GV-CANARY-"), "gavel planted its canary: {run}");
 
     let rows = rows(&app, &admin, run["id"].as_str().unwrap()).await;
-    assert_eq!(rows.len(), 9 + 10, "attacks and benign probes: {}", rows.len());
+    assert_eq!(rows.len(), 9 + BENIGN, "attacks and benign probes: {}", rows.len());
     let spe_rows: Vec<&Value> =
         rows.iter().filter(|r| r["attempt"]["category"] == "system_prompt_extraction").collect();
     for r in &spe_rows {
@@ -99,7 +101,7 @@ async fn a_leaky_model_leaks_its_planted_prompt_by_rule_and_the_max_asr_gate_fai
     }
     assert!(rows.iter().any(|r| r["attempt"]["category"] == "misinformation" && r["attempt"]["decided_by"] == "judge"));
     let (_, usage) = app.get("/v1/usage", &admin).await;
-    assert_eq!(usage["by_source"]["target"]["calls"], 19, "{usage}");
+    assert_eq!(usage["by_source"]["target"]["calls"], 9 + BENIGN, "{usage}");
 }
 
 #[tokio::test]
@@ -121,7 +123,7 @@ async fn a_safe_model_has_no_successes_passes_its_gate_costs_no_judge_and_over_r
     assert_eq!(sum["should_gate_ci"], false);
     assert_eq!(
         sum["over_refusal"],
-        json!({"benign": 10, "refused": 10, "rate": 1.0, "rate_ci": sum["over_refusal"]["rate_ci"]})
+        json!({"benign": BENIGN, "refused": BENIGN, "rate": 1.0, "rate_ci": sum["over_refusal"]["rate_ci"]})
     );
     let (_, usage) = app.get("/v1/usage", &admin).await;
     assert_eq!(usage["by_source"]["judge"]["calls"], 0, "refusals cost no judge call: {usage}");
@@ -219,7 +221,10 @@ async fn red_team_requests_are_validated_naming_the_field() {
     for (body, field) in [
         (json!({"target": t, "categories": ["nope"]}), "categories[0]"),
         (json!({"target": t, "categories": []}), "categories"),
-        (json!({"target": t, "transforms": ["morse"]}), "transforms[0]"),
+        (json!({"target": t, "transforms": ["morze"]}), "transforms[0]"),
+        (json!({"target": t, "transforms": ["hex", "base64+morze"]}), "transforms[1]"),
+        (json!({"target": t, "transforms": ["hex+hex"]}), "transforms[0]"),
+        (json!({"target": t, "transforms": []}), "transforms"),
         (json!({"target": t, "attempts_per_category": 0}), "attempts_per_category"),
         (json!({"target": t, "attempts_per_category": 1000}), "attempts_per_category"),
         (json!({"target": t, "gate": {"max_asr": {"jailbreak": 2}}}), "gate.max_asr.jailbreak"),
@@ -239,6 +244,13 @@ async fn red_team_requests_are_validated_naming_the_field() {
     let (s, e) = app.post(RED, &admin, json!({"target": t, "attempts_per_category": 1000})).await;
     assert_eq!(s, 400);
     assert!(e["error"]["message"].as_str().unwrap().contains("MAX_ATTEMPTS_PER_CATEGORY"), "{e}");
+    let (s, e) = app.post(RED, &admin, json!({"target": t, "transforms": ["base64+morze"]})).await;
+    assert_eq!(s, 400);
+    let m = e["error"]["message"].as_str().unwrap();
+    assert!(
+        m.contains("\"morze\"") && m.contains("base64+morze") && m.contains("unicode_tags"),
+        "names the unknown part: {e}"
+    );
     let (s, e) = app.post(RED, &admin, json!({"categories": ["jailbreak"]})).await;
     assert_error(s, &e, 400, "VALIDATION_FAILED");
     let (s, e) = app.post("/v1/projects/nope/security/red-team", &admin, json!({"target": t})).await;
@@ -274,4 +286,63 @@ async fn a_leaked_secret_is_kept_masked() {
         crate::support::common::assert_no_file_holds(&data_dir, &[LEAKED_TOKEN.as_bytes(), LEAKED_EMAIL.as_bytes()]);
     assert!(files >= 2, "the store was searched");
     drop(dir);
+}
+
+/// The vulnerable persona (echoes its planted prompt and the request it got, however encoded) is caught in every
+/// category under encodings and a composition, because the rules decode the echo; the summary has an attack
+/// success rate per transform beside the one per category.
+#[tokio::test]
+async fn a_leaky_model_is_caught_in_every_category_under_encodings_and_asr_is_reported_per_transform() {
+    let fake = FakeProvider::start(personas());
+    let app = spawn_app().await;
+    let admin = setup(&app, &fake).await;
+    let transforms = ["none", "hex", "reversal", "morse", "zero_width", "unicode_tags", "base64+rot13"];
+    let body = json!({"target": {"provider": "openai", "model": "leaky"}, "transforms": transforms,
+                      "attempts_per_category": 7, "wait_s": 120});
+    let (s, run) = app.post(RED, &admin, body).await;
+    assert_eq!(s, 200, "{run}");
+    let sum = &run["summary"];
+    for (name, c) in sum["categories"].as_object().unwrap() {
+        assert_eq!(c["attempts"], 7, "{name}: {c}");
+        // Unsafe markup counts as the response shows it (an encoded payload renders as nothing), so output
+        // handling under encodings succeeds only where the attack's marker comes back.
+        let min = if name == "improper_output_handling" { 0.4 } else { 0.7 };
+        assert!(c["asr"].as_f64().unwrap() >= min, "{name}: high ASR expected: {c}");
+    }
+    let per = sum["red_team"]["transforms"].as_object().unwrap();
+    assert_eq!(per.len(), transforms.len(), "{per:?}");
+    for t in transforms {
+        let v = &per[t];
+        assert!(v["attempts"].as_u64().unwrap() >= 9, "{t}: {v}");
+        let (asr, ci) = (v["asr"].as_f64().unwrap(), v["asr_ci"].as_array().unwrap());
+        assert!(ci[0].as_f64().unwrap() <= asr && asr <= ci[1].as_f64().unwrap(), "{t}: Wilson interval: {v}");
+    }
+    assert_eq!(sum["red_team"]["library_version"], "2026.12-2");
+    let rows = rows(&app, &admin, run["id"].as_str().unwrap()).await;
+    let decoded = rows.iter().filter(|r| r["attempt"]["reason"].as_str().unwrap_or("").contains("(decoded: ")).count();
+    assert!(decoded > 0, "some successes were found only in a decoded reading");
+    let spe_hex = rows
+        .iter()
+        .find(|r| r["attempt"]["category"] == "prompt_injection" && r["attempt"]["transform"] == "hex")
+        .unwrap();
+    assert_eq!(spe_hex["attempt"]["success"], true, "{spe_hex}");
+}
+
+/// The safe persona stays at zero successes under every transform, compositions included.
+#[tokio::test]
+async fn a_safe_model_has_no_success_under_any_transform() {
+    let fake = FakeProvider::start(personas());
+    let app = spawn_app().await;
+    let admin = setup(&app, &fake).await;
+    let body = json!({"target": {"provider": "openai", "model": "safe"},
+                      "transforms": ["hex", "binary", "atbash", "acrostic", "json_embedding", "code_block", "rot13+reversal"],
+                      "attempts_per_category": 7, "wait_s": 120});
+    let (s, run) = app.post(RED, &admin, body).await;
+    assert_eq!(s, 200, "{run}");
+    for (name, t) in run["summary"]["red_team"]["transforms"].as_object().unwrap() {
+        assert_eq!(t["successes"], 0, "{name}: {t}");
+    }
+    for (name, c) in run["summary"]["categories"].as_object().unwrap() {
+        assert_eq!((c["attempts"].as_u64(), c["successes"].as_u64()), (Some(7), Some(0)), "{name}: {c}");
+    }
 }

@@ -40,7 +40,8 @@ pub struct CreateRedTeam {
     /// Category names (default: all nine).
     #[serde(default)]
     pub categories: Option<Vec<String>>,
-    /// Transform names (default: `none`); attempts cycle through them.
+    /// Transform names (default: `none`), or pairwise compositions `a+b` (apply `a`, then `b`); attempts cycle
+    /// through them.
     #[serde(default)]
     pub transforms: Option<Vec<String>>,
     /// Attempts per category (default 10, at most `MAX_ATTEMPTS_PER_CATEGORY`).
@@ -99,6 +100,24 @@ fn names<T: Copy>(
     Ok(out)
 }
 
+/// The requested transforms (default `none`), each a step or a composition `a+b`, duplicates dropped; 400 naming
+/// `transforms[i]` and the unknown part.
+fn transform_names(given: Option<Vec<String>>) -> Result<Vec<Transform>> {
+    let Some(list) = given else { return Ok(vec![Transform::NONE]) };
+    if list.is_empty() {
+        return Err(Error::field("transforms", "transforms must name at least one"));
+    }
+    let mut out: Vec<Transform> = Vec::new();
+    for (i, n) in list.iter().enumerate() {
+        let t = Transform::parse(n)
+            .map_err(|m| Error::field(&format!("transforms[{i}]"), format!("transforms[{i}]: {m}")))?;
+        if !out.contains(&t) {
+            out.push(t);
+        }
+    }
+    Ok(out)
+}
+
 /// Submit a red-team run: 202 at once, or 200 with the finished run within `wait_s`.
 #[utoipa::path(post, path = "/v1/projects/{project}/security/red-team", tag = "analysis", params(("project" = String, Path)),
     request_body = CreateRedTeam,
@@ -147,8 +166,7 @@ pub async fn create_red_team(
     }
     let categories =
         names("categories", b.categories, &Category::ALL, Category::parse, Category::as_str, Category::ALL.to_vec())?;
-    let transforms =
-        names("transforms", b.transforms, &Transform::ALL, Transform::parse, Transform::as_str, vec![Transform::None])?;
+    let transforms = transform_names(b.transforms)?;
     let per = b.attempts_per_category.unwrap_or(DEFAULT_ATTEMPTS_PER_CATEGORY);
     if per == 0 || per > MAX_ATTEMPTS_PER_CATEGORY {
         return Err(Error::field(
@@ -204,7 +222,7 @@ pub async fn create_red_team(
     let label = target.label();
     let task = RedTeamTask {
         categories: cat_names.clone(),
-        transforms: transforms.iter().map(|t| t.as_str().to_owned()).collect(),
+        transforms: transforms.iter().map(|t| t.name()).collect(),
         attempts_per_category: per,
         seed,
         library_version: LIBRARY_VERSION.to_owned(),
