@@ -11,7 +11,7 @@ use serde_json::Value;
 
 use super::resolve::{OrgView, Resolved};
 use super::routing::RouteTarget;
-use super::serve::{input_estimate, internal, CallInfo, Failure, Gateway};
+use super::serve::{input_estimate, internal, load_view, CallInfo, Failure, Gateway};
 
 /// See the module documentation.
 pub(crate) struct Prepared {
@@ -32,23 +32,6 @@ pub(crate) struct Prefetched {
     pub key: String,
     /// The fresh cached answer, if the call may read the cache and there is one.
     pub cached: Option<Value>,
-}
-
-/// The org's keys and settings, the caller's limits (its own, else the org's default) and whether the call's
-/// `project` logs content.
-pub(super) fn load_view(
-    c: &rusqlite::Connection,
-    org: &str,
-    api_key_id: &str,
-    project: Option<&str>,
-) -> crate::error::Result<OrgView> {
-    let settings = crate::judge::org_settings(c, org)?;
-    let limits = crate::tenancy::repo::limits_of(c, api_key_id)?.or_else(|| settings.default_key_limits.clone());
-    let log_content = match project {
-        Some(p) => crate::tenancy::repo::logs_gateway_content(c, org, p)?,
-        None => false,
-    };
-    Ok(OrgView { keys: crate::byok::repo::all_of_org(c, org)?, settings, limits, log_content })
 }
 
 impl Gateway {

@@ -285,7 +285,7 @@ impl Gateway {
     /// `project` logs content, in one read.
     pub async fn view(&self, org_id: &str, api_key_id: &str, project: Option<&str>) -> Result<OrgView, Failure> {
         let (org, key, project) = (org_id.to_owned(), api_key_id.to_owned(), project.map(str::to_owned));
-        self.store.read(move |c| super::prepare::load_view(c, &org, &key, project.as_deref())).await.map_err(internal)
+        self.store.read(move |c| load_view(c, &org, &key, project.as_deref())).await.map_err(internal)
     }
 
     /// The ordered targets for `model`: org aliases, then config aliases, then `provider/model` or a native name.
@@ -498,6 +498,23 @@ pub(crate) fn input_estimate(raw: &serde_json::Value) -> u64 {
     let mut n = Count(0);
     serde_json::to_writer(&mut n, raw).ok();
     n.0.div_ceil(CHARS_PER_TOKEN)
+}
+
+/// The org's keys and settings, the caller's limits (its own, else the org's default) and whether the call's
+/// `project` logs content.
+pub(super) fn load_view(
+    c: &rusqlite::Connection,
+    org: &str,
+    api_key_id: &str,
+    project: Option<&str>,
+) -> crate::error::Result<OrgView> {
+    let settings = crate::judge::org_settings(c, org)?;
+    let limits = crate::tenancy::repo::limits_of(c, api_key_id)?.or_else(|| settings.default_key_limits.clone());
+    let log_content = match project {
+        Some(p) => crate::tenancy::repo::logs_gateway_content(c, org, p)?,
+        None => false,
+    };
+    Ok(OrgView { keys: crate::byok::repo::all_of_org(c, org)?, settings, limits, log_content })
 }
 
 fn refusal(r: Refusal) -> Failure {
