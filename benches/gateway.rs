@@ -12,7 +12,8 @@
 //! 6. the server's peak RSS (VmHWM).
 //!
 //! Run: `cargo bench --bench gateway` (about a minute; env SEQ=N for the sequential sample size, SECS=S for each
-//! throughput phase). The gateway's per-(org, provider) concurrency is raised to 1,000 for the 500 streams.
+//! throughput phase). The gateway's per-(org, provider) concurrency is raised to 1,000 for the 500 streams, the
+//! loopback is listed in `providers.allowed_hosts` and the server-wide request rates are lifted.
 #![allow(
     clippy::expect_used,
     clippy::unwrap_used,
@@ -253,7 +254,16 @@ fn main() -> Res<()> {
     let gavel = Served::start(
         &dir.path().join("data"),
         "warn",
-        &[("GAVEL_GATEWAY__MAX_CONCURRENCY_PER_ORG_PROVIDER", "1000".into())],
+        &[
+            ("GAVEL_GATEWAY__MAX_CONCURRENCY_PER_ORG_PROVIDER", "1000".into()),
+            // The fake upstream is on the loopback, which provider keys may name only when it is listed; and the
+            // server-wide per-key and per-org request rates would otherwise refuse the load itself.
+            ("GAVEL_PROVIDERS__ALLOWED_HOSTS", r#"["127.0.0.0/8"]"#.into()),
+            ("GAVEL_LIMITS__REQUESTS_PER_S_PER_KEY", "1000000".into()),
+            ("GAVEL_LIMITS__BURST_PER_KEY", "1000000".into()),
+            ("GAVEL_LIMITS__REQUESTS_PER_S_PER_ORG", "1000000".into()),
+            ("GAVEL_LIMITS__BURST_PER_ORG", "1000000".into()),
+        ],
     )?;
     let pid = gavel.pid;
     let key = set_up(&gavel.base, &gavel.admin, &fake)?;

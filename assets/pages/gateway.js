@@ -66,6 +66,14 @@ function contentDrawer(r) {
   ]);
 }
 
+/** The model the caller asked for (an alias, `provider/model`), shown only when it is not what served the call. */
+function askedFor(r) {
+  const asked = r.requested_model;
+  if (!asked || asked === r.model || asked === `${r.provider}/${r.model}`) return null;
+  return h('div', { class: 'muted small', 'data-testid': 'requested-model', title: 'The model the request asked for' },
+    'asked ', h('code', {}, asked));
+}
+
 const statusCell = (r) => h('span', {}, badge(r.status < 400 ? 'pass' : 'fail', String(r.status)),
   r.error_code ? [' ', h('span', { class: 'code small' }, r.error_code)] : null);
 
@@ -83,7 +91,7 @@ export async function gatewayPage({ el, query, signal }) {
   }).catch((e) => { if (e.name !== 'AbortError') cards.replaceChildren(errorBox(e)); });
 
   const inputs = {
-    model: h('input', { type: 'text', name: 'model', value: query.model || '', placeholder: 'served model, e.g. gpt-4o-mini' }),
+    model: h('input', { type: 'text', name: 'model', value: query.model || '', placeholder: 'served or asked, e.g. gpt-4o-mini' }),
     project: h('input', { type: 'text', name: 'project', value: query.project || '', placeholder: 'any' }),
     status: select('status', [['', 'any'], ['ok', 'ok (< 400)'], ['error', 'errors (≥ 400)'], ['429', '429 only']], query.status || ''),
     cache: select('cache', [['', 'any'], ['hit', 'hit'], ['miss', 'miss'], ['bypass', 'bypass']], query.cache || ''),
@@ -122,6 +130,7 @@ export async function gatewayPage({ el, query, signal }) {
     out.replaceChildren(table([
       { label: 'Time', cell: (r) => when(r.at) },
       { label: 'Served by', cell: (r) => h('span', {}, h('code', {}, `${r.provider || '—'}/${r.model || '—'}`),
+        askedFor(r),
         h('div', { class: 'muted small' }, r.endpoint + (r.stream ? ' · stream' : '') + (r.attempts > 1 ? ` · ${r.attempts} attempts` : ''))) },
       { label: 'Status', cell: statusCell },
       { label: 'Latency', cell: (r) => `${fmtInt(r.latency_ms)} ms`, num: true },

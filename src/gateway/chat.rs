@@ -11,8 +11,9 @@ use crate::providers::gateway as upstream;
 use super::common::ResponseMeta;
 use super::openai::ChatCompletionRequest;
 use super::plan::{plan, translate, usage_of};
+use super::prepare::Prepared;
 use super::resolve::Unusable;
-use super::serve::{caller_at_fault, input_estimate, internal, no_key, CallInfo, Failure, Gateway, Meta};
+use super::serve::{caller_at_fault, internal, no_key, CallInfo, Failure, Gateway, Meta};
 use super::stream::{self as streaming, StreamItems};
 
 /// Output tokens a caller's answer is assumed to need when the request sets no cap and the budget must be reserved.
@@ -38,9 +39,10 @@ impl Gateway {
     pub async fn chat(self: &Arc<Self>, info: &CallInfo, raw: Value, endpoint: &str) -> Result<Answer, Failure> {
         let started = Instant::now();
         let stream = raw.get("stream").and_then(Value::as_bool).unwrap_or(false);
-        let mut d = self.draft(info, endpoint, stream);
+        let mut d = self.draft(info, endpoint, stream, &raw);
         d.started = started;
-        let req: ChatCompletionRequest = match serde_json::from_value(raw.clone()) {
+        // Read from the tree in place: a copy of the whole request per call is not needed.
+        let req = match <ChatCompletionRequest as serde::Deserialize>::deserialize(&raw) {
             Ok(r) => r,
             Err(e) => {
                 let f = Failure::new(
@@ -50,35 +52,65 @@ impl Gateway {
                 return Err(self.failed(d, f));
             }
         };
-        let view = match self.view(&info.org_id, &info.api_key_id, info.project.as_deref()).await {
-            Ok(v) => v,
+        let prepared = match self.prepare(info, raw, &req.model, stream).await {
+            Ok(p) => p,
             Err(f) => return Err(self.failed(d, f)),
         };
+        let Prepared { raw, view, targets, estimate, mut first } = prepared;
         self.keep_content(&mut d, &view, raw.get("messages"));
-        let targets = match self.targets(&req.model, &view) {
+        let targets = match targets {
             Ok(t) => t,
             Err(f) => return Err(self.failed(d, f)),
         };
-        let estimate = input_estimate(&raw);
         let max_cost = self.max_cost(&targets, estimate, output_cap(&req, self.cfg.budget_default_output_tokens));
         let reservation = match self.admit(info, &view, max_cost).await {
             Ok(r) => r,
             Err(f) => return Err(self.failed(d, f)),
         };
         let (mut last, mut reasons): (Option<Failure>, Vec<String>) = (None, Vec::new());
-        for target in &targets {
-            let r = match self.choose(&view, &info.org_id, target) {
-                Ok(r) => r,
-                Err(Unusable::NoKey(why)) => {
-                    reasons.push(why);
-                    continue;
-                }
-                Err(Unusable::Failing { code, message }) => {
-                    last = Some(Failure::new(code, message));
-                    continue;
-                }
+        for (i, target) in targets.iter().enumerate() {
+            let (r, looked_up) = match first.take_if(|p| p.index == i) {
+                Some(p) => (p.resolved, Some((p.key, p.cached))),
+                None => match self.choose(&view, &info.org_id, target) {
+                    Ok(r) => (r, None),
+                    Err(e) => {
+                        match e {
+                            Unusable::NoKey(why) => reasons.push(why),
+                            Unusable::Failing { code, message } => last = Some(Failure::new(code, message)),
+                        }
+                        continue;
+                    }
+                },
             };
             d.target(&r);
+            // The first usable target was looked up in the same read as the view; a fallback target is now.
+            let (cache_key, cached) = match looked_up {
+                Some((key, cached)) => (Some(key), cached),
+                None => {
+                    let key = (!stream && self.cfg.cache_ttl_s > 0)
+                        .then(|| super::cache_key::cache_key(&info.org_id, r.provider.as_str(), &r.model, &raw));
+                    let cached = match (info.cache_read, &key) {
+                        (true, Some(key)) => self.cache_read(&info.org_id, key).await,
+                        _ => None,
+                    };
+                    (key, cached)
+                }
+            };
+            if let Some(body) = cached {
+                let (i, o) = usage_of(&body);
+                d.row.input_tokens = i;
+                d.row.output_tokens = o;
+                d.meta.cache = "hit";
+                d.meta.cost_usd = Some(0.0);
+                if let Some(c) = &mut d.content {
+                    c.answer(&body);
+                }
+                release(reservation);
+                let meta = d.snapshot();
+                d.finish(self);
+                return Ok(Answer::Whole { body, meta });
+            }
+            // Only a call that goes to the provider needs its body (a copy or a translation of the request).
             let meta = ResponseMeta::new(format!("chatcmpl-{}", info.request_id), chrono::Utc::now().timestamp());
             let plan = match plan(&req, &raw, &r, stream, meta) {
                 Ok(p) => p,
@@ -87,24 +119,6 @@ impl Gateway {
                     return Err(self.failed(d, Failure::from_gateway(&e, None)));
                 }
             };
-            let cache_key = (!stream && self.cfg.cache_ttl_s > 0)
-                .then(|| super::cache_key::cache_key(&info.org_id, r.provider.as_str(), &r.model, &raw));
-            if let (true, Some(key)) = (info.cache_read, &cache_key) {
-                if let Some(body) = self.cache_read(&info.org_id, key).await {
-                    let (i, o) = usage_of(&body);
-                    d.row.input_tokens = i;
-                    d.row.output_tokens = o;
-                    d.meta.cache = "hit";
-                    d.meta.cost_usd = Some(0.0);
-                    if let Some(c) = &mut d.content {
-                        c.answer(&body);
-                    }
-                    release(reservation);
-                    let meta = d.snapshot();
-                    d.finish(self);
-                    return Ok(Answer::Whole { body, meta });
-                }
-            }
             let up = match self.call_target(&info.org_id, &r, plan.op, &plan.body, &mut d).await {
                 Ok(up) => up,
                 Err(e) if caller_at_fault(&e) => {
@@ -168,11 +182,10 @@ impl Gateway {
 
     async fn cache_read(&self, org_id: &str, key: &str) -> Option<Value> {
         let (org, key, ttl) = (org_id.to_owned(), key.to_owned(), self.cfg.cache_ttl_s);
-        match self.store.read(move |c| super::record::cache_get(c, &org, &key, ttl)).await {
-            Ok(Some(text)) => serde_json::from_str(&text).ok(),
-            Ok(None) => None,
+        match self.store.read(move |c| Ok(super::prepare::cached_answer(c, &org, &key, ttl))).await {
+            Ok(answer) => answer,
             Err(e) => {
-                let _ = internal(e);
+                drop(internal(e));
                 None
             }
         }

@@ -17,8 +17,8 @@ use super::serve::{caller_at_fault, input_estimate, no_key, CallInfo, Failure, G
 impl Gateway {
     /// See the module documentation.
     pub async fn embeddings(self: &Arc<Self>, info: &CallInfo, raw: Value) -> Result<(Value, Meta), Failure> {
-        let mut d = self.draft(info, "embeddings", false);
-        let req: EmbeddingsRequest = match serde_json::from_value(raw.clone()) {
+        let mut d = self.draft(info, "embeddings", false, &raw);
+        let req = match <EmbeddingsRequest as serde::Deserialize>::deserialize(&raw) {
             Ok(r) => r,
             Err(e) => {
                 let f =

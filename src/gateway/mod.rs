@@ -32,6 +32,7 @@ mod limits;
 mod metrics;
 pub mod openai;
 mod plan;
+mod prepare;
 mod record;
 mod resolve;
 mod routing;

@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::Result;
 use crate::store::Store;
-use crate::usage::book::Line;
+use crate::usage::book::{Line, LineKey};
 use crate::usage::requests::RequestRow;
 
 /// Records queued at most. Far above what the writer falls behind by in practice (it commits hundreds of rows per
@@ -107,9 +107,13 @@ impl Recorder {
     }
 }
 
+/// Writes one batch in one transaction. Usage lines of the batch are summed per (org, provider, model, key) first,
+/// so a busy batch upserts each usage row once rather than once per call (the sums are what the row would reach
+/// call by call: counts, tokens and cost add up, a price is known only if it was for every call).
 fn write_batch(conn: &mut rusqlite::Connection, items: &[Write]) -> Result<()> {
     let tx = conn.transaction()?;
     let now = chrono::Utc::now().timestamp();
+    let mut usage: Vec<(&str, LineKey, Line)> = Vec::new();
     for w in items {
         match w {
             Write::Request { org_id, row, price_known } => {
@@ -117,7 +121,6 @@ fn write_batch(conn: &mut rusqlite::Connection, items: &[Write]) -> Result<()> {
                 if let (Some(provider), Some(model)) = (&row.provider, &row.model) {
                     let hit = row.cache == "hit";
                     if hit || row.attempts > 0 {
-                        let key = (provider.clone(), model.clone(), row.key_ref.clone().unwrap_or_default());
                         let line = Line {
                             source: crate::usage::book::Source::Gateway,
                             calls: u64::from(!hit && row.status < 400),
@@ -127,19 +130,36 @@ fn write_batch(conn: &mut rusqlite::Connection, items: &[Write]) -> Result<()> {
                             cache_hits: u64::from(hit),
                             price_known: *price_known,
                         };
-                        crate::usage::repo::add_gateway(&tx, org_id, &key, &line)?;
+                        let key_ref = row.key_ref.as_deref().unwrap_or_default();
+                        let same = |(o, k, _): &&mut (&str, LineKey, Line)| {
+                            *o == org_id.as_str() && k.0 == *provider && k.1 == *model && k.2 == key_ref
+                        };
+                        match usage.iter_mut().find(same) {
+                            Some((_, _, sum)) => {
+                                sum.calls += line.calls;
+                                sum.input_tokens += line.input_tokens;
+                                sum.output_tokens += line.output_tokens;
+                                sum.cost_usd += line.cost_usd;
+                                sum.cache_hits += line.cache_hits;
+                                sum.price_known &= line.price_known;
+                            }
+                            None => usage.push((org_id, (provider.clone(), model.clone(), key_ref.to_owned()), line)),
+                        }
                     }
                 }
             }
             Write::Cache { key, org_id, provider, model, answer } => {
-                tx.execute(
+                tx.prepare_cached(
                     "INSERT INTO gateway_cache (key, org_id, provider, model, answer, created_at)
                      VALUES (?1, ?2, ?3, ?4, ?5, ?6)
                      ON CONFLICT (key) DO UPDATE SET answer = excluded.answer, created_at = excluded.created_at",
-                    params![key, org_id, provider, model, answer, now],
-                )?;
+                )?
+                .execute(params![key, org_id, provider, model, answer, now])?;
             }
         }
+    }
+    for (org_id, key, line) in &usage {
+        crate::usage::repo::add_gateway(&tx, org_id, key, line)?;
     }
     tx.commit()?;
     Ok(())

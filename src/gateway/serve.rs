@@ -142,6 +142,7 @@ impl Draft {
                 endpoint: endpoint.to_owned(),
                 provider: None,
                 model: None,
+                requested_model: None,
                 key_source: None,
                 key_ref: None,
                 status: 200,
@@ -162,6 +163,15 @@ impl Draft {
             price_known: true,
             content: None,
         }
+    }
+
+    /// Notes the `model` the caller asked for, cut to `MAX_MODEL_NAME_LEN` (a longer one is refused anyway).
+    pub(crate) fn asked(&mut self, model: &str) {
+        let mut end = model.len().min(super::routing::MAX_MODEL_NAME_LEN);
+        while !model.is_char_boundary(end) {
+            end -= 1;
+        }
+        self.row.requested_model = Some(model[..end].to_owned());
     }
 
     pub(crate) fn target(&mut self, r: &Resolved) {
@@ -275,18 +285,7 @@ impl Gateway {
     /// `project` logs content, in one read.
     pub async fn view(&self, org_id: &str, api_key_id: &str, project: Option<&str>) -> Result<OrgView, Failure> {
         let (org, key, project) = (org_id.to_owned(), api_key_id.to_owned(), project.map(str::to_owned));
-        self.store
-            .read(move |c| {
-                let settings = crate::judge::org_settings(c, &org)?;
-                let limits = crate::tenancy::repo::limits_of(c, &key)?.or_else(|| settings.default_key_limits.clone());
-                let log_content = match &project {
-                    Some(p) => crate::tenancy::repo::logs_gateway_content(c, &org, p)?,
-                    None => false,
-                };
-                Ok(OrgView { keys: crate::byok::repo::all_of_org(c, &org)?, settings, limits, log_content })
-            })
-            .await
-            .map_err(internal)
+        self.store.read(move |c| load_view(c, &org, &key, project.as_deref())).await.map_err(internal)
     }
 
     /// The ordered targets for `model`: org aliases, then config aliases, then `provider/model` or a native name.
@@ -435,9 +434,13 @@ impl Gateway {
         }
     }
 
-    /// Starts the record of a call.
-    pub(crate) fn draft(&self, info: &CallInfo, endpoint: &str, stream: bool) -> Draft {
-        Draft::new(info, endpoint, stream)
+    /// Starts the record of a call; `raw` is the request body, whose `model` the log keeps as asked.
+    pub(crate) fn draft(&self, info: &CallInfo, endpoint: &str, stream: bool, raw: &Value) -> Draft {
+        let mut d = Draft::new(info, endpoint, stream);
+        if let Some(model) = raw.get("model").and_then(Value::as_str) {
+            d.asked(model);
+        }
+        d
     }
 
     /// Records a failed call and gives its failure the headers' view.
@@ -480,9 +483,38 @@ pub(super) const BUDGET_RETRY_AFTER_S: u64 = 60;
 /// about four for English text, so the estimate errs on the high side for most prompts.
 pub(super) const CHARS_PER_TOKEN: u64 = 4;
 
-/// A request's input tokens, estimated from its JSON text.
+/// A request's input tokens, estimated from the length of its JSON text (counted as it is written, not kept).
 pub(crate) fn input_estimate(raw: &serde_json::Value) -> u64 {
-    (raw.to_string().len() as u64).div_ceil(CHARS_PER_TOKEN)
+    struct Count(u64);
+    impl std::io::Write for Count {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            self.0 += buf.len() as u64;
+            Ok(buf.len())
+        }
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+    let mut n = Count(0);
+    serde_json::to_writer(&mut n, raw).ok();
+    n.0.div_ceil(CHARS_PER_TOKEN)
+}
+
+/// The org's keys and settings, the caller's limits (its own, else the org's default) and whether the call's
+/// `project` logs content.
+pub(super) fn load_view(
+    c: &rusqlite::Connection,
+    org: &str,
+    api_key_id: &str,
+    project: Option<&str>,
+) -> crate::error::Result<OrgView> {
+    let settings = crate::judge::org_settings(c, org)?;
+    let limits = crate::tenancy::repo::limits_of(c, api_key_id)?.or_else(|| settings.default_key_limits.clone());
+    let log_content = match project {
+        Some(p) => crate::tenancy::repo::logs_gateway_content(c, org, p)?,
+        None => false,
+    };
+    Ok(OrgView { keys: crate::byok::repo::all_of_org(c, org)?, settings, limits, log_content })
 }
 
 fn refusal(r: Refusal) -> Failure {

@@ -155,6 +155,18 @@ fn the_cache_key_ignores_order_streaming_and_number_spelling_but_nothing_else() 
         cache_key("org", "openai", "gpt-4o", &json!({"messages": []})),
         "d348b857c5eb947af2cf597e5904ad53fc4ade349fa761cee53cd0003494f7b4"
     );
+    // And one with escapes, non-ASCII text, an integral float, a fraction and ignored fields (Python's
+    // json.dumps(sort_keys=True, separators=(',', ':'), ensure_ascii=False) writes the same canonical text).
+    let rich = json!({"model": "x", "stream": true, "temperature": 1.0, "top_p": 0.25, "n": 2, "stop": ["END"],
+                      "user": "u", "messages": [{"role": "user", "content": "a \"q\"\n\u{e9} \u{1}/"}]});
+    assert_eq!(
+        canonical_json(&rich),
+        r#"{"messages":[{"content":"a \"q\"\né \u0001/","role":"user"}],"model":"x","n":2,"stop":["END"],"stream":true,"temperature":1,"top_p":0.25,"user":"u"}"#
+    );
+    assert_eq!(
+        cache_key("org_9", "groq", "llama-3.3-70b-versatile", &rich),
+        "06d233a4acaa157acef2a31ba295b768dd91a828aecb211ac0a1455015994473"
+    );
 }
 
 #[test]

@@ -21,8 +21,14 @@ pub struct RequestRow {
     pub project: Option<String>,
     /// `chat.completions`, `messages` or `embeddings`.
     pub endpoint: String,
+    /// The provider that served the call (the alias's target that answered).
     pub provider: Option<String>,
+    /// The model as the provider names it (`x-gavel-model`).
     pub model: Option<String>,
+    /// The `model` the caller asked for: an alias, `provider/model` or a native name, as written (cut to
+    /// `MAX_MODEL_NAME_LEN`). Differs from `model` when an alias or prefix was routed; absent on rows logged
+    /// before it was recorded and on bodies with no `model`.
+    pub requested_model: Option<String>,
     /// `byok` or `managed`.
     pub key_source: Option<String>,
     /// The provider key id (`pk_…`) or `fallback`.
@@ -63,8 +69,9 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
     let mut stmt = conn.prepare_cached(
         "INSERT INTO gateway_requests (id, org_id, at, api_key_id, project, endpoint, provider, model, key_source,
              key_ref, status, error_code, stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms,
-             cache, attempts, request_id, content)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22)",
+             cache, attempts, request_id, content, requested_model)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?19, ?20, ?21, ?22,
+                 ?23)",
     )?;
     let content = r.content.as_ref().map(|c| {
         serde_json::json!({"prompt": c.prompt, "completion": c.completion, "truncated": c.truncated}).to_string()
@@ -92,6 +99,7 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
         r.attempts,
         r.request_id,
         content,
+        r.requested_model,
     ])?;
     Ok(())
 }
@@ -99,7 +107,7 @@ pub fn insert(conn: &Connection, org_id: &str, r: &RequestRow) -> Result<()> {
 /// Which rows of the request log a page shows; `None` fields do not filter.
 #[derive(Clone, Debug, Default)]
 pub struct Filter {
-    /// The served model, exactly.
+    /// The model, exactly: the served one or the one the caller asked for (an alias matches its calls).
     pub model: Option<String>,
     /// The project (`x-gavel-project`), exactly.
     pub project: Option<String>,
@@ -114,9 +122,9 @@ pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32, f
     let mut stmt = conn.prepare_cached(
         "SELECT id, at, api_key_id, project, endpoint, provider, model, key_source, key_ref, status, error_code,
                 stream, input_tokens, output_tokens, cost_usd, latency_ms, overhead_ms, cache, attempts, request_id,
-                content
+                content, requested_model
          FROM gateway_requests WHERE org_id = ?1 AND (?2 IS NULL OR id < ?2)
-           AND (?4 IS NULL OR model = ?4) AND (?5 IS NULL OR project = ?5) AND (?6 IS NULL OR cache = ?6)
+           AND (?4 IS NULL OR model = ?4 OR requested_model = ?4) AND (?5 IS NULL OR project = ?5) AND (?6 IS NULL OR cache = ?6)
            AND (?7 IS NULL OR status BETWEEN ?7 AND ?8)
          ORDER BY id DESC LIMIT ?3",
     )?;
@@ -131,6 +139,7 @@ pub fn list(conn: &Connection, org_id: &str, before: Option<&str>, limit: u32, f
                 endpoint: r.get(4)?,
                 provider: r.get(5)?,
                 model: r.get(6)?,
+                requested_model: r.get(21)?,
                 key_source: r.get(7)?,
                 key_ref: r.get(8)?,
                 status: r.get(9)?,

@@ -242,8 +242,9 @@ pub async fn models(state: web::Data<AppState>, caller: Result<OrgMember>, req: 
     }
 }
 
-/// `GET /v1/gateway/requests`: a page of the log, optionally narrowed by served model, project, cache outcome and
-/// status (the dashboard's filters; each an exact match so the query stays one indexed scan of the org's rows).
+/// `GET /v1/gateway/requests`: a page of the log, optionally narrowed by model (served or asked), project, cache
+/// outcome and status (the dashboard's filters; each an exact match so the query stays one indexed scan of the
+/// org's rows).
 #[derive(Debug, Default, serde::Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct RequestLogQuery {
@@ -251,7 +252,8 @@ pub struct RequestLogQuery {
     pub limit: Option<u32>,
     /// `next_cursor` from the previous page.
     pub cursor: Option<String>,
-    /// Only calls served by this model (as `x-gavel-model` named it).
+    /// Only calls served by this model (as `x-gavel-model` named it) or that asked for it (`requested_model`: an
+    /// alias, `provider/model` or a native name, as the request's `model` said).
     pub model: Option<String>,
     /// Only calls attributed to this project (`x-gavel-project`).
     pub project: Option<String>,
@@ -291,7 +293,8 @@ impl RequestLogQuery {
     }
 }
 
-/// The org's gateway request log, newest first. Rows carry `content: {prompt, completion, truncated}` only for calls
+/// The org's gateway request log, newest first. Each row names the `model` the caller asked for (`requested_model`)
+/// beside the `provider` and `model` that served it. Rows carry `content: {prompt, completion, truncated}` only for calls
 /// of a project that opted in (`PATCH /v1/projects/{project} {gateway_log_content: true}`).
 #[utoipa::path(get, path = "/v1/gateway/requests", tag = "gateway", params(RequestLogQuery),
     responses((status = 200, body = inline(Page<crate::usage::requests::RequestRow>)),

@@ -1,0 +1,84 @@
+//! The one store read before a chat call. Everything a call needs from the store before it can be answered comes
+//! back from one trip to the blocking pool: the org's view (keys, settings, the caller's limits, content logging),
+//! the routed targets, the input estimate for the budget, and for a cacheable call the first usable target with
+//! its cache key and, when the call may read the cache, the cached answer. A cache hit then costs one store trip
+//! (besides authentication), a miss no more than that before the provider is called, and the JSON-heavy work
+//! (the canonical form, its digest, parsing a cached answer) runs off the HTTP workers.
+
+use std::sync::Arc;
+
+use serde_json::Value;
+
+use super::resolve::{OrgView, Resolved};
+use super::routing::RouteTarget;
+use super::serve::{input_estimate, internal, load_view, CallInfo, Failure, Gateway};
+
+/// See the module documentation.
+pub(crate) struct Prepared {
+    /// The request, handed back (it moved into the read so that it need not be copied).
+    pub raw: Value,
+    pub view: OrgView,
+    pub targets: Result<Vec<RouteTarget>, Failure>,
+    /// The request's input tokens as estimated for the budget reservation.
+    pub estimate: u64,
+    pub first: Option<Prefetched>,
+}
+
+/// The first usable target of a cacheable call, looked up in the cache.
+pub(crate) struct Prefetched {
+    /// Its position in `targets`.
+    pub index: usize,
+    pub resolved: Resolved,
+    pub key: String,
+    /// The fresh cached answer, if the call may read the cache and there is one.
+    pub cached: Option<Value>,
+}
+
+impl Gateway {
+    /// See the module documentation; `model` is the request's, `stream` whether it streams (streams are never
+    /// cached).
+    pub(crate) async fn prepare(
+        self: &Arc<Self>,
+        info: &CallInfo,
+        raw: Value,
+        model: &str,
+        stream: bool,
+    ) -> Result<Prepared, Failure> {
+        let g = self.clone();
+        let (org, key, project, model) =
+            (info.org_id.clone(), info.api_key_id.clone(), info.project.clone(), model.to_owned());
+        let (cacheable, cache_read, ttl) = (!stream && self.cfg.cache_ttl_s > 0, info.cache_read, self.cfg.cache_ttl_s);
+        self.store
+            .read(move |c| {
+                let view = load_view(c, &org, &key, project.as_deref())?;
+                let targets = g.targets(&model, &view);
+                let estimate = input_estimate(&raw);
+                let mut first = None;
+                if let (true, Ok(targets)) = (cacheable, &targets) {
+                    // The same target the call loop will try first: the first whose key can be used.
+                    if let Some((index, resolved)) =
+                        targets.iter().enumerate().find_map(|(i, t)| g.choose(&view, &org, t).ok().map(|r| (i, r)))
+                    {
+                        let key = super::cache_key::cache_key(&org, resolved.provider.as_str(), &resolved.model, &raw);
+                        let cached = if cache_read { cached_answer(c, &org, &key, ttl) } else { None };
+                        first = Some(Prefetched { index, resolved, key, cached });
+                    }
+                }
+                Ok(Prepared { raw, view, targets, estimate, first })
+            })
+            .await
+            .map_err(internal)
+    }
+}
+
+/// A fresh cached answer; a cache that cannot be read is a miss (and logged), never a failed call.
+pub(super) fn cached_answer(c: &rusqlite::Connection, org: &str, key: &str, ttl_s: u64) -> Option<Value> {
+    match super::record::cache_get(c, org, key, ttl_s) {
+        Ok(Some(text)) => serde_json::from_str(&text).ok(),
+        Ok(None) => None,
+        Err(e) => {
+            drop(internal(e));
+            None
+        }
+    }
+}
