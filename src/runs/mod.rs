@@ -1,5 +1,6 @@
 //! Datasets, runs, items, results, summaries, gates and progress events.
 
+pub mod analysis_filter;
 pub mod baseline;
 pub mod browse;
 pub mod compare;

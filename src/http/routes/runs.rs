@@ -15,6 +15,7 @@ use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, 
 use crate::http::routes::run_identity;
 use crate::http::AppState;
 use crate::runs::dataset::{self, Format};
+use crate::runs::kinds::result_filter;
 use crate::runs::model::{GateSpec, Item, Run};
 use crate::runs::repo::{self, Dataset, ResultsQuery, RunSpec};
 use crate::runs::summary::{validate_gate, Outcome};
@@ -405,9 +406,13 @@ pub async fn list_runs(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-/// One row per item: the item and its scores, in item order.
+/// One row per item: the item and its scores, in item order. Filters combine (all must hold) and page with the
+/// cursor. A failure analysis's results also filter by `bucket`, `subcategory` and `severity`: items with a failing
+/// check there, by the worst severity of those checks (the same counting as the summary's `buckets`); a name not
+/// in the run's taxonomy, a severity off the scale, or these filters on another kind of run is a 400 naming the
+/// parameter.
 #[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = String, Path), ResultsQuery),
-    responses((status = 200, body = inline(Page<crate::runs::model::ItemResult>)), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = inline(Page<crate::runs::model::ItemResult>)), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_results(
     state: web::Data<AppState>,
@@ -427,13 +432,15 @@ pub async fn list_results(
             return Err(Error::field("status", format!("status {other:?} is not one of passed, failed, errored")))
         }
     };
+    let analysis = result_filter::parse(q.bucket.clone(), q.subcategory.clone(), q.severity.as_deref())?;
     let org = caller.0.org_id;
     let rows = state
         .store
         .read(move |c| {
             repo::run_status(c, &org, &id)?;
+            result_filter::check(c, &id, &analysis)?;
             let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), search, limit)
+            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), search, &analysis, limit)
         })
         .await?;
     let (items, next_cursor) = page::finish_by_index(rows, limit, |r| r.index);

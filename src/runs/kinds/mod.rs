@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod audit;
 pub mod buckets;
 pub mod redteam;
+pub mod result_filter;
 pub mod safety;
 pub mod source;
 
