@@ -4,6 +4,7 @@ pub mod analysis_filter;
 pub mod baseline;
 pub mod browse;
 pub mod compare;
+pub mod compare_buckets;
 pub mod dataset;
 pub mod engine;
 pub mod export;

@@ -230,3 +230,56 @@ async fn unsure_decisions_neither_count_towards_systemic_nor_raise_severity() {
         "an unsure check is no failure to filter by"
     );
 }
+
+fn json_items(n: usize, broken: usize) -> Vec<Value> {
+    (0..n)
+        .map(|i| {
+            let out = if i < broken { format!("{{\"n\": {i},") } else { format!("{{\"n\": {i}}}") };
+            json!({"id": i, "input": "Answer as JSON", "output": out, "metadata": {"constraints": {"format": "json"}}})
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn comparing_two_analyses_says_which_buckets_grew_beyond_noise() {
+    let (app, admin) = app_with_project().await;
+    let base = finished(&app, &admin, json!({"dataset": json_items(20, 1)})).await;
+    let head = finished(&app, &admin, json!({"dataset": json_items(20, 12)})).await;
+    let (b, h) = (base["id"].as_str().unwrap(), head["id"].as_str().unwrap());
+    let (s, cmp) = app.get(&format!("/v1/projects/web/compare?base={b}&head={h}"), &admin).await;
+    assert_eq!(s, 200, "{cmp}");
+    let bk = &cmp["buckets"];
+    assert_eq!((bk["base_items"].as_u64(), bk["head_items"].as_u64()), (Some(20), Some(20)), "{bk}");
+    let ic = &bk["buckets"][IC];
+    assert_eq!((ic["base_failed"].as_u64(), ic["head_failed"].as_u64()), (Some(1), Some(12)), "{ic}");
+    assert_eq!(
+        (ic["base_share"].as_f64(), ic["head_share"].as_f64(), ic["delta"].as_f64()),
+        (Some(0.05), Some(0.6), Some(0.55))
+    );
+    assert_eq!((ic["beyond_noise"].as_bool(), ic["change"].as_str()), (Some(true), Some("grew")), "{ic}");
+    assert!(ic["p_value"].as_f64().unwrap() < 0.05);
+    assert_eq!(ic["subcategories"]["format_violation"]["head_failed"], 12, "{ic}");
+    assert_eq!(bk["grew"], json!([IC]));
+    assert_eq!(bk["shrank"], json!([]));
+    assert_eq!(cmp["counts"]["regressed"], 11, "{}", cmp["counts"]);
+
+    // The other way round it shrank; the same run against itself moved nothing.
+    let (_, back) = app.get(&format!("/v1/projects/web/compare?base={h}&head={b}"), &admin).await;
+    assert_eq!((back["buckets"]["shrank"].clone(), back["buckets"]["grew"].clone()), (json!([IC]), json!([])));
+    let (_, same) = app.get(&format!("/v1/projects/web/compare?base={b}&head={b}"), &admin).await;
+    assert_eq!(same["buckets"]["buckets"][IC]["change"], "same");
+
+    // An eval run against an analysis: different kinds, a 400 naming head; two evals carry no buckets.
+    let body = json!({"dataset": [{"input": "q", "output": "a"}], "scorers": ["json_valid"], "wait_s": 60});
+    let (_, eval) = app.post("/v1/projects/web/runs", &admin, body.clone()).await;
+    let e_id = eval["id"].as_str().unwrap();
+    let (s, e) = app.get(&format!("/v1/projects/web/compare?base={b}&head={e_id}"), &admin).await;
+    assert_error(s, &e, 400, "VALIDATION_FAILED");
+    assert_eq!(e["error"]["details"]["field"], "head", "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("failure_analysis"), "{e}");
+    let (_, eval2) = app.post("/v1/projects/web/runs", &admin, body).await;
+    let (s, cmp) =
+        app.get(&format!("/v1/projects/web/compare?base={e_id}&head={}", eval2["id"].as_str().unwrap()), &admin).await;
+    assert_eq!(s, 200, "{cmp}");
+    assert!(cmp.get("buckets").is_none(), "{cmp}");
+}

@@ -511,9 +511,11 @@ pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path
         .streaming(stream))
 }
 
-/// Compare two runs of a project.
+/// Compare two runs of a project (of one kind). Two failure analyses add `buckets`: per bucket and subcategory the
+/// failed items and shares of both runs, the change and whether it is beyond noise (two-proportion z-test, p < 0.05),
+/// and which buckets `grew` or `shrank` beyond noise. Runs of different kinds are a 400 naming `head`.
 #[utoipa::path(get, path = "/v1/projects/{project}/compare", tag = "runs", params(("project" = String, Path), crate::runs::compare::CompareQuery),
-    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor}", body = serde_json::Value), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor, buckets?}", body = serde_json::Value), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn compare(
     state: web::Data<AppState>,
@@ -525,7 +527,7 @@ pub async fn compare(
     let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
     let (limit, after) = (pq.limit()?, pq.after_index()?);
     let org = caller.0.org_id;
-    let (base, head, counts, items) = state
+    let (base, head, counts, items, buckets) = state
         .store
         .read(move |c| {
             let p = find_project(c, &org, &project)?;
@@ -534,15 +536,20 @@ pub async fn compare(
             if base.project_id != p.id || head.project_id != p.id {
                 return Err(Error::not_found("run"));
             }
+            let buckets = crate::runs::compare_buckets::compare_runs(&base, &head)?;
             let (counts, items) = crate::runs::compare::changed_items(c, &base.id, &head.id, after, limit)?;
-            Ok((base, head, counts, items))
+            Ok((base, head, counts, items, buckets))
         })
         .await?;
     let (items, next_cursor) = page::finish_by_index(items, limit, |c| c.index);
     let per_scorer = crate::runs::compare::deltas(&base, &head);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    let mut answer = serde_json::json!({
         "base": base, "head": head, "per_scorer": per_scorer, "counts": counts, "items": items, "next_cursor": next_cursor
-    })))
+    });
+    if let Some(b) = buckets {
+        answer["buckets"] = serde_json::to_value(b).map_err(Error::internal)?;
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// Datasets, runs, results, events and comparisons.
