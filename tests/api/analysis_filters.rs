@@ -1,4 +1,5 @@
 //! A failure analysis's results filtered by bucket, subcategory and severity (with the other filters and paging),
+//! comparing two analyses, `gavel analyze --local`,
 //! and the systemic rule end to end: on a dataset, on `from_run` input, and with `unsure` judge decisions.
 
 use reqwest::Method;
@@ -282,4 +283,52 @@ async fn comparing_two_analyses_says_which_buckets_grew_beyond_noise() {
         app.get(&format!("/v1/projects/web/compare?base={e_id}&head={}", eval2["id"].as_str().unwrap()), &admin).await;
     assert_eq!(s, 200, "{cmp}");
     assert!(cmp.get("buckets").is_none(), "{cmp}");
+}
+
+#[tokio::test]
+async fn analyze_local_matches_the_server_and_writes_only_the_junit_report() {
+    let (app, admin) = app_with_project().await;
+    let server = finished(&app, &admin, json!({"dataset": mixed_items(), "gate": {"max_severity": "high"}})).await;
+    let tmp = tempfile::tempdir().unwrap();
+    let ds = tmp.path().join("items.jsonl");
+    let lines: Vec<String> = mixed_items().iter().map(|v| v.to_string()).collect();
+    std::fs::write(&ds, lines.join("\n")).unwrap();
+    let ds = ds.to_str().unwrap().to_owned();
+    let cwd = tmp.path().to_owned();
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        crate::support::run_gavel(&cwd, &["analyze", "--local", "--dataset", &ds, "--json", "--junit", "r.xml"], &[])
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 1, "a critical secret leak is above the default max_severity high: {err}");
+    let local: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(local["kind"], "failure_analysis");
+    for key in ["buckets", "systemic", "items", "failed"] {
+        assert_eq!(local["summary"][key], server["summary"][key], "{key}");
+    }
+    assert_eq!(local["summary"]["gate"]["reasons"], server["summary"]["gate"]["reasons"]);
+    let xml = std::fs::read_to_string(tmp.path().join("r.xml")).unwrap();
+    assert_eq!(xml.matches("<testcase").count(), 10, "{xml}");
+    assert!(xml.contains("safety.secret_leak (critical)"), "{xml}");
+    let mut files: Vec<String> =
+        std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    files.sort();
+    assert_eq!(files, vec!["items.jsonl".to_owned(), "r.xml".to_owned()], "nothing else written");
+
+    let cwd = tmp.path().to_owned();
+    let ds = tmp.path().join("items.jsonl").to_str().unwrap().to_owned();
+    let (ok, table, no_run) = tokio::task::spawn_blocking(move || {
+        let ok = crate::support::run_gavel(
+            &cwd,
+            &["analyze", "--local", "--dataset", &ds, "--max-severity", "critical"],
+            &[],
+        );
+        let no_run = crate::support::run_gavel(&cwd, &["analyze", "--local", "--from-run", "run_x"], &[]);
+        (ok.0, ok.1, no_run)
+    })
+    .await
+    .unwrap();
+    assert_eq!(ok, 0, "{table}");
+    assert!(table.contains("systemic: instruction_compliance.format_violation fails on 3 of 7 items"), "{table}");
+    assert_eq!(no_run.0, 2, "--from-run needs a server: {}", no_run.2);
 }
