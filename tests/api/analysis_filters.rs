@@ -225,9 +225,7 @@ async fn unsure_decisions_neither_count_towards_systemic_nor_raise_severity() {
         assert_eq!(row["analysis"]["failed"], false);
     }
     assert!(
-        indices(&app, &admin, run["id"].as_str().unwrap(), &format!("subcategory=task_not_followed"), 5)
-            .await
-            .is_empty(),
+        indices(&app, &admin, run["id"].as_str().unwrap(), "subcategory=task_not_followed", 5).await.is_empty(),
         "an unsure check is no failure to filter by"
     );
 }
