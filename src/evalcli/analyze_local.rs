@@ -4,7 +4,8 @@
 
 use serde_json::json;
 
-use super::kinds::KindArgs;
+use std::path::Path;
+
 use super::usage;
 use crate::analysis::severity::apply_systemic;
 use crate::analysis::summary::summarize;
@@ -15,15 +16,17 @@ use crate::runs::kinds::AnalysisTask;
 use crate::runs::model::{GateSpec, ItemResult, Progress, Run, RunStatus, Summary};
 use crate::runs::summary::{Aggregator, Outcome};
 
+/// What `gavel analyze --local` was given (the command's flags; the caller has refused `--from-run` and
+/// `--baseline`, which need a server).
+pub(super) struct LocalAnalysis<'a> {
+    pub dataset: Option<&'a Path>,
+    pub max_severity: &'a str,
+    pub project: Option<&'a str>,
+}
+
 /// The finished run (id `local`) and its result rows.
-pub(super) fn run(args: &KindArgs) -> anyhow::Result<(Run, Vec<ItemResult>)> {
-    if args.from_run.is_some() {
-        return Err(usage("--local has no earlier runs: --from-run needs a server"));
-    }
-    if args.baseline.is_some() {
-        return Err(usage("--local has no earlier runs: --baseline needs a server"));
-    }
-    let path = args.dataset.as_ref().ok_or_else(|| usage("give --dataset FILE"))?;
+pub(super) fn run(args: &LocalAnalysis<'_>) -> anyhow::Result<(Run, Vec<ItemResult>)> {
+    let path = args.dataset.ok_or_else(|| usage("give --dataset FILE"))?;
     let bytes = std::fs::read(path).map_err(|e| usage(format!("reading {}: {e}", path.display())))?;
     let items =
         dataset::parse(Format::from_path(path), &bytes).map_err(|e| usage(format!("{}: {e}", path.display())))?;
@@ -73,7 +76,7 @@ pub(super) fn run(args: &KindArgs) -> anyhow::Result<(Run, Vec<ItemResult>)> {
     let now = crate::store::now();
     let run = Run {
         id: "local".into(),
-        project_id: args.project.clone().unwrap_or_else(|| "local".into()),
+        project_id: args.project.unwrap_or("local").to_owned(),
         kind: "failure_analysis".into(),
         name: None,
         labels: Default::default(),

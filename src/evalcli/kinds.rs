@@ -152,7 +152,15 @@ async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
             return Err(usage("--local is for `gavel analyze`; an audit needs a server"));
         }
         let started = Instant::now();
-        let (run, results) = super::analyze_local::run(&args)?;
+        if args.from_run.is_some() || args.baseline.is_some() {
+            return Err(usage("--local has no earlier runs: --from-run and --baseline need a server"));
+        }
+        let local = super::analyze_local::LocalAnalysis {
+            dataset: args.dataset.as_deref(),
+            max_severity: &args.max_severity,
+            project: args.project.as_deref(),
+        };
+        let (run, results) = super::analyze_local::run(&local)?;
         let summary = run.summary.clone().ok_or_else(|| usage("the local analysis has no summary"))?;
         return report(kind, &args, &run, &summary, &results, started);
     }
