@@ -29,6 +29,41 @@ function noise(d) {
   return h('span', {}, badge(kind, d.delta < 0 ? 'regression' : 'improvement'), ` beyond noise${p}`);
 }
 
+/** A bucket's or subcategory's change in failure share, in words: more failures is the regression here. */
+function bucketNoise(d) {
+  const p = typeof d.p_value === 'number' ? ` (p = ${d.p_value < 0.001 ? '< 0.001' : d.p_value.toFixed(3)})` : '';
+  if (d.change === 'same') return h('span', { class: 'muted' }, 'same');
+  if (!d.beyond_noise) return h('span', { class: 'muted', title: 'A change this small may be chance on this many items' }, `within noise${p}`);
+  return h('span', {}, badge(d.change === 'grew' ? 'fail' : 'pass', d.change), ` beyond noise${p}`);
+}
+
+/** Two failure analyses: per bucket (then its subcategories) failed items and shares of both runs. */
+function bucketTable(b) {
+  const rows = [];
+  for (const [name, d] of Object.entries(b.buckets || {})) {
+    rows.push({ name, d, top: true });
+    for (const [sub, sd] of Object.entries(d.subcategories || {})) rows.push({ name: `${name}.${sub}`, label: sub, d: sd, top: false });
+  }
+  if (!rows.length) return h('p', { class: 'muted' }, 'Neither analysis found a failure.');
+  const side = (n, share) => h('span', {}, fmtInt(n), h('span', { class: 'muted small' }, ` (${fmtRate(share)})`));
+  // A failure share going up is bad: its rise is coloured like a falling pass rate.
+  const shareDelta = (d) => {
+    if (typeof d.delta !== 'number' || Math.abs(d.delta) < 0.0005) return h('span', { class: 'muted' }, '±0.0 pts');
+    return h('span', { class: d.delta > 0 ? 'delta-down' : 'delta-up' }, `${d.delta > 0 ? '+' : ''}${(d.delta * 100).toFixed(1)} pts`);
+  };
+  return h('div', { class: 'section' },
+    h('p', { class: 'muted small' }, `Failed items per bucket of ${fmtInt(b.base_items)} (base) and ${fmtInt(b.head_items)} (head) analysed items; ` +
+      (b.grew.length ? `grew beyond noise: ${b.grew.join(', ')}. ` : 'no bucket grew beyond noise. ') +
+      (b.shrank.length ? `Shrank beyond noise: ${b.shrank.join(', ')}.` : '')),
+    table([
+      { label: 'Bucket / subcategory', cell: (r) => (r.top ? h('strong', {}, r.name) : h('span', { style: { paddingLeft: '1.2rem' } }, r.label)) },
+      { label: 'Base failed', cell: (r) => side(r.d.base_failed, r.d.base_share), num: true },
+      { label: 'Head failed', cell: (r) => side(r.d.head_failed, r.d.head_share), num: true },
+      { label: 'Δ share', cell: (r) => h('span', { title: 'change of the failure share' }, shareDelta(r.d), h('span', { class: 'sr-only' }, r.d.delta > 0 ? ' more failures' : r.d.delta < 0 ? ' fewer failures' : '')), num: true },
+      { label: 'Beyond noise?', cell: (r) => bucketNoise(r.d) },
+    ], rows, { caption: 'Failure buckets, base and head', rowAttrs: (r) => ({ dataset: { bucket: r.name, change: r.d.change } }) }));
+}
+
 /** Ask a judge which output is better, item by item in both orders (`POST /v1/runs/{head}/pairwise`): a win counts
  * only when both orders agree, so a judge that prefers whatever comes first produces ties, not a false winner. */
 function pairwiseBox(base, head) {
@@ -140,6 +175,7 @@ export async function comparePage({ params, query, el, signal }) {
       stat('Regressed', h('span', { class: data.counts.regressed ? 'delta-down' : '' }, fmtInt(data.counts.regressed)), h('div', { class: 'sub' }, 'passed before, fail now')),
       stat('Fixed', h('span', { class: data.counts.fixed ? 'delta-up' : '' }, fmtInt(data.counts.fixed)), h('div', { class: 'sub' }, 'failed before, pass now')),
       stat('Other changes', fmtInt(data.counts.changed), h('div', { class: 'sub' }, `${fmtInt(data.counts.unchanged)} unchanged`))),
+    ...(data.buckets ? [h('h2', {}, 'Buckets'), bucketTable(data.buckets)] : []),
     h('h2', {}, 'Per scorer'),
     Object.keys(ps).length ? table([
       { label: 'Scorer', cell: (n) => h('strong', {}, n) },

@@ -12,7 +12,7 @@ export function exportBar(runId, filters, signal) {
     msg.replaceChildren('Preparing the file…');
     try {
       const f = filters();
-      const got = await download(`/v1/runs/${encodeURIComponent(runId)}/export` + qs({ format, status: f.status, scorer: f.scorer, q: f.q }),
+      const got = await download(`/v1/runs/${encodeURIComponent(runId)}/export` + qs({ format, ...f }),
         { signal, fallbackName: `${runId}.${format}` });
       msg.replaceChildren(note('ok', `Downloaded ${got.name} (${fmtInt(got.bytes)} bytes).`));
     } catch (err) {

@@ -1,7 +1,8 @@
-// The results table of a run: filters (status, scorer, q), cursor pagination, and the item detail panel.
+// The results table of a run: filters (status, scorer, q; for a failure analysis bucket, subcategory, severity),
+// cursor pagination, and the item detail panel. Every filter lives in the URL, so a deep link survives a reload.
 
 import { h, table, badge, verdictBadge, fmtNum, oneLine, asText, pager, errorBox, empty, drawer, debounce, select } from '../ui.js';
-import { kindDetail } from './kinds.js';
+import { kindDetail, analysisFilters } from './kinds.js';
 import { api, qs } from '../api.js';
 import { setQuery, query } from '../router.js';
 import { reviewPanel } from './review.js';
@@ -52,7 +53,8 @@ export function openItem(row, run) {
 /** Mount the results section into `box` for `run`. */
 export function resultsView(box, run, signal) {
   const q0 = query();
-  const st = { status: q0.status || '', scorer: q0.scorer || '', q: q0.q || '' };
+  const st = { status: q0.status || '', scorer: q0.scorer || '', q: q0.q || '', bucket: q0.bucket || '', subcategory: q0.subcategory || '', severity: q0.severity || '' };
+  const analysis = run.kind === 'failure_analysis' ? analysisFilters(run, st, () => restart()) : null;
   let cursors = [null];
   let pageNo = 0;
   const tableBox = h('div', { 'aria-live': 'polite' });
@@ -73,17 +75,17 @@ export function resultsView(box, run, signal) {
     cursors = [null];
     pageNo = 0;
     const cur = query();
-    setQuery({ ...cur, status: st.status, scorer: st.scorer, q: st.q }, { push: false });
+    setQuery({ ...cur, status: st.status, scorer: st.scorer, q: st.q, bucket: st.bucket, subcategory: st.subcategory, severity: st.severity }, { push: false });
     load();
   }
 
   async function load() {
     tableBox.setAttribute('aria-busy', 'true');
     try {
-      const data = await api(`/v1/runs/${encodeURIComponent(run.id)}/results` + qs({ limit: PAGE, cursor: cursors[pageNo], status: st.status, scorer: st.scorer, q: st.q }), { signal });
+      const data = await api(`/v1/runs/${encodeURIComponent(run.id)}/results` + qs({ limit: PAGE, cursor: cursors[pageNo], ...filters() }), { signal });
       cursors[pageNo + 1] = data.next_cursor;
       if (!data.items.length) {
-        const filtered = st.status || st.scorer || st.q;
+        const filtered = st.status || st.scorer || st.q || st.bucket || st.subcategory || st.severity;
         tableBox.replaceChildren(empty(pageNo ? 'No more results' : filtered ? 'No items match these filters' : 'No results yet',
           h('p', {}, filtered ? 'Clear a filter or change the search text.' : run.status === 'completed' ? 'This run has no items.' : 'Results appear as items are scored.')));
       } else {
@@ -112,7 +114,13 @@ export function resultsView(box, run, signal) {
         h('div', { class: 'seg', role: 'group', 'aria-labelledby': 'status-label' }, statusBtns)),
       h('div', { class: 'field' }, h('label', { for: 'results-scorer' }, 'Scorer'), scorerSel),
       h('div', { class: 'field', style: { flex: '1', minWidth: '12rem' } }, h('label', { for: 'results-q' }, 'Search'), search)),
+    analysis ? analysis.el : null,
     tableBox);
   load();
-  return { reload: () => load(), filters: () => ({ status: st.status, scorer: st.scorer, q: st.q }), setScorer: (n) => { st.scorer = n; scorerSel.value = n; restart(); } };
+  function filters() {
+    return { status: st.status, scorer: st.scorer, q: st.q, bucket: st.bucket, subcategory: st.subcategory, severity: st.severity };
+  }
+  return { reload: () => load(), filters, setScorer: (n) => { st.scorer = n; scorerSel.value = n; restart(); },
+    /** Show one bucket's (and optionally subcategory's) failures: the bucket table's rows call this. */
+    setBucket: (bucket, subcategory = '') => { if (analysis) analysis.set({ bucket, subcategory, severity: '' }); } };
 }

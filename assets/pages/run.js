@@ -91,7 +91,8 @@ export async function runPage({ params, el, signal }) {
       return;
     }
     cardsBox.replaceChildren(summaryCards(run));
-    const kind = kindSummary(run);
+    const kind = kindSummary(run, run.kind === 'failure_analysis'
+      ? (b, sub) => { if (results) { results.setBucket(b, sub); resultsBox.scrollIntoView({ behavior: 'smooth' }); } } : undefined);
     kindBox.replaceChildren(...(kind ? [h('h2', {}, run.kind === 'security_audit' ? 'Checks' : 'Buckets'), kind] : []));
     scorerBox.replaceChildren(scorerTable(run, (n) => { results && results.setScorer(n); resultsBox.scrollIntoView({ behavior: 'smooth' }); }));
   }

@@ -31,7 +31,7 @@ pub struct CompareArgs {
     /// The pairwise judge's rubric (with --pairwise).
     #[arg(long, value_name = "TEXT")]
     pub rubric: Option<String>,
-    /// Exit 1 when any scorer's pass rate fell beyond noise.
+    /// Exit 1 when any scorer's pass rate fell beyond noise (two failure analyses: a bucket grew beyond noise).
     #[arg(long)]
     pub fail_on_regression: bool,
     /// Print the server's answers as JSON instead of the table.
@@ -100,13 +100,62 @@ async fn send(rb: reqwest::RequestBuilder, url: &str) -> anyhow::Result<Value> {
     Ok(v)
 }
 
-/// Scorers whose pass rate fell beyond noise.
+/// Scorers whose pass rate fell beyond noise, and (two failure analyses) buckets whose share grew beyond noise.
 fn regressions(cmp: &Value) -> Vec<String> {
-    let Some(ps) = cmp["per_scorer"].as_object() else { return vec![] };
-    ps.iter()
+    let mut out: Vec<String> = cmp["per_scorer"]
+        .as_object()
+        .into_iter()
+        .flatten()
         .filter(|(_, d)| d["beyond_noise"] == true && d["delta"].as_f64().is_some_and(|x| x < 0.0))
         .map(|(n, _)| n.clone())
-        .collect()
+        .collect();
+    out.extend(
+        cmp["buckets"]["grew"]
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter_map(|n| n.as_str())
+            .map(|n| format!("bucket {n}")),
+    );
+    out
+}
+
+/// Two failure analyses: a line per bucket (and per subcategory under it) with both counts and shares.
+fn bucket_lines(b: &Value, out: &mut Vec<String>) {
+    let Some(buckets) = b["buckets"].as_object() else { return };
+    out.push(format!(
+        "{:<34} {:>14} {:>14} {:>9} {:>8}  verdict",
+        format!("bucket (items {} → {})", b["base_items"], b["head_items"]),
+        "base",
+        "head",
+        "Δ pts",
+        "p"
+    ));
+    let line = |name: String, d: &Value| {
+        let side = |f: &str, s: &str| format!("{} ({})", d[f], pct(&d[s]));
+        let delta = d["delta"].as_f64().map(|x| format!("{:+.1}", x * 100.0)).unwrap_or_else(|| "—".into());
+        let p = d["p_value"].as_f64().map(|x| format!("{x:.3}")).unwrap_or_else(|| "—".into());
+        let verdict = match (d["beyond_noise"].as_bool(), d["change"].as_str()) {
+            (Some(true), Some("grew")) => "GREW beyond noise",
+            (Some(true), Some("shrank")) => "shrank beyond noise",
+            (_, Some("same")) => "same",
+            _ => "within noise",
+        };
+        format!(
+            "{:<34} {:>14} {:>14} {:>9} {:>8}  {verdict}",
+            name,
+            side("base_failed", "base_share"),
+            side("head_failed", "head_share"),
+            delta,
+            p
+        )
+    };
+    for (name, d) in buckets {
+        out.push(line(name.clone(), d));
+        for (sub, sd) in d["subcategories"].as_object().into_iter().flatten() {
+            out.push(line(format!("  {sub}"), sd));
+        }
+    }
 }
 
 fn pct(v: &Value) -> String {
@@ -159,6 +208,9 @@ fn table(cmp: &Value, pairwise: Option<&Value>) -> Vec<String> {
             ));
         }
     }
+    if cmp.get("buckets").is_some() {
+        bucket_lines(&cmp["buckets"], &mut out);
+    }
     if let Some(pw) = pairwise {
         out.push(format!(
             "pairwise: head wins {}, base wins {}, ties {} ({} followed the position) of {} pairs; head win rate {}{}",
@@ -203,5 +255,30 @@ mod tests {
         assert!(lines.contains("within noise"), "{lines}");
         assert!(lines.contains("head win rate 50.00% [19.00–81.00]"), "{lines}");
         assert_eq!(regressions(&cmp), vec!["equals".to_string()]);
+    }
+
+    #[test]
+    fn two_analyses_show_a_bucket_table_and_a_grown_bucket_is_a_regression() {
+        let d = |bf: u64, hf: u64, bs: f64, hs: f64, noise: bool, change: &str| {
+            json!({"base_failed": bf, "head_failed": hf, "base_share": bs, "head_share": hs, "delta": hs - bs,
+                "p_value": if noise { 0.001 } else { 0.5 }, "beyond_noise": noise, "change": change})
+        };
+        let mut retrieval = d(20, 45, 0.1, 0.225, true, "grew");
+        retrieval["subcategories"] = json!({"missing_context": d(20, 40, 0.1, 0.2, true, "grew")});
+        let cmp = json!({
+            "base": {"id": "fa_a", "summary": {"pass_rate": 0.8}}, "head": {"id": "fa_b", "summary": {"pass_rate": 0.7}},
+            "counts": {"regressed": 0, "fixed": 0, "changed": 0, "unchanged": 0}, "per_scorer": {},
+            "buckets": {"base_items": 200, "head_items": 200, "grew": ["retrieval"], "shrank": [],
+                "buckets": {"retrieval": retrieval, "tool_use": {"subcategories": {}, "base_failed": 3, "head_failed": 3,
+                    "base_share": 0.015, "head_share": 0.015, "delta": 0.0, "p_value": 1.0, "beyond_noise": false, "change": "same"}}}
+        });
+        let lines = table(&cmp, None).join("\n");
+        assert!(lines.contains("bucket (items 200 → 200)"), "{lines}");
+        assert!(
+            lines.contains("20 (10.00%)") && lines.contains("45 (22.50%)") && lines.contains("GREW beyond noise"),
+            "{lines}"
+        );
+        assert!(lines.contains("  missing_context"), "{lines}");
+        assert_eq!(regressions(&cmp), vec!["bucket retrieval".to_string()]);
     }
 }

@@ -55,6 +55,10 @@ pub struct KindArgs {
     /// Print the finished run as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
+    /// Analyze: run in-process with no server and nothing written to disk (deterministic checks only; the
+    /// judged subcategories stay `unsure`). Needs --dataset.
+    #[arg(long)]
+    pub local: bool,
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]
     pub timeout_s: u64,
@@ -143,6 +147,23 @@ pub(super) async fn submit_and_follow(
 }
 
 async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
+    if args.local {
+        if kind != Kind::Analyze {
+            return Err(usage("--local is for `gavel analyze`; an audit needs a server"));
+        }
+        let started = Instant::now();
+        if args.from_run.is_some() || args.baseline.is_some() {
+            return Err(usage("--local has no earlier runs: --from-run and --baseline need a server"));
+        }
+        let local = super::analyze_local::LocalAnalysis {
+            dataset: args.dataset.as_deref(),
+            max_severity: &args.max_severity,
+            project: args.project.as_deref(),
+        };
+        let (run, results) = super::analyze_local::run(&local)?;
+        let summary = run.summary.clone().ok_or_else(|| usage("the local analysis has no summary"))?;
+        return report(kind, &args, &run, &summary, &results, started);
+    }
     let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
     let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
     let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
@@ -152,15 +173,28 @@ async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
         submit_and_follow(server, key, &format!("/v1/projects/{project}/{path}"), &body, args.timeout_s).await?;
     let summary =
         run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
+    let results = if args.junit.is_some() { all_results(&client, server, key, &id).await? } else { Vec::new() };
+    report(kind, &args, &run, &summary, &results, started)
+}
+
+/// JUnit (when asked), then the run as JSON or the table; `Ok(gate passed)`.
+fn report(
+    kind: Kind,
+    args: &KindArgs,
+    run: &Run,
+    summary: &Summary,
+    results: &[ItemResult],
+    started: Instant,
+) -> anyhow::Result<bool> {
     if let Some(out) = &args.junit {
-        let results = all_results(&client, server, key, &id).await?;
-        let xml = junit(kind, project, &summary, &results, started.elapsed().as_secs_f64());
+        let project = args.project.as_deref().unwrap_or("local");
+        let xml = junit(kind, project, summary, results, started.elapsed().as_secs_f64());
         std::fs::write(out, xml).map_err(|e| usage(format!("writing {}: {e}", out.display())))?;
     }
     if args.json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
+        println!("{}", serde_json::to_string_pretty(run)?);
     } else {
-        print!("{}", table(kind, &run, &summary));
+        print!("{}", table(kind, run, summary));
     }
     Ok(summary.gate.passed)
 }

@@ -1,6 +1,7 @@
 //! `gavel eval`: submit a dataset to a server (or score it in-process with `--local`), show progress, print the
 //! summary, write JUnit, and exit 0 (gate passed), 1 (gate failed) or 2 (usage or connection error).
 
+mod analyze_local;
 pub mod baseline;
 pub mod ci_env;
 pub mod compare;

@@ -13,6 +13,7 @@
 use bytes::Bytes;
 use serde_json::Value;
 
+use super::analysis_filter::AnalysisFilter;
 use super::model::{text_of, ItemResult};
 use super::repo;
 use super::summary::Outcome;
@@ -62,6 +63,8 @@ pub struct ExportFilter {
     pub outcome: Option<Outcome>,
     pub scorer: Option<String>,
     pub q: Option<String>,
+    /// A failure analysis's `bucket`, `subcategory`, `severity` (checked against the run by the route).
+    pub analysis: AnalysisFilter,
 }
 
 /// `status=` of the results filters.
@@ -181,6 +184,7 @@ pub async fn produce(
                     f.outcome,
                     f.scorer.as_deref(),
                     f.q.as_deref(),
+                    &f.analysis,
                     EXPORT_PAGE_ROWS,
                 )?;
                 let more = rows.len() > EXPORT_PAGE_ROWS as usize;

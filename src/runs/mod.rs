@@ -1,8 +1,10 @@
 //! Datasets, runs, items, results, summaries, gates and progress events.
 
+pub mod analysis_filter;
 pub mod baseline;
 pub mod browse;
 pub mod compare;
+pub mod compare_buckets;
 pub mod dataset;
 mod durable;
 pub mod engine;

@@ -1,10 +1,13 @@
 //! Datasets, runs, run items and results in SQLite. Items and results are written in batched transactions;
 //! `(run_id, idx)` primary keys with `INSERT OR IGNORE` make "exactly one result per item" hold even across restarts.
 
+use std::sync::LazyLock;
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 use utoipa::ToSchema;
 
+use super::analysis_filter::{AnalysisFilter, FILTER_SQL};
 use super::model::{GateSpec, Item, ItemResult, Progress, Run, RunStatus, Score, Summary};
 use super::summary::Outcome;
 use crate::error::{Error, Result};
@@ -450,7 +453,30 @@ pub struct ResultsQuery {
     pub scorer: Option<String>,
     /// Case-insensitive (ASCII) substring of the item's input or output.
     pub q: Option<String>,
+    /// Failure analysis runs: only items with a failing check in this bucket (of the run's taxonomy).
+    pub bucket: Option<String>,
+    /// Failure analysis runs: only items with a failing check of this subcategory (within `bucket` when given).
+    pub subcategory: Option<String>,
+    /// Failure analysis runs: `low`, `medium`, `high` or `critical`: only items whose worst failing check
+    /// (within `bucket` and `subcategory` when given) has this severity.
+    pub severity: Option<String>,
 }
+
+/// The results page's query: item order, the status, scorer and text filters, and [`FILTER_SQL`] (`?7`–`?9`).
+static RESULTS_SQL: LazyLock<String> = LazyLock::new(|| {
+    format!(
+        "SELECT i.idx, i.item, r.outcome, r.scores, r.detail, r.elapsed_ms FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
+         WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
+           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
+                WHERE json_extract(s.value, '$.scorer') = ?4 AND coalesce(json_extract(s.value, '$.pass'), 0) = 0))
+           AND (?6 IS NULL OR instr(lower(CAST(json_extract(i.item, '$.input') AS TEXT)), lower(?6)) > 0
+                OR instr(lower(CAST(json_extract(i.item, '$.output') AS TEXT)), lower(?6)) > 0
+                OR instr(lower(CAST(json_extract(r.detail, '$.output') AS TEXT)), lower(?6)) > 0)
+           AND {}
+         ORDER BY r.idx LIMIT ?5",
+        FILTER_SQL
+    )
+});
 
 /// One page of results in item order; the cursor is the last item index.
 #[allow(clippy::too_many_arguments)]
@@ -461,29 +487,35 @@ pub fn list_results(
     outcome: Option<Outcome>,
     scorer: Option<&str>,
     q: Option<&str>,
+    analysis: &AnalysisFilter,
     limit: u32,
 ) -> Result<Vec<ItemResult>> {
-    let mut stmt = conn.prepare_cached(
-        "SELECT i.idx, i.item, r.outcome, r.scores, r.detail, r.elapsed_ms FROM run_results r JOIN run_items i ON i.run_id = r.run_id AND i.idx = r.idx
-         WHERE r.run_id = ?1 AND (?2 IS NULL OR r.idx > ?2) AND (?3 IS NULL OR r.outcome = ?3)
-           AND (?4 IS NULL OR EXISTS (SELECT 1 FROM json_each(r.scores) s
-                WHERE json_extract(s.value, '$.scorer') = ?4 AND coalesce(json_extract(s.value, '$.pass'), 0) = 0))
-           AND (?6 IS NULL OR instr(lower(CAST(json_extract(i.item, '$.input') AS TEXT)), lower(?6)) > 0
-                OR instr(lower(CAST(json_extract(i.item, '$.output') AS TEXT)), lower(?6)) > 0
-                OR instr(lower(CAST(json_extract(r.detail, '$.output') AS TEXT)), lower(?6)) > 0)
-         ORDER BY r.idx LIMIT ?5",
-    )?;
+    let mut stmt = conn.prepare_cached(&RESULTS_SQL)?;
+    let (bucket, sub, rank) = (analysis.bucket.as_deref(), analysis.subcategory.as_deref(), analysis.severity_rank());
     let rows = stmt
-        .query_map(params![run_id, after.map(|a| a as i64), outcome.map(|o| o as i64), scorer, limit + 1, q], |r| {
-            Ok((
-                r.get::<_, i64>(0)?,
-                r.get::<_, String>(1)?,
-                r.get::<_, i64>(2)?,
-                r.get::<_, String>(3)?,
-                r.get::<_, Option<String>>(4)?,
-                r.get::<_, Option<i64>>(5)?,
-            ))
-        })?
+        .query_map(
+            params![
+                run_id,
+                after.map(|a| a as i64),
+                outcome.map(|o| o as i64),
+                scorer,
+                limit + 1,
+                q,
+                bucket,
+                sub,
+                rank
+            ],
+            |r| {
+                Ok((
+                    r.get::<_, i64>(0)?,
+                    r.get::<_, String>(1)?,
+                    r.get::<_, i64>(2)?,
+                    r.get::<_, String>(3)?,
+                    r.get::<_, Option<String>>(4)?,
+                    r.get::<_, Option<i64>>(5)?,
+                ))
+            },
+        )?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     rows.into_iter()
         .map(|(idx, item, outcome, scores, detail, elapsed)| {

@@ -10,6 +10,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod analysis_filters;
 mod analysis_runs;
 mod architecture;
 mod audit_judged;

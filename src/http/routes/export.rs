@@ -10,6 +10,7 @@ use crate::http::auth::OrgMember;
 use crate::http::AppState;
 use crate::runs::browse::{self, DatasetItem};
 use crate::runs::export::{self, ExportFilter, ExportFormat, EXPORT_CHANNEL_PAGES};
+use crate::runs::kinds::result_filter;
 use crate::runs::repo;
 use crate::store::page::{self, PageQuery};
 use crate::tenancy::repo::find_project;
@@ -26,6 +27,10 @@ pub struct ExportQuery {
     pub scorer: Option<String>,
     /// Case-insensitive (ASCII) substring of the item's input or output.
     pub q: Option<String>,
+    /// Failure analysis runs: as on `GET /v1/runs/{id}/results`.
+    pub bucket: Option<String>,
+    pub subcategory: Option<String>,
+    pub severity: Option<String>,
 }
 
 /// Download a run's results, all of them or those the filters select, as a file. CSV columns: `index, id, input,
@@ -51,9 +56,18 @@ pub async fn export_results(
         outcome: export::parse_status(q.status.as_deref())?,
         scorer: q.scorer.filter(|s| !s.is_empty()),
         q: q.q.as_deref().map(str::trim).filter(|s| !s.is_empty()).map(str::to_string),
+        analysis: result_filter::parse(q.bucket, q.subcategory, q.severity.as_deref())?,
     };
     let org = caller.0.org_id;
-    let run = state.store.read(move |c| repo::get_run(c, &org, &id)).await?;
+    let af = filter.analysis.clone();
+    let run = state
+        .store
+        .read(move |c| {
+            let run = repo::get_run(c, &org, &id)?;
+            result_filter::check(c, &run.id, &af)?;
+            Ok(run)
+        })
+        .await?;
     let filename = format!("{}.{}", run.id, format.extension());
     let (tx, rx) = tokio::sync::mpsc::channel(EXPORT_CHANNEL_PAGES);
     actix_web::rt::spawn(export::produce(state.store.clone(), run.id, run.scorers, format, filter, tx));

@@ -15,6 +15,7 @@ use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, 
 use crate::http::routes::run_identity;
 use crate::http::AppState;
 use crate::runs::dataset::{self, Format};
+use crate::runs::kinds::result_filter;
 use crate::runs::model::{GateSpec, Item, Run};
 use crate::runs::repo::{self, Dataset, ResultsQuery, RunSpec};
 use crate::runs::summary::{validate_gate, Outcome};
@@ -405,9 +406,13 @@ pub async fn list_runs(
     Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
 }
 
-/// One row per item: the item and its scores, in item order.
+/// One row per item: the item and its scores, in item order. Filters combine (all must hold) and page with the
+/// cursor. A failure analysis's results also filter by `bucket`, `subcategory` and `severity`: items with a failing
+/// check there, by the worst severity of those checks (the same counting as the summary's `buckets`); a name not
+/// in the run's taxonomy, a severity off the scale, or these filters on another kind of run is a 400 naming the
+/// parameter.
 #[utoipa::path(get, path = "/v1/runs/{id}/results", tag = "runs", params(("id" = String, Path), ResultsQuery),
-    responses((status = 200, body = inline(Page<crate::runs::model::ItemResult>)), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, body = inline(Page<crate::runs::model::ItemResult>)), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list_results(
     state: web::Data<AppState>,
@@ -427,13 +432,15 @@ pub async fn list_results(
             return Err(Error::field("status", format!("status {other:?} is not one of passed, failed, errored")))
         }
     };
+    let analysis = result_filter::parse(q.bucket.clone(), q.subcategory.clone(), q.severity.as_deref())?;
     let org = caller.0.org_id;
     let rows = state
         .store
         .read(move |c| {
             repo::run_status(c, &org, &id)?;
+            result_filter::check(c, &id, &analysis)?;
             let search = q.q.as_deref().map(str::trim).filter(|s| !s.is_empty());
-            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), search, limit)
+            repo::list_results(c, &id, after, outcome, q.scorer.as_deref(), search, &analysis, limit)
         })
         .await?;
     let (items, next_cursor) = page::finish_by_index(rows, limit, |r| r.index);
@@ -504,9 +511,11 @@ pub async fn events(state: web::Data<AppState>, caller: OrgMember, id: web::Path
         .streaming(stream))
 }
 
-/// Compare two runs of a project.
+/// Compare two runs of a project (of one kind). Two failure analyses add `buckets`: per bucket and subcategory the
+/// failed items and shares of both runs, the change and whether it is beyond noise (two-proportion z-test, p < 0.05),
+/// and which buckets `grew` or `shrank` beyond noise. Runs of different kinds are a 400 naming `head`.
 #[utoipa::path(get, path = "/v1/projects/{project}/compare", tag = "runs", params(("project" = String, Path), crate::runs::compare::CompareQuery),
-    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor}", body = serde_json::Value), (status = 404, body = crate::error::ErrorBody)),
+    responses((status = 200, description = "{base, head, per_scorer, counts, items, next_cursor, buckets?}", body = serde_json::Value), (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn compare(
     state: web::Data<AppState>,
@@ -518,7 +527,7 @@ pub async fn compare(
     let pq = PageQuery { limit: q.limit, cursor: q.cursor.clone() };
     let (limit, after) = (pq.limit()?, pq.after_index()?);
     let org = caller.0.org_id;
-    let (base, head, counts, items) = state
+    let (base, head, counts, items, buckets) = state
         .store
         .read(move |c| {
             let p = find_project(c, &org, &project)?;
@@ -527,15 +536,20 @@ pub async fn compare(
             if base.project_id != p.id || head.project_id != p.id {
                 return Err(Error::not_found("run"));
             }
+            let buckets = crate::runs::compare_buckets::compare_runs(&base, &head)?;
             let (counts, items) = crate::runs::compare::changed_items(c, &base.id, &head.id, after, limit)?;
-            Ok((base, head, counts, items))
+            Ok((base, head, counts, items, buckets))
         })
         .await?;
     let (items, next_cursor) = page::finish_by_index(items, limit, |c| c.index);
     let per_scorer = crate::runs::compare::deltas(&base, &head);
-    Ok(HttpResponse::Ok().json(serde_json::json!({
+    let mut answer = serde_json::json!({
         "base": base, "head": head, "per_scorer": per_scorer, "counts": counts, "items": items, "next_cursor": next_cursor
-    })))
+    });
+    if let Some(b) = buckets {
+        answer["buckets"] = serde_json::to_value(b).map_err(Error::internal)?;
+    }
+    Ok(HttpResponse::Ok().json(answer))
 }
 
 /// Datasets, runs, results, events and comparisons.

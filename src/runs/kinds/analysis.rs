@@ -208,6 +208,13 @@ pub async fn finish(
             ex.index = idxs.get(ex.index).copied().unwrap_or(ex.index as u64) as usize;
         }
     }
+    fill_summary(summary, &verdicts, &a)?;
+    Ok(std::mem::take(&mut a.gate.reasons))
+}
+
+/// The run summary's analysis figures (`buckets`, `systemic`, `analysis`) from the verdicts and their summary;
+/// the server's runs and `gavel analyze --local` both fill it here.
+pub fn fill_summary(summary: &mut Summary, verdicts: &[ItemVerdict], a: &AnalysisSummary) -> Result<()> {
     let judged = verdicts.iter().flat_map(|v| &v.checks).any(|c| c.decided_by != crate::analysis::DecidedBy::Rule);
     summary.kind.buckets = Some(serde_json::to_value(&a.buckets).map_err(Error::internal)?);
     summary.kind.systemic = Some(serde_json::to_value(&a.systemic).map_err(Error::internal)?);
@@ -217,7 +224,7 @@ pub async fn finish(
         "taxonomy_version": a.taxonomy_version,
         "judged": judged,
     }));
-    Ok(std::mem::take(&mut a.gate.reasons))
+    Ok(())
 }
 
 /// A stored run summary read back as an analysis summary (the gate's `baseline`); `None` for another kind.

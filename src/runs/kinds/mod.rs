@@ -10,6 +10,7 @@ pub mod audit_judge;
 pub mod buckets;
 pub mod converse;
 pub mod redteam;
+pub mod result_filter;
 pub mod safety;
 pub mod source;
 
