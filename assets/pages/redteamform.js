@@ -15,7 +15,7 @@ export const CATEGORIES = [
   ['unbounded_consumption', 'LLM10'], ['misinformation', 'LLM09'], ['excessive_agency', 'LLM06'],
 ];
 /** The built-in transforms (`none`: the attack as written). An unknown one is refused by the server by name. */
-export const TRANSFORMS = ['none', 'base64', 'rot13', 'leetspeak', 'homoglyph', 'payload_splitting', 'role_play', 'translation'];
+export const TRANSFORMS = ['none', 'base64', 'hex', 'binary', 'url_encoding', 'rot13', 'atbash', 'caesar', 'morse', 'leetspeak', 'homoglyph', 'zero_width', 'unicode_tags', 'char_spacing', 'reversal', 'acrostic', 'json_embedding', 'code_block', 'payload_splitting', 'role_play', 'translation'];
 /** The server's default and limit of `attempts_per_category` (DEFAULT_ATTEMPTS_PER_CATEGORY, MAX_ATTEMPTS_PER_CATEGORY). */
 const DEFAULT_ATTEMPTS = 10;
 const MAX_ATTEMPTS = 100;

@@ -174,7 +174,7 @@ async fn a_refusing_attacker_leaves_its_attempts_skipped_and_out_of_the_asr() {
         assert!(r["scores"][0]["error"].is_null(), "{r}");
     }
     let sent_to_target = fake.requests().into_iter().filter(|r| r.body["model"] == "leaky").count();
-    assert_eq!(sent_to_target, 10, "only the benign probes reached the target");
+    assert_eq!(sent_to_target, gavel::redteam::library::BENIGN.len(), "only the benign probes reached the target");
 
     // A refine attempt whose attacker declines after a real send stands as decided, and says why it stopped.
     let body = json!({"target": {"provider": "openai", "model": "safe"}, "categories": ["prompt_injection"],

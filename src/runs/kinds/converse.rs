@@ -124,7 +124,7 @@ pub async fn drive(attacker: Arc<Attacker>, with: Converse, item: Item, strategy
     let meta = item.metadata.as_ref().and_then(|m| m.get("red_team")).cloned().unwrap_or(Value::Null);
     let (attack_id, marker) =
         (meta["attack"].as_str().unwrap_or_default(), meta["marker"].as_str().unwrap_or_default());
-    let transform = meta["transform"].as_str().and_then(Transform::parse).unwrap_or(Transform::None);
+    let transform = meta["transform"].as_str().and_then(|t| Transform::parse(t).ok()).unwrap_or(Transform::NONE);
     let Some(attack) = library::by_id(attack_id) else {
         let e = ScoreError::new(Code::ValidationFailed, format!("unknown attack {attack_id:?}"));
         return finish(
