@@ -9,7 +9,7 @@ use serde_json::{json, Value};
 
 use super::super::model::{text_of, Item, Summary};
 use super::super::processor::{Ask, ItemProcessor, Processed, Stage};
-use super::{baseline_summary, detail_of, kind_score, AnalysisTask};
+use super::{baseline_summary, kind_score, AnalysisTask};
 use crate::analysis::severity::{apply_systemic, SeverityOverrides};
 use crate::analysis::summary::{summarize, AnalysisSummary, Gate};
 use crate::analysis::{judge, AnalysisItem, AnalysisSpec, Analyzer, ItemVerdict, JudgeOutcome, PriorScore, SpecError};
@@ -87,10 +87,23 @@ pub fn analysis_item(item: &Item) -> AnalysisItem {
     }
 }
 
+/// The stored detail of an analysed item, `{"analysis": verdict}`. Written and read straight from the struct:
+/// a verdict holds every subcategory's decision (about 4 KB), and going through a `serde_json::Value` tree took
+/// most of a deterministic analysis's CPU.
+#[derive(serde::Serialize)]
+struct DetailOut<'a> {
+    analysis: &'a ItemVerdict,
+}
+
+#[derive(serde::Deserialize)]
+struct DetailIn {
+    analysis: ItemVerdict,
+}
+
 /// An item's verdict as its stored result: one score and the `analysis` detail.
 pub fn processed(verdict: &ItemVerdict, judge_error: Option<ScoreError>) -> Processed {
     let score = kind_score(SCORER, !verdict.failed, verdict.reason.clone(), judge_error);
-    Processed { scores: vec![score], detail: Some(json!({ "analysis": verdict }).to_string()) }
+    Processed { scores: vec![score], detail: serde_json::to_string(&DetailOut { analysis: verdict }).ok() }
 }
 
 /// The per-item work of a failure analysis.
@@ -159,12 +172,12 @@ pub async fn finish(
             Ok(rows
                 .into_iter()
                 .filter_map(|(idx, detail, scores)| {
-                    let v = detail_of(detail)?.get_mut("analysis").map(Value::take)?;
+                    let verdict = serde_json::from_str::<DetailIn>(&detail?).ok()?.analysis;
                     let error = serde_json::from_str::<Vec<Score>>(&scores)
                         .ok()
                         .and_then(|s| s.into_iter().next())
                         .and_then(|s| s.error);
-                    Some((idx, serde_json::from_value(v).ok()?, error))
+                    Some((idx, verdict, error))
                 })
                 .collect())
         })
