@@ -57,10 +57,15 @@ const FICTION: &str = concat!(
 );
 
 static RULES: LazyLock<Vec<(&'static str, Option<Regex>)>> = LazyLock::new(|| {
-    [("persona_wrapper", PERSONA), ("refusal_suppression", SUPPRESSION), ("answer_prefix", PREFIX), ("fiction_framing", FICTION)]
-        .into_iter()
-        .map(|(id, p)| (id, Regex::new(p).ok()))
-        .collect()
+    [
+        ("persona_wrapper", PERSONA),
+        ("refusal_suppression", SUPPRESSION),
+        ("answer_prefix", PREFIX),
+        ("fiction_framing", FICTION),
+    ]
+    .into_iter()
+    .map(|(id, p)| (id, Regex::new(p).ok()))
+    .collect()
 });
 
 /// Lines opening a faked user turn and a faked assistant turn.
@@ -167,7 +172,8 @@ mod tests {
 
     #[test]
     fn many_shot_priming_needs_many_faked_turns() {
-        let turns = |n: usize| (0..n).map(|i| format!("User: question {i}\nAssistant: answer {i}\n")).collect::<String>();
+        let turns =
+            |n: usize| (0..n).map(|i| format!("User: question {i}\nAssistant: answer {i}\n")).collect::<String>();
         let many = format!("{}User: now the real one", turns(MANY_SHOT_MIN_TURNS));
         assert_eq!(rules(&many), ["many_shot"]);
         assert!(scan(&many)[0].evidence.starts_with("8 faked"));
