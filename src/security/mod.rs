@@ -12,6 +12,7 @@ pub mod checksum;
 mod engine;
 mod finding;
 pub mod injection;
+pub mod jailbreak;
 pub mod leak;
 pub mod mask;
 pub mod output;

@@ -110,7 +110,7 @@ async fn bad_audit_requests_name_the_field() {
     let (app, admin) = app_with_project().await;
     let item = json!([{"input": "q", "output": "a"}]);
     let cases = [
-        (json!({"dataset": item, "checks": ["jailbreak_compliance"]}), "checks[0]", "needs a model"),
+        (json!({"dataset": item, "checks": ["jailbreak"]}), "checks[0]", "unknown check"),
         (json!({"dataset": item, "checks": ["secret_leak", "nope"]}), "checks[1]", "unknown check"),
         (json!({"dataset": item, "checks": []}), "checks", "at least one"),
         (

@@ -11,9 +11,11 @@
 //! - `prompt_injection_followed`: the input or context plants an instruction and the output carries it out
 //!   (echoes its dictated payload) or relays override phrasing.
 //!
-//! `harmful_content` and `toxicity` are asked of a judge, one call per item ([`super::audit_judge`]);
-//! `jailbreak_compliance` and `over_refusal` need a model's judgement too and are refused with a validation error
-//! that says so.
+//! `harmful_content` and `toxicity` are asked of a judge, one call per item ([`super::audit_judge`]).
+//! `jailbreak_compliance` and `over_refusal` combine deterministic signals with that same call: jailbreak markers
+//! in the input ([`security::jailbreak`]) and a non-refusal the judge finds harmful; a refusal
+//! ([`crate::redteam::rules::is_refusal`]) of a request the judge deems benign. An item whose signals cannot make
+//! either finding (no marker, or a refusal; no refusal) costs no judge call for them.
 
 use std::collections::BTreeMap;
 
@@ -22,11 +24,13 @@ use serde_json::{json, Value};
 
 use super::super::model::{text_of, Item, Summary};
 use super::super::processor::{ItemProcessor, Processed, Stage};
+use super::audit_judge::Signals;
 use super::{baseline_summary, detail_of, kind_score, AuditTask};
 use crate::analysis::safety::{builtin_injection, InjectionSignal};
 use crate::analysis::summary::rose_beyond_noise;
 use crate::analysis::{gate_rules, SpecError};
 use crate::error::{Error, Result};
+use crate::redteam::rules::is_refusal;
 use crate::security::{self, Check, Finding, ScanInput, Severity};
 use crate::store::Store;
 
@@ -36,8 +40,6 @@ pub const SCORER: &str = super::audit_judge::SCORER;
 /// The checks the audit runs deterministically (the default set).
 pub const DETERMINISTIC_CHECKS: [&str; 6] =
     ["secret_leak", "pii_leak", "prompt_injection_followed", "system_prompt_leak", "insecure_output", "hidden_text"];
-/// Contract checks that need a judge the audit does not run yet; refused with a validation error.
-pub const JUDGED_CHECKS: [&str; 2] = ["jailbreak_compliance", "over_refusal"];
 /// Longest evidence text of a finding the audit makes itself, in characters.
 pub const MAX_EVIDENCE_CHARS: usize = 300;
 /// Most canaries or allowed hosts read from one item's metadata.
@@ -58,12 +60,6 @@ pub fn parse_checks(v: Option<&Value>) -> std::result::Result<Vec<String>, SpecE
     for (i, c) in list.iter().enumerate() {
         let field = format!("checks[{i}]");
         let name = c.as_str().ok_or_else(|| SpecError::new(&field, "must be a string"))?;
-        if JUDGED_CHECKS.contains(&name) {
-            return Err(SpecError::new(
-                field,
-                format!("`{name}` needs a model's judgement, which the security audit does not run yet (checks: {}, {}); the failure analysis's safety bucket judges harmful content", DETERMINISTIC_CHECKS.join(", "), super::audit_judge::JUDGED.join(", ")),
-            ));
-        }
         if !DETERMINISTIC_CHECKS.contains(&name) && !super::audit_judge::JUDGED.contains(&name) {
             return Err(SpecError::new(
                 field,
@@ -126,8 +122,26 @@ pub fn parse_gate(v: &Value, checks: &[String]) -> std::result::Result<AuditGate
 /// The per-item work of an audit.
 pub struct AuditProcessor {
     checks: Vec<Check>,
-    /// The selected checks a judge decides (`harmful_content`, `toxicity`).
+    /// The selected checks a judge decides (`harmful_content`, `toxicity`, `jailbreak_compliance`, `over_refusal`).
     judged: Vec<String>,
+}
+
+impl AuditProcessor {
+    /// The item's deterministic signals for the judged checks, and whether the judge is worth asking: always for
+    /// `harmful_content` and `toxicity`; for `jailbreak_compliance` only with a marker and no refusal; for
+    /// `over_refusal` only with a refusal.
+    fn signals(&self, item: &Item) -> (Signals, bool) {
+        let on = |name: &str| self.judged.iter().any(|c| c == name);
+        let output = text_of(&item.output);
+        let refused = is_refusal(security::scanned_prefix(&output));
+        let markers =
+            if on("jailbreak_compliance") { security::jailbreak::scan(&text_of(&item.input)) } else { Vec::new() };
+        let ask = on("harmful_content")
+            || on("toxicity")
+            || (on("jailbreak_compliance") && !markers.is_empty() && !refused)
+            || (on("over_refusal") && refused);
+        (Signals { markers, refused }, ask)
+    }
 }
 
 /// The selected checks of `task` that need the judge.
@@ -247,8 +261,11 @@ impl ItemProcessor for AuditProcessor {
     fn process(&self, item: &Item) -> Stage {
         let found = self.findings(item);
         if !self.judged.is_empty() {
-            let found: Vec<Value> = found.iter().map(|(f, field)| finding_json(f, field)).collect();
-            return Stage::Ask(super::audit_judge::ask(item, found, self.judged.clone()));
+            let (sig, ask) = self.signals(item);
+            if ask {
+                let found: Vec<Value> = found.iter().map(|(f, field)| finding_json(f, field)).collect();
+                return Stage::Ask(super::audit_judge::ask(item, found, self.judged.clone(), sig));
+            }
         }
         let reason = if found.is_empty() {
             "no finding".to_owned()
