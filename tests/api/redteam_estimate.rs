@@ -136,12 +136,12 @@ async fn a_real_runs_cost_stays_within_the_estimates_maximum_and_a_lower_limit_i
     assert_eq!(e["priced"], true, "{e}");
     assert_eq!(run["warnings"], json!([]), "a limit above the maximum: no warning");
     assert_eq!(run["summary"]["red_team"]["estimate"]["cost_usd_max"], e["cost_usd_max"], "the summary keeps it");
-    let (cost, max) = (run["usage"]["cost_usd"].as_f64().unwrap(), e["cost_usd_max"].as_f64().unwrap());
+    let (cost, max) = (run["summary"]["usage"]["cost_usd"].as_f64().unwrap(), e["cost_usd_max"].as_f64().unwrap());
     assert!(cost > 0.0 && cost <= max, "actual {cost} within the estimate's {max}: {run}");
-    let calls = run["usage"]["calls"].as_u64().unwrap();
+    let calls = run["summary"]["usage"]["calls"].as_u64().unwrap();
     let most = ["target_calls_max", "judge_calls_max", "attacker_calls_max"].iter().map(|k| e[k].as_u64().unwrap()).sum::<u64>();
     assert!(calls <= most, "{calls} calls within {most}");
-    assert!(run["usage"]["input_tokens"].as_u64().unwrap() <= e["input_tokens_max"].as_u64().unwrap(), "{run}");
+    assert!(run["summary"]["usage"]["input_tokens"].as_u64().unwrap() <= e["input_tokens_max"].as_u64().unwrap(), "{run}");
     // A limit below the maximum: accepted all the same, with a warning that it may stop there.
     let low = json!({"target": {"provider": "openai", "model": "gpt-4o-mini"}, "categories": ["jailbreak"],
                      "attempts_per_category": 1, "cost_limit_usd": 0.0000001});

@@ -127,7 +127,7 @@ fn transform_names(given: Option<Vec<String>>) -> Result<Vec<Transform>> {
 #[utoipa::path(post, path = "/v1/projects/{project}/security/red-team", tag = "analysis", params(("project" = String, Path)),
     request_body = CreateRedTeam,
     responses((status = 202, description = "accepted: {id, status, status_url, progress, estimate, warnings}", body = serde_json::Value),
-        (status = 200, description = "the finished run (with estimate and warnings), or with dry_run the estimate and plan", body = super::redteam_estimate::DryRun),
+        (status = 200, description = "the finished run (with estimate and warnings), or with dry_run the estimate and plan", body = super::redteam_estimate::RedTeamAnswer),
         (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -301,5 +301,5 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create_red_team), components(schemas(super::redteam_estimate::DryRun, crate::redteam::estimate::Estimate, crate::redteam::estimate::RoleEstimate)))]
+#[openapi(paths(create_red_team), components(schemas(super::redteam_estimate::RedTeamAnswer, super::redteam_estimate::DryRun, crate::redteam::estimate::Estimate, crate::redteam::estimate::RoleEstimate)))]
 pub struct Doc;

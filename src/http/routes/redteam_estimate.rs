@@ -32,6 +32,16 @@ pub struct DryRun {
     pub plan: Value,
 }
 
+/// The 200 answer of `POST …/security/red-team`: a dry run's estimate, or the finished run (with its `estimate`
+/// and `warnings`).
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+#[allow(dead_code)] // A schema only: the handler answers JSON built from either shape.
+pub enum RedTeamAnswer {
+    DryRun(DryRun),
+    Run(crate::runs::model::Run),
+}
+
 /// What the run's request says that the estimate needs.
 pub struct Asked<'a> {
     pub org_id: &'a str,
