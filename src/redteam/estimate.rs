@@ -118,7 +118,8 @@ pub fn estimate(attempts: &[Attempt], s: &Setup<'_>) -> Estimate {
         };
         let strategy = s.attacker.map(|spec| attacker::strategy_for(spec, n_attacks as usize));
         n_attacks += 1;
-        let judge_fixed = CALL_OVERHEAD_TOKENS + (s.judge_prompt_bytes + attack.goal.len()).div_ceil(BYTES_PER_TOKEN as usize) as u64;
+        let judge_fixed =
+            CALL_OVERHEAD_TOKENS + (s.judge_prompt_bytes + attack.goal.len()).div_ceil(BYTES_PER_TOKEN as usize) as u64;
         let mut judged = |sent: u64| {
             if s.judge_model.is_some() {
                 let input = judge_fixed + shown(sent, s.judge_shown_chars) + shown(answer, s.judge_shown_chars);
@@ -187,9 +188,8 @@ pub fn estimate(attempts: &[Attempt], s: &Setup<'_>) -> Estimate {
             role.cost_usd = Some(0.0);
             return;
         }
-        role.cost_usd = model.and_then(|m| {
-            crate::providers::pricing::cost_usd(m, role.input_tokens, role.output_tokens, s.prices)
-        });
+        role.cost_usd =
+            model.and_then(|m| crate::providers::pricing::cost_usd(m, role.input_tokens, role.output_tokens, s.prices));
         if role.cost_usd.is_none() {
             priced = false;
             if let Some(m) = model.filter(|m| !unpriced.iter().any(|u: &String| u == m)) {

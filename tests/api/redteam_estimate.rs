@@ -60,7 +60,11 @@ async fn a_dry_run_answers_the_plans_counts_and_creates_no_run_and_calls_nothing
     assert_eq!((e["attempts"].as_u64(), e["benign"].as_u64()), (Some(6), Some(BENIGN)), "{e}");
     assert_eq!(e["target_calls_max"].as_u64(), Some(6 + BENIGN), "3 categories × 2 attempts + benign: {e}");
     assert_eq!((e["judge_calls_max"].as_u64(), e["attacker_calls_max"].as_u64()), (Some(6), Some(0)), "{e}");
-    assert_eq!(e["output_tokens_max"].as_u64(), Some(1024 * (6 + BENIGN) + 300 * 6), "max_tokens and the verdict cap: {e}");
+    assert_eq!(
+        e["output_tokens_max"].as_u64(),
+        Some(1024 * (6 + BENIGN) + 300 * 6),
+        "max_tokens and the verdict cap: {e}"
+    );
     assert!(e["input_tokens_max"].as_u64().unwrap() > 0);
     assert_eq!(e["priced"], true, "{e}");
     assert_eq!(e["unpriced_models"], json!([]));
@@ -139,9 +143,15 @@ async fn a_real_runs_cost_stays_within_the_estimates_maximum_and_a_lower_limit_i
     let (cost, max) = (run["summary"]["usage"]["cost_usd"].as_f64().unwrap(), e["cost_usd_max"].as_f64().unwrap());
     assert!(cost > 0.0 && cost <= max, "actual {cost} within the estimate's {max}: {run}");
     let calls = run["summary"]["usage"]["calls"].as_u64().unwrap();
-    let most = ["target_calls_max", "judge_calls_max", "attacker_calls_max"].iter().map(|k| e[k].as_u64().unwrap()).sum::<u64>();
+    let most = ["target_calls_max", "judge_calls_max", "attacker_calls_max"]
+        .iter()
+        .map(|k| e[k].as_u64().unwrap())
+        .sum::<u64>();
     assert!(calls <= most, "{calls} calls within {most}");
-    assert!(run["summary"]["usage"]["input_tokens"].as_u64().unwrap() <= e["input_tokens_max"].as_u64().unwrap(), "{run}");
+    assert!(
+        run["summary"]["usage"]["input_tokens"].as_u64().unwrap() <= e["input_tokens_max"].as_u64().unwrap(),
+        "{run}"
+    );
     // A limit below the maximum: accepted all the same, with a warning that it may stop there.
     let low = json!({"target": {"provider": "openai", "model": "gpt-4o-mini"}, "categories": ["jailbreak"],
                      "attempts_per_category": 1, "cost_limit_usd": 0.0000001});
@@ -179,4 +189,40 @@ async fn a_dry_runs_validation_errors_are_a_real_submissions() {
     let (s, e) = app.post(RED, &admin, json!({"target": t, "dry_run": "yes"})).await;
     assert_eq!((s, e["error"]["code"].as_str()), (400, Some("VALIDATION_FAILED")), "{e}");
     assert_eq!((fake.calls(), run_count(&app, &admin).await), (0, 0));
+}
+
+#[tokio::test]
+async fn the_cli_dry_run_prints_the_estimate_and_exits_0_without_running() {
+    let fake = FakeProvider::start(refusing());
+    let app = spawn_app().await;
+    let admin = setup(&app, &fake).await;
+    let (base, key) = (app.base.clone(), admin.clone());
+    let (code, out, err) = tokio::task::spawn_blocking(move || {
+        let cwd = std::env::temp_dir();
+        crate::support::run_gavel(
+            &cwd,
+            &[
+                "redteam",
+                "--server",
+                &base,
+                "--project",
+                "web",
+                "--target",
+                r#"{"provider": "openai", "model": "gpt-4o-mini"}"#,
+                "--category",
+                "jailbreak",
+                "--attempts",
+                "2",
+                "--dry-run",
+            ],
+            &[("GAVEL_API_KEY", &key)],
+        )
+    })
+    .await
+    .unwrap();
+    assert_eq!(code, 0, "{out}\n{err}");
+    assert!(out.contains("dry run") && out.contains("attempts 2 + benign probes 22"), "{out}");
+    assert!(out.lines().any(|l| l.starts_with("target") && l.contains("gpt-4o-mini")), "{out}");
+    assert!(out.contains("at most $"), "{out}");
+    assert_eq!((fake.calls(), run_count(&app, &admin).await), (0, 0), "nothing ran");
 }

@@ -301,5 +301,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create_red_team), components(schemas(super::redteam_estimate::RedTeamAnswer, super::redteam_estimate::DryRun, crate::redteam::estimate::Estimate, crate::redteam::estimate::RoleEstimate)))]
+#[openapi(
+    paths(create_red_team),
+    components(schemas(
+        super::redteam_estimate::RedTeamAnswer,
+        super::redteam_estimate::DryRun,
+        crate::redteam::estimate::Estimate,
+        crate::redteam::estimate::RoleEstimate
+    ))
+)]
 pub struct Doc;

@@ -128,7 +128,10 @@ pub async fn accept_estimated(
         (actix_web::http::StatusCode::OK, serde_json::to_value(&run).unwrap_or(Value::Null))
     } else {
         // The shape of `accept::accepted`.
-        (actix_web::http::StatusCode::ACCEPTED, json!({"id": run.id, "status": run.status, "status_url": format!("/v1/runs/{}", run.id), "progress": run.progress}))
+        (
+            actix_web::http::StatusCode::ACCEPTED,
+            json!({"id": run.id, "status": run.status, "status_url": format!("/v1/runs/{}", run.id), "progress": run.progress}),
+        )
     };
     if let Value::Object(m) = &mut body {
         m.insert("estimate".to_owned(), json!(estimate));
