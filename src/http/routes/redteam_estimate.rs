@@ -39,7 +39,7 @@ pub struct DryRun {
 #[allow(dead_code)] // A schema only: the handler answers JSON built from either shape.
 pub enum RedTeamAnswer {
     DryRun(DryRun),
-    Run(crate::runs::model::Run),
+    Run(Box<crate::runs::model::Run>),
 }
 
 /// What the run's request says that the estimate needs.
