@@ -148,6 +148,7 @@ async fn a_real_runs_cost_stays_within_the_estimates_maximum_and_a_lower_limit_i
         .map(|k| e[k].as_u64().unwrap())
         .sum::<u64>();
     assert!(calls <= most, "{calls} calls within {most}");
+    println!("actual cost {cost} of max {max}; {calls} calls of {most}");
     assert!(
         run["summary"]["usage"]["input_tokens"].as_u64().unwrap() <= e["input_tokens_max"].as_u64().unwrap(),
         "{run}"
