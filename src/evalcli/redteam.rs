@@ -50,6 +50,9 @@ pub struct RedTeamArgs {
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]
     pub timeout_s: u64,
+    /// Print the run's cost estimate (calls, tokens, most USD) and exit 0 without running it.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 /// Run the command; the exit code follows the contract.
@@ -92,6 +95,9 @@ fn body(args: &RedTeamArgs) -> anyhow::Result<Value> {
     if let Some(c) = args.cost_limit_usd {
         body["cost_limit_usd"] = json!(c);
     }
+    if args.dry_run {
+        body["dry_run"] = json!(true);
+    }
     if let Some(max) = args.max_asr {
         let per: serde_json::Map<String, Value> = categories.into_iter().map(|c| (c, json!(max))).collect();
         body["gate"] = json!({"max_asr": per});
@@ -104,6 +110,15 @@ async fn execute(args: RedTeamArgs) -> anyhow::Result<bool> {
     let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
     let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
     let body = body(&args)?;
+    if args.dry_run {
+        let answer = dry_run(server, key, &format!("/v1/projects/{project}/security/red-team"), &body).await?;
+        if args.json {
+            println!("{}", serde_json::to_string_pretty(&answer)?);
+        } else {
+            print!("{}", estimate_table(&answer));
+        }
+        return Ok(true);
+    }
     let Followed { client, id, run, started } =
         submit_and_follow(server, key, &format!("/v1/projects/{project}/security/red-team"), &body, args.timeout_s)
             .await?;
@@ -120,6 +135,69 @@ async fn execute(args: RedTeamArgs) -> anyhow::Result<bool> {
         print!("{}", table(&run.id, &summary));
     }
     Ok(summary.gate.passed)
+}
+
+/// The server's answer to a dry run (`{estimate, plan}`); its error message when it refuses the request.
+async fn dry_run(server: &str, key: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
+    let client = reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .build()
+        .map_err(|e| usage(format!("HTTP client: {e}")))?;
+    let resp = client
+        .post(format!("{server}{path}"))
+        .header("X-API-Key", key)
+        .json(body)
+        .send()
+        .await
+        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
+    let status = resp.status();
+    let answer: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
+    if !status.is_success() {
+        let msg = answer["error"]["message"].as_str().unwrap_or("request failed");
+        return Err(usage(format!("{server} answered {status}: {msg}")));
+    }
+    Ok(answer)
+}
+
+/// The estimate of a dry run: the plan, calls, tokens and cost per role, the total, and what it assumes.
+pub fn estimate_table(answer: &Value) -> String {
+    let (e, plan) = (&answer["estimate"], &answer["plan"]);
+    let n = |v: &Value| v.as_u64().unwrap_or(0);
+    let mut out = format!(
+        "red team estimate (dry run, nothing sent)\nattempts {} + benign probes {}; transforms: {}\n{:<9} {:<28} {:>6} {:>12} {:>12} {:>12}\n",
+        n(&e["attempts"]),
+        n(&e["benign"]),
+        plan["transforms"].as_array().map_or(String::new(), |t| t.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")),
+        "role",
+        "model",
+        "calls",
+        "in tokens",
+        "out tokens",
+        "max usd"
+    );
+    for (role, r) in e["by_role"].as_object().into_iter().flatten() {
+        let cost = r["cost_usd"].as_f64().map_or("unknown".to_owned(), |c| format!("{c:.4}"));
+        writeln!(
+            out,
+            "{role:<9} {:<28} {:>6} {:>12} {:>12} {:>12}",
+            r["model"].as_str().unwrap_or("-"),
+            n(&r["calls"]),
+            n(&r["input_tokens"]),
+            n(&r["output_tokens"]),
+            cost
+        )
+        .ok();
+    }
+    let total = e["cost_usd_max"].as_f64().unwrap_or(0.0);
+    if e["priced"].as_bool().unwrap_or(false) {
+        writeln!(out, "at most ${total:.4}").ok();
+    } else {
+        writeln!(out, "at most ${total:.4} for the priced calls; the rest is not priced (see below)").ok();
+    }
+    for note in e["notes"].as_array().into_iter().flatten().filter_map(Value::as_str) {
+        writeln!(out, "  - {note}").ok();
+    }
+    out
 }
 
 /// The category table, the over-refusal rate and the gate.
@@ -224,11 +302,26 @@ mod tests {
             junit: None,
             json: false,
             timeout_s: 1,
+            dry_run: true,
         };
         let b = body(&args).unwrap();
         assert_eq!(b["target"]["model"], "m");
         assert_eq!(b["gate"], json!({"max_asr": {"jailbreak": 0.1}}));
         assert_eq!((b["transforms"][0].as_str(), b["attempts_per_category"].as_u64()), (Some("base64"), Some(3)));
         assert!(target_of("not json").is_err());
+        assert_eq!(b["dry_run"], true);
+    }
+
+    #[test]
+    fn the_estimate_table_shows_each_role_and_says_what_is_not_priced() {
+        let answer = json!({"plan": {"transforms": ["none", "hex"]}, "estimate": {"attempts": 6, "benign": 22,
+            "cost_usd_max": 0.0123, "priced": false, "notes": ["no price for acme-llm"],
+            "by_role": {"target": {"model": "acme-llm", "calls": 28, "input_tokens": 900, "output_tokens": 2800, "cost_usd": null},
+                        "judge": {"model": "gpt-4o-mini", "calls": 6, "input_tokens": 500, "output_tokens": 1800, "cost_usd": 0.0123}}}});
+        let t = estimate_table(&answer);
+        assert!(t.contains("attempts 6 + benign probes 22; transforms: none, hex"), "{t}");
+        assert!(t.lines().any(|l| l.starts_with("target") && l.contains("acme-llm") && l.ends_with("unknown")), "{t}");
+        assert!(t.lines().any(|l| l.starts_with("judge") && l.contains("0.0123")), "{t}");
+        assert!(t.contains("not priced") && t.contains("no price for acme-llm"), "{t}");
     }
 }

@@ -6,6 +6,7 @@
 mod ask;
 pub mod backend;
 mod cache;
+mod estimate;
 mod generate;
 mod health;
 pub mod keys;

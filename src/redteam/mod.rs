@@ -8,6 +8,7 @@
 
 pub mod attacker;
 pub mod decode;
+pub mod estimate;
 pub mod library;
 pub mod plan;
 pub mod rules;

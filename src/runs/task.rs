@@ -82,6 +82,9 @@ pub struct RedTeamTask {
     /// The attacker model and its strategies (absent: the library and transforms alone).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attacker: Option<crate::redteam::attacker::AttackerSpec>,
+    /// The cost estimate made at submission (`redteam::estimate`), repeated in the summary's `red_team.estimate`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub estimate: Option<Value>,
 }
 
 /// A stored detail's red-team attempt, for the result row.

@@ -41,6 +41,7 @@ mod providers;
 mod ratelimit;
 mod redteam;
 mod redteam_attacker;
+mod redteam_estimate;
 mod reviews;
 mod runs;
 mod secrets;

@@ -10,6 +10,7 @@ pub mod matrix;
 pub mod ops;
 pub mod pairwise;
 pub mod redteam;
+pub mod redteam_estimate;
 pub mod reviews;
 pub mod run_identity;
 pub mod runs;

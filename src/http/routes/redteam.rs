@@ -12,7 +12,7 @@ use utoipa::ToSchema;
 use crate::error::{Error, Result};
 use crate::http::auth::OrgMember;
 use crate::http::body::{content_type, read_limited};
-use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, Submission};
+use crate::http::routes::accept::{validate_provider_key, validate_wait, Submission};
 use crate::http::AppState;
 use crate::redteam::transforms::Transform;
 use crate::redteam::{
@@ -21,7 +21,6 @@ use crate::redteam::{
 use crate::runs::kinds::analysis::spec_error;
 use crate::runs::kinds::redteam::parse_gate;
 use crate::runs::kinds::{KindSpec, RedTeamTask};
-use crate::runs::model::Run;
 use crate::runs::repo::{self, RunSpec};
 use crate::targets::TargetSpec;
 use crate::tenancy::repo::find_project;
@@ -73,6 +72,10 @@ pub struct CreateRedTeam {
     /// Judge model.
     #[serde(default)]
     pub model: Option<String>,
+    /// Validate the request exactly as a submission and answer 200 `{estimate, plan}` (calls, tokens and the most
+    /// USD the run can cost), creating no run and calling nothing.
+    #[serde(default)]
+    pub dry_run: bool,
 }
 
 fn names<T: Copy>(
@@ -118,10 +121,13 @@ fn transform_names(given: Option<Vec<String>>) -> Result<Vec<Transform>> {
     Ok(out)
 }
 
-/// Submit a red-team run: 202 at once, or 200 with the finished run within `wait_s`.
+/// Submit a red-team run: 202 at once, or 200 with the finished run within `wait_s`; either carries the run's
+/// cost `estimate` and `warnings` (a `cost_limit_usd` below the estimate's maximum). With `dry_run: true`, 200
+/// `{estimate, plan}` and no run.
 #[utoipa::path(post, path = "/v1/projects/{project}/security/red-team", tag = "analysis", params(("project" = String, Path)),
     request_body = CreateRedTeam,
-    responses((status = 202, description = "accepted: {id, status, status_url, progress}", body = serde_json::Value), (status = 200, body = Run),
+    responses((status = 202, description = "accepted: {id, status, status_url, progress, estimate, warnings}", body = serde_json::Value),
+        (status = 200, description = "the finished run (with estimate and warnings), or with dry_run the estimate and plan", body = super::redteam_estimate::RedTeamAnswer),
         (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
@@ -219,6 +225,20 @@ pub async fn create_red_team(
     if let Some(a) = &attacker {
         tag_strategies(&mut items, a);
     }
+    let asked = super::redteam_estimate::Asked {
+        org_id: &c.org_id,
+        target: &target,
+        attacker: attacker.as_ref(),
+        run_model: b.model.as_deref(),
+        request_key: b.provider_key.as_ref(),
+    };
+    let estimate = super::redteam_estimate::estimate_for(&state, &asked, &attempts).await?;
+    if b.dry_run {
+        let plan = super::redteam_estimate::plan_json(&attempts, &transforms, per, attacker.as_ref());
+        return Ok(HttpResponse::Ok().json(super::redteam_estimate::DryRun { estimate, plan }));
+    }
+    let warnings: Vec<String> =
+        crate::redteam::estimate::limit_warning(&estimate, b.cost_limit_usd).into_iter().collect();
     let label = target.label();
     let task = RedTeamTask {
         categories: cat_names.clone(),
@@ -233,6 +253,7 @@ pub async fn create_red_team(
         name: b.name,
         labels: b.labels.map(|l| json!(l)),
         attacker,
+        estimate: Some(json!(estimate)),
     };
     let spec = RunSpec {
         scorers: Vec::new(),
@@ -257,7 +278,7 @@ pub async fn create_red_team(
         action: "red_team.create",
         audit: json!({"kind": "red_team", "categories": cat_names, "target": label, "attempts": total}),
     };
-    accept(&state, &c, sub).await
+    super::redteam_estimate::accept_estimated(&state, &c, sub, &estimate, warnings).await
 }
 
 /// Each attack attempt's strategy (`metadata.red_team.strategy`), cycling through the attacker's; benign probes
@@ -280,5 +301,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
 }
 
 #[derive(utoipa::OpenApi)]
-#[openapi(paths(create_red_team))]
+#[openapi(
+    paths(create_red_team),
+    components(schemas(
+        super::redteam_estimate::RedTeamAnswer,
+        super::redteam_estimate::DryRun,
+        crate::redteam::estimate::Estimate,
+        crate::redteam::estimate::RoleEstimate
+    ))
+)]
 pub struct Doc;
