@@ -294,7 +294,7 @@ pub fn migrations() -> Migrations<'static> {
              ALTER TABLE usage_by_source RENAME TO usage;
              CREATE INDEX usage_org_day ON usage (org_id, day);",
         ),
-        // 13 (12 until another branch's 12 lands first): the gateway request log records the `model` the caller
+        // 12: the gateway request log records the `model` the caller
         // asked for (an alias, `provider/model` or a native name) beside the provider and model that served it;
         // NULL on older rows.
         M::up("ALTER TABLE gateway_requests ADD COLUMN requested_model TEXT;"),
