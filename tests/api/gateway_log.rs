@@ -15,8 +15,12 @@ async fn the_request_log_filters_by_model_project_cache_and_status() {
     add_key(&app, &admin, key_body("openai_compatible", &fake, "sk-log-filter-0001")).await;
     let chat = |model: &str, text: &str| json!({"model": model, "messages": [{"role": "user", "content": text}]});
     // Two identical calls of project web (a miss, then a hit), one of project api, one unknown model (404).
+    // The answer reaches the cache through the request log's writer, with its log row: once the first call is
+    // logged, the second is a hit (without this wait, a loaded machine let the second call in first).
+    let first = chat("openai_compatible/fake-model", "same");
+    send(&app, &admin, "/v1/chat/completions", &first, &[("x-gavel-project", "web")]).await.text().await.unwrap();
+    logged(&app, &admin, 1).await;
     for (body, project) in [
-        (chat("openai_compatible/fake-model", "same"), "web"),
         (chat("openai_compatible/fake-model", "same"), "web"),
         (chat("openai_compatible/other-model", "other"), "api"),
         (chat("no-such-model-anywhere", "x"), "api"),
