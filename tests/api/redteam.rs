@@ -10,15 +10,18 @@ use serde_json::{json, Value};
 use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::{assert_error, spawn_app, TestApp};
 
-const RED: &str = "/v1/projects/web/security/red-team";
+pub(crate) const RED: &str = "/v1/projects/web/security/red-team";
 /// Benign probes of every run: ten general ones and a look-alike of each of the twelve jailbreak goals.
-const BENIGN: usize = 22;
+pub(crate) const BENIGN: usize = gavel::redteam::library::BENIGN.len();
+/// The org's default provider key, which serves the target, the judge and the attacker.
+pub(crate) const ORG_KEY: &str = "sk-target-key-123456";
 
-async fn setup(app: &TestApp, fake: &FakeProvider) -> String {
+/// Org `acme` with project `web` and [`ORG_KEY`] pointing at `fake`; returns the org admin's key.
+pub(crate) async fn setup(app: &TestApp, fake: &FakeProvider) -> String {
     let (_, admin) = app.org("acme").await;
     let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
     assert_eq!(s, 201);
-    let body = json!({"provider": "openai", "name": "main", "key": "sk-target-key-123456", "base_url": format!("{}/v1", fake.base), "default_model": "judge-model", "is_default": true});
+    let body = json!({"provider": "openai", "name": "main", "key": ORG_KEY, "base_url": format!("{}/v1", fake.base), "default_model": "judge-model", "is_default": true});
     let (s, k) = app.post("/v1/byok-keys", &admin, body).await;
     assert_eq!(s, 201, "{k}");
     admin

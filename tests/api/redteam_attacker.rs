@@ -7,22 +7,9 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::redteam::{setup, ORG_KEY, RED};
 use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::{assert_error, spawn_app, TestApp};
-
-const RED: &str = "/v1/projects/web/security/red-team";
-const ORG_KEY: &str = "sk-target-key-123456";
-
-async fn setup(app: &TestApp, fake: &FakeProvider) -> String {
-    let (_, admin) = app.org("acme").await;
-    let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
-    assert_eq!(s, 201);
-    let body = json!({"provider": "openai", "name": "main", "key": ORG_KEY, "base_url": format!("{}/v1", fake.base),
-                      "default_model": "judge-model", "is_default": true});
-    let (s, k) = app.post("/v1/byok-keys", &admin, body).await;
-    assert_eq!(s, 201, "{k}");
-    admin
-}
 
 /// The first `GVMK` + six digits in `text`.
 fn marker_in(text: &str) -> Option<String> {
@@ -174,7 +161,7 @@ async fn a_refusing_attacker_leaves_its_attempts_skipped_and_out_of_the_asr() {
         assert!(r["scores"][0]["error"].is_null(), "{r}");
     }
     let sent_to_target = fake.requests().into_iter().filter(|r| r.body["model"] == "leaky").count();
-    assert_eq!(sent_to_target, gavel::redteam::library::BENIGN.len(), "only the benign probes reached the target");
+    assert_eq!(sent_to_target, crate::redteam::BENIGN, "only the benign probes reached the target");
 
     // A refine attempt whose attacker declines after a real send stands as decided, and says why it stopped.
     let body = json!({"target": {"provider": "openai", "model": "safe"}, "categories": ["prompt_injection"],

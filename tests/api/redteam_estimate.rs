@@ -7,22 +7,12 @@ use std::sync::Arc;
 
 use serde_json::{json, Value};
 
+use crate::redteam::{setup, RED};
 use crate::support::fake_provider::{FakeProvider, Knobs};
 use crate::support::{spawn_app, TestApp};
 
-const RED: &str = "/v1/projects/web/security/red-team";
-/// Benign probes of every run (the library's).
-const BENIGN: u64 = 22;
-
-async fn setup(app: &TestApp, fake: &FakeProvider) -> String {
-    let (_, admin) = app.org("acme").await;
-    let (s, _) = app.post("/v1/projects", &admin, json!({"name": "web"})).await;
-    assert_eq!(s, 201);
-    let body = json!({"provider": "openai", "name": "main", "key": "sk-target-key-123456", "base_url": format!("{}/v1", fake.base), "default_model": "judge-model", "is_default": true});
-    let (s, k) = app.post("/v1/byok-keys", &admin, body).await;
-    assert_eq!(s, 201, "{k}");
-    admin
-}
+/// Benign probes of every run (the library's), as the estimate counts them.
+const BENIGN: u64 = crate::redteam::BENIGN as u64;
 
 /// The target refuses everything; the attacker writes a short follow-up; the judge says "no".
 fn refusing() -> Knobs {
