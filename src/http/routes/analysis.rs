@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use super::shared::project_write;
 use crate::analysis::custom::parse_buckets;
 use crate::analysis::{SpecError, Taxonomy};
 use crate::error::{Error, Result};
@@ -23,7 +24,6 @@ use crate::runs::model::{Item, Run};
 use crate::runs::repo::{self, RunSpec};
 use crate::store::now;
 use crate::tenancy::repo::find_project;
-use crate::usage::audit;
 
 /// Keys a `gate` of these kinds may carry.
 const GATE_KEYS: [&str; 4] = ["max_severity", "max_share", "no_regression", "baseline"];
@@ -430,25 +430,12 @@ pub async fn create_bucket(
     .await
     .map_err(Error::internal)??;
     let c = caller.0;
-    let stored = state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let p = find_project(&tx, &c.org_id, &project)?;
-            let s = buckets::insert(&tx, &c.org_id, &p.id, &name, &bucket, &now())?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "bucket.create",
-                "bucket",
-                Some(&s.id),
-                json!({"name": s.name}),
-            )?;
-            tx.commit()?;
-            Ok(s)
-        })
-        .await?;
+    let stored = project_write(&state.store, c, project.into_inner(), move |tx, c, p| {
+        let s = buckets::insert(tx, &c.org_id, &p.id, &name, &bucket, &now())?;
+        c.audit(tx, "bucket.create", "bucket", &s.id, json!({"name": s.name}))?;
+        Ok(s)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(stored))
 }
 
@@ -484,25 +471,12 @@ pub async fn delete_bucket(
 ) -> Result<HttpResponse> {
     let (project, id) = path.into_inner();
     let c = caller.0;
-    state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let p = find_project(&tx, &c.org_id, &project)?;
-            let s = buckets::delete(&tx, &p.id, &id)?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "bucket.delete",
-                "bucket",
-                Some(&s.id),
-                json!({"name": s.name}),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    project_write(&state.store, c, project, move |tx, c, p| {
+        let s = buckets::delete(tx, &p.id, &id)?;
+        c.audit(tx, "bucket.delete", "bucket", &s.id, json!({"name": s.name}))?;
+        Ok(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -4,6 +4,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::shared::id_page;
 use crate::byok::model::{
     validate_secret, Connection as ConnSettings, CreateProviderKey, LastTest, PatchProviderKey, ProviderKey,
 };
@@ -13,7 +14,7 @@ use crate::domain::Secret;
 use crate::error::{Error, Result};
 use crate::http::auth::{OrgAdmin, OrgMember};
 use crate::http::AppState;
-use crate::store::page::{self, PageQuery};
+use crate::store::page::PageQuery;
 use crate::store::{new_id, now};
 use crate::tenancy::apikey::prefix;
 use crate::tenancy::model::validate_name;
@@ -94,11 +95,8 @@ pub async fn list_byok_keys(
     caller: OrgMember,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let (limit, after) = (q.limit()?, q.after()?);
     let org = caller.0.org_id;
-    let rows = state.store.read(move |c| repo::list(c, &org, after.as_deref(), limit)).await?;
-    let (items, next_cursor) = page::finish(rows, limit, |k| &k.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    id_page(&state.store, &q, |k: &ProviderKey| &k.id, move |c, after, limit| repo::list(c, &org, after, limit)).await
 }
 
 /// One provider key's metadata.

@@ -16,5 +16,6 @@ pub mod run_identity;
 pub mod runs;
 pub mod scorers;
 pub mod settings;
+mod shared;
 pub mod tenancy;
 pub mod usage;

@@ -7,6 +7,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use super::shared::{id_page, project_write};
 use crate::domain::Page;
 use crate::error::{Error, Result};
 use crate::http::auth::OrgMember;
@@ -56,25 +57,12 @@ pub async fn create_dataset(
         .await
         .map_err(Error::internal)??;
     let c = caller.0;
-    let ds = state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let p = find_project(&tx, &c.org_id, &project)?;
-            let ds = repo::insert_dataset(&tx, &c.org_id, &p.id, &name, &items, &now())?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "dataset.create",
-                "dataset",
-                Some(&ds.id),
-                json!({"name": ds.name, "items": ds.items}),
-            )?;
-            tx.commit()?;
-            Ok(ds)
-        })
-        .await?;
+    let ds = project_write(&state.store, c, project.into_inner(), move |tx, c, p| {
+        let ds = repo::insert_dataset(tx, &c.org_id, &p.id, &name, &items, &now())?;
+        c.audit(tx, "dataset.create", "dataset", &ds.id, json!({"name": ds.name, "items": ds.items}))?;
+        Ok(ds)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(ds))
 }
 
@@ -87,17 +75,17 @@ pub async fn list_datasets(
     project: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let (limit, after) = (q.limit()?, q.after()?);
     let org = caller.0.org_id;
-    let rows = state
-        .store
-        .read(move |c| {
+    id_page(
+        &state.store,
+        &q,
+        |d: &Dataset| &d.id,
+        move |c, after, limit| {
             let p = find_project(c, &org, &project)?;
-            repo::list_datasets(c, &p.id, after.as_deref(), limit)
-        })
-        .await?;
-    let (items, next_cursor) = page::finish(rows, limit, |d| &d.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+            repo::list_datasets(c, &p.id, after, limit)
+        },
+    )
+    .await
 }
 
 /// One dataset's metadata.
@@ -130,26 +118,13 @@ pub async fn delete_dataset(
 ) -> Result<HttpResponse> {
     let (project, id) = path.into_inner();
     let c = caller.0;
-    state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let p = find_project(&tx, &c.org_id, &project)?;
-            let ds = repo::find_dataset(&tx, &p.id, &id)?;
-            repo::delete_dataset(&tx, &p.id, &ds.id)?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "dataset.delete",
-                "dataset",
-                Some(&ds.id),
-                json!({"name": ds.name}),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    project_write(&state.store, c, project, move |tx, c, p| {
+        let ds = repo::find_dataset(tx, &p.id, &id)?;
+        repo::delete_dataset(tx, &p.id, &ds.id)?;
+        c.audit(tx, "dataset.delete", "dataset", &ds.id, json!({"name": ds.name}))?;
+        Ok(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -5,16 +5,16 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 use utoipa::ToSchema;
 
+use super::shared::{id_page, project_write};
 use crate::domain::Page;
 use crate::error::Result;
 use crate::http::auth::OrgMember;
 use crate::http::AppState;
 use crate::scoring::{compile, repo, ScorerSpec};
 use crate::store::now;
-use crate::store::page::{self, PageQuery};
+use crate::store::page::PageQuery;
 use crate::tenancy::model::validate_name;
 use crate::tenancy::repo::find_project;
-use crate::usage::audit;
 
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -51,25 +51,12 @@ pub async fn create_scorer(
         .await
         .map_err(crate::error::Error::internal)??;
     let c = caller.0;
-    let s = state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let p = find_project(&tx, &c.org_id, &project)?;
-            let s = repo::insert(&tx, &c.org_id, &p.id, &spec, &now())?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "scorer.create",
-                "scorer",
-                Some(&s.id),
-                json!({"name": s.name, "type": s.kind, "project": p.id}),
-            )?;
-            tx.commit()?;
-            Ok(s)
-        })
-        .await?;
+    let s = project_write(&state.store, c, project.into_inner(), move |tx, c, p| {
+        let s = repo::insert(tx, &c.org_id, &p.id, &spec, &now())?;
+        c.audit(tx, "scorer.create", "scorer", &s.id, json!({"name": s.name, "type": s.kind, "project": p.id}))?;
+        Ok(s)
+    })
+    .await?;
     Ok(HttpResponse::Created().json(s))
 }
 
@@ -82,17 +69,17 @@ pub async fn list_scorers(
     project: web::Path<String>,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let (limit, after) = (q.limit()?, q.after()?);
     let org = caller.0.org_id;
-    let rows = state
-        .store
-        .read(move |c| {
+    id_page(
+        &state.store,
+        &q,
+        |s: &repo::StoredScorer| &s.id,
+        move |c, after, limit| {
             let p = find_project(c, &org, &project)?;
-            repo::list(c, &p.id, after.as_deref(), limit)
-        })
-        .await?;
-    let (items, next_cursor) = page::finish(rows, limit, |s| &s.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+            repo::list(c, &p.id, after, limit)
+        },
+    )
+    .await
 }
 
 /// Delete a stored scorer (runs keep their own copy of its config).
@@ -106,25 +93,12 @@ pub async fn delete_scorer(
 ) -> Result<HttpResponse> {
     let (project, id) = path.into_inner();
     let c = caller.0;
-    state
-        .store
-        .write(move |conn| {
-            let tx = conn.transaction()?;
-            let p = find_project(&tx, &c.org_id, &project)?;
-            let s = repo::delete(&tx, &p.id, &id)?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "scorer.delete",
-                "scorer",
-                Some(&s.id),
-                json!({"name": s.name}),
-            )?;
-            tx.commit()?;
-            Ok(())
-        })
-        .await?;
+    project_write(&state.store, c, project, move |tx, c, p| {
+        let s = repo::delete(tx, &p.id, &id)?;
+        c.audit(tx, "scorer.delete", "scorer", &s.id, json!({"name": s.name}))?;
+        Ok(())
+    })
+    .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 

@@ -7,7 +7,6 @@ use crate::error::{Error, Result};
 use crate::http::auth::{OrgAdmin, OrgMember};
 use crate::http::AppState;
 use crate::judge::keys::OrgSettings;
-use crate::usage::audit;
 
 /// The org's judge settings.
 #[utoipa::path(get, path = "/v1/org/settings", tag = "byok", responses((status = 200, body = OrgSettings)), security(("api_key" = [])))]
@@ -71,7 +70,7 @@ pub async fn patch_settings(
         .write(move |conn| {
             let tx = conn.transaction()?;
             crate::judge::save_org_settings(&tx, &c.org_id, &saved)?;
-            audit::record(&tx, Some(&c.org_id), &c.actor(), "org.settings", "org", Some(&c.org_id), json!(saved))?;
+            c.audit(&tx, "org.settings", "org", &c.org_id, json!(saved))?;
             tx.commit()?;
             Ok(())
         })

@@ -3,6 +3,7 @@
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::shared::id_page;
 use crate::domain::Page;
 use crate::error::Result;
 use crate::http::auth::{AnyKey, OrgAdmin, OrgMember, ServerAdmin};
@@ -70,10 +71,7 @@ pub async fn create_org(
 #[utoipa::path(get, path = "/v1/orgs", tag = "tenancy", params(PageQuery),
     responses((status = 200, body = inline(Page<Org>))), security(("api_key" = [])))]
 pub async fn list_orgs(state: web::Data<AppState>, _: ServerAdmin, q: web::Query<PageQuery>) -> Result<HttpResponse> {
-    let (limit, after) = (q.limit()?, q.after()?);
-    let rows = state.store.read(move |c| repo::list_orgs(c, after.as_deref(), limit)).await?;
-    let (items, next_cursor) = page::finish(rows, limit, |o| &o.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    id_page(&state.store, &q, |o: &Org| &o.id, repo::list_orgs).await
 }
 
 /// Create an API key; the key is in this answer only.
@@ -95,13 +93,11 @@ pub async fn create_api_key(
         .write(move |conn| {
             let tx = conn.transaction()?;
             let k = repo::insert_api_key(&tx, &c.org_id, &name, role, &hash, &prefix, &now())?;
-            audit::record(
+            c.audit(
                 &tx,
-                Some(&c.org_id),
-                &c.actor(),
                 "api_key.create",
                 "api_key",
-                Some(&k.id),
+                &k.id,
                 json!({"name": k.name, "role": role.as_str(), "key_prefix": k.key_prefix}),
             )?;
             tx.commit()?;
@@ -126,11 +122,9 @@ pub async fn list_api_keys(
     caller: OrgAdmin,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let (limit, after) = (q.limit()?, q.after()?);
     let org = caller.0.org_id;
-    let rows = state.store.read(move |c| repo::list_api_keys(c, &org, after.as_deref(), limit)).await?;
-    let (items, next_cursor) = page::finish(rows, limit, |k| &k.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    id_page(&state.store, &q, |k: &ApiKey| &k.id, move |c, after, limit| repo::list_api_keys(c, &org, after, limit))
+        .await
 }
 
 /// Revoke an API key; the next request with it gets 401.
@@ -149,15 +143,7 @@ pub async fn revoke_api_key(
         .write(move |conn| {
             let tx = conn.transaction()?;
             let k = repo::revoke_api_key(&tx, &c.org_id, &id, &now())?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "api_key.revoke",
-                "api_key",
-                Some(&k.id),
-                json!({"name": k.name, "key_prefix": k.key_prefix}),
-            )?;
+            c.audit(&tx, "api_key.revoke", "api_key", &k.id, json!({"name": k.name, "key_prefix": k.key_prefix}))?;
             tx.commit()?;
             Ok(())
         })
@@ -186,15 +172,7 @@ pub async fn patch_api_key(
         .write(move |conn| {
             let tx = conn.transaction()?;
             let k = repo::set_limits(&tx, &c.org_id, &id, limits.as_ref())?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "api_key.limits",
-                "api_key",
-                Some(&k.id),
-                json!({"limits": limits}),
-            )?;
+            c.audit(&tx, "api_key.limits", "api_key", &k.id, json!({"limits": limits}))?;
             tx.commit()?;
             Ok(k)
         })
@@ -218,15 +196,7 @@ pub async fn create_project(
         .write(move |conn| {
             let tx = conn.transaction()?;
             let p = repo::insert_project(&tx, &c.org_id, &name, &now())?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "project.create",
-                "project",
-                Some(&p.id),
-                json!({"name": p.name}),
-            )?;
+            c.audit(&tx, "project.create", "project", &p.id, json!({"name": p.name}))?;
             tx.commit()?;
             Ok(p)
         })
@@ -285,15 +255,7 @@ pub async fn patch_project(
             if let Some(on) = patch.gateway_log_content {
                 repo::set_gateway_log_content(&tx, &c.org_id, &p.id, on)?;
                 p.gateway_log_content = on;
-                audit::record(
-                    &tx,
-                    Some(&c.org_id),
-                    &c.actor(),
-                    "project.settings",
-                    "project",
-                    Some(&p.id),
-                    json!({"gateway_log_content": on}),
-                )?;
+                c.audit(&tx, "project.settings", "project", &p.id, json!({"gateway_log_content": on}))?;
             }
             tx.commit()?;
             Ok(p)
@@ -318,15 +280,7 @@ pub async fn delete_project(
             let tx = conn.transaction()?;
             let p = repo::find_project(&tx, &c.org_id, &project)?;
             repo::delete_project(&tx, &c.org_id, &p.id)?;
-            audit::record(
-                &tx,
-                Some(&c.org_id),
-                &c.actor(),
-                "project.delete",
-                "project",
-                Some(&p.id),
-                json!({"name": p.name}),
-            )?;
+            c.audit(&tx, "project.delete", "project", &p.id, json!({"name": p.name}))?;
             tx.commit()?;
             Ok(())
         })

@@ -4,12 +4,13 @@ use actix_web::{web, HttpResponse};
 use serde::Deserialize;
 use serde_json::json;
 
+use super::shared::id_page;
 use crate::domain::Page;
 use crate::error::{Error, Result};
 use crate::http::auth::OrgAdmin;
 use crate::http::auth::OrgMember;
 use crate::http::AppState;
-use crate::store::page::{self, PageQuery};
+use crate::store::page::PageQuery;
 
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
@@ -83,12 +84,14 @@ pub async fn list_audit_log(
     caller: OrgAdmin,
     q: web::Query<PageQuery>,
 ) -> Result<HttpResponse> {
-    let limit = q.limit()?;
-    let before = q.after()?;
-    let org = caller.0.org_id.clone();
-    let rows = state.store.read(move |c| crate::usage::audit::list(c, &org, before.as_deref(), limit)).await?;
-    let (items, next_cursor) = page::finish(rows, limit, |r| &r.id);
-    Ok(HttpResponse::Ok().json(Page { items, next_cursor }))
+    let org = caller.0.org_id;
+    id_page(
+        &state.store,
+        &q,
+        |r: &crate::usage::audit::AuditEntry| &r.id,
+        move |c, before, limit| crate::usage::audit::list(c, &org, before, limit),
+    )
+    .await
 }
 
 /// Usage figures and the audit log.
