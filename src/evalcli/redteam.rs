@@ -53,6 +53,8 @@ pub struct RedTeamArgs {
     /// Print the run's cost estimate (calls, tokens, most USD) and exit 0 without running it.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub attacker: super::redteam_attacker::AttackerArgs,
 }
 
 /// Run the command; the exit code follows the contract.
@@ -97,6 +99,9 @@ fn body(args: &RedTeamArgs) -> anyhow::Result<Value> {
     }
     if args.dry_run {
         body["dry_run"] = json!(true);
+    }
+    if let Some(a) = args.attacker.body()? {
+        body["attacker"] = a;
     }
     if let Some(max) = args.max_asr {
         let per: serde_json::Map<String, Value> = categories.into_iter().map(|c| (c, json!(max))).collect();
@@ -303,6 +308,7 @@ mod tests {
             json: false,
             timeout_s: 1,
             dry_run: true,
+            attacker: Default::default(),
         };
         let b = body(&args).unwrap();
         assert_eq!(b["target"]["model"], "m");
