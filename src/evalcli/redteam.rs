@@ -227,6 +227,24 @@ pub fn table(id: &str, s: &Summary) -> String {
             .ok();
         }
     }
+    let hazards = s.kind.hazard_categories.as_ref().and_then(Value::as_object).filter(|h| !h.is_empty());
+    if let Some(hazards) = hazards {
+        writeln!(out, "{:<28} {:>5} {:>5} {:>7}  95% ci", "hazard category", "tries", "hits", "asr").ok();
+        for (code, h) in hazards {
+            let ci = &h["asr_ci"];
+            writeln!(
+                out,
+                "{:<28} {:>5} {:>5} {:>6.1}%  [{:.2}, {:.2}]",
+                format!("{code} {}", h["name"].as_str().unwrap_or_default()),
+                h["attempts"].as_u64().unwrap_or(0),
+                h["successes"].as_u64().unwrap_or(0),
+                h["asr"].as_f64().unwrap_or(0.0) * 100.0,
+                ci[0].as_f64().unwrap_or(0.0),
+                ci[1].as_f64().unwrap_or(1.0),
+            )
+            .ok();
+        }
+    }
     if let Some(o) = &s.kind.over_refusal {
         writeln!(
             out,

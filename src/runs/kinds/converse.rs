@@ -304,7 +304,8 @@ fn skipped(meta: &Value, strategy: Strategy, spec: &AttackerSpec) -> Processed {
     let category = meta["category"].as_str().unwrap_or_default();
     let detail = json!({"attempt": {
         "category": category, "transform": meta["transform"], "attack": meta["attack"],
-        "owasp": Category::parse(category).map(Category::owasp), "benign": false, "response": null,
+        "owasp": Category::parse(category).map(Category::owasp),
+        "hazard_category": meta["attack"].as_str().and_then(library::hazard_of), "benign": false, "response": null,
         "success": false, "undecided": false, "skipped": true, "refused": false, "severity": "low",
         "decided_by": "none", "reason": ATTACKER_REFUSED, "strategy": strategy.as_str(), "steps": 0,
         "transcript": [], "attacker_model": spec.model,
