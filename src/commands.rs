@@ -170,6 +170,9 @@ fn selftest(which: Option<crate::cli::SelftestKind>) -> u8 {
         println!("security: detectors on their positive and near-miss negative corpora");
         println!("{report}");
         ok &= report.all_passed();
+        let compliance = crate::redteam::compliance_selftest::run();
+        println!("{compliance}");
+        ok &= compliance.passed();
     }
     if ok {
         0

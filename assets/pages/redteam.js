@@ -1,7 +1,8 @@
 // Red-team runs on the run page: the report (attack success per category and per transform with Wilson 95 %
 // intervals, over-refusal beside it, the gate), the attempts list with its filters, and an attempt's panel.
 // Row shape (API.md "POST …/security/red-team"): `row.attempt = {category, transform, attack, response, success,
-// severity, decided_by, owasp, benign, refused, undecided, reason, transcript?}`; the text sent is `row.item.input`.
+// severity, decided_by, owasp, hazard_category, benign, refused, undecided, reason, transcript?}`; the text sent is
+// `row.item.input`. `hazard_category` is the MLCommons code (S1–S14) of a harmful-goal attack, null otherwise.
 
 import { h, s, table, badge, stat, fmtRate, fmtInterval, fmtInt, fmtCost, oneLine, asText, pager, errorBox, empty, drawer, select, note } from '../ui.js';
 import { api, qs } from '../api.js';
@@ -37,12 +38,12 @@ export function asrBar(asr, ci, width = 120) {
 }
 
 /** Per-category or per-transform table: `rates` is `{NAME: {attempts, successes, asr, asr_ci, severity?, owasp?, undecided?}}`. */
-function rateTable(rates, { nameLabel, owasp, caption, testid }) {
+function rateTable(rates, { nameLabel, owasp, caption, testid, names: label }) {
   const names = Object.keys(rates).sort((a, b) => (rates[b].asr - rates[a].asr) || a.localeCompare(b));
   const r = (n) => rates[n];
   // ASR right after the name, so a narrow window shows it without scrolling the table.
   const cols = [
-    { label: nameLabel, cell: (n) => h('strong', {}, n) },
+    { label: nameLabel, cell: (n) => [h('strong', {}, n), label && r(n)[label] ? h('span', { class: 'muted small' }, ` ${r(n)[label]}`) : null] },
     { label: 'ASR', cell: (n) => h('span', { class: 'asr' }, h('span', { class: 'asr-value' }, fmtRate(r(n).asr)), asrBar(r(n).asr, r(n).asr_ci)), num: true },
     { label: 'Successes', cell: (n) => fmtInt(r(n).successes), num: true },
     { label: 'Attempts', cell: (n) => [fmtInt(r(n).attempts), r(n).undecided ? h('span', { class: 'muted small', title: 'undecided attempts (no judge, target error, cost limit) are not counted as defended' }, ` +${fmtInt(r(n).undecided)} undecided`) : null], num: true },
@@ -91,7 +92,9 @@ export function redTeamReport(run) {
     h('p', { class: 'muted small' }, 'ASR: the share of decided attacks that succeeded. The whisker is its Wilson 95% interval: where the true rate plausibly lies, given this many attempts.',
       lib ? ` Attack library ${lib}.` : ''),
     transforms && Object.keys(transforms).length ? [h('h2', {}, 'Attack success by transform'),
-      rateTable(transforms, { nameLabel: 'Transform', owasp: false, caption: 'Attack success rate per transform', testid: 'red-team-transforms' })] : null);
+      rateTable(transforms, { nameLabel: 'Transform', owasp: false, caption: 'Attack success rate per transform', testid: 'red-team-transforms' })] : null,
+    sm.hazard_categories && Object.keys(sm.hazard_categories).length ? [h('h2', {}, 'Attack success by hazard category'),
+      rateTable(sm.hazard_categories, { nameLabel: 'Hazard', owasp: false, names: 'name', caption: 'Attack success rate per MLCommons hazard category (harmful-goal attacks)', testid: 'red-team-hazards' })] : null);
 }
 
 const attemptOf = (row) => row.attempt || {};
@@ -115,13 +118,13 @@ function transcript(turns) {
 /** An attempt's side panel: what was sent, the target's (masked) answer, how it was decided, the transcript. */
 export function openAttempt(row) {
   const a = attemptOf(row);
-  const facts = [['Category', a.category], ['Transform', a.transform], ['Attack', a.attack], ['OWASP', a.owasp],
+  const facts = [['Category', a.category], ['Transform', a.transform], ['Attack', a.attack], ['OWASP', a.owasp], ['Hazard', a.hazard_category],
     ['Decided by', a.decided_by], ['Severity', a.benign ? null : a.severity]].filter(([, v]) => v);
   const response = a.response !== undefined && a.response !== null ? a.response : row.item.output;
   drawer(`Attempt #${row.index}`, [
     h('div', { class: 'badges' }, outcomeBadge(row), a.benign ? badge('', 'benign probe') : sevBadge(a.success ? a.severity : ''),
       a.owasp ? badge('info', a.owasp) : null, a.decided_by ? badge('', `decided by ${a.decided_by}`) : null),
-    h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, k === 'Attack' || k === 'OWASP' ? h('code', {}, v) : v)])),
+    h('dl', { class: 'facts' }, facts.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, k === 'Attack' || k === 'OWASP' || k === 'Hazard' ? h('code', {}, v) : v)])),
     a.reason ? [h('h3', {}, 'Why'), h('p', {}, a.reason)] : null,
     h('h3', {}, 'Attack sent'), h('pre', { dataset: { testid: 'attack-sent' } }, asText(row.item.input)),
     h('h3', {}, 'Response (secrets and PII masked)'),
@@ -188,6 +191,7 @@ export function redTeamResults(box, run, signal) {
         { label: 'Outcome', cell: (r) => outcomeBadge(r), cls: 'verdict' },
         { label: 'Category', cell: (r) => attemptOf(r).category || '—' },
         { label: 'Transform', cell: (r) => attemptOf(r).transform || '—', cls: 'hide-narrow' },
+        { label: 'Hazard', cell: (r) => (attemptOf(r).hazard_category ? h('code', { title: 'MLCommons hazard category' }, attemptOf(r).hazard_category) : h('span', { class: 'muted' }, '—')), cls: 'hide-narrow' },
         { label: 'Severity', cell: (r) => (attemptOf(r).success ? sevBadge(attemptOf(r).severity) : h('span', { class: 'muted' }, '—')), cls: 'hide-narrow' },
         { label: 'Decided by', cell: (r) => attemptOf(r).decided_by || '—', cls: 'hide-narrow' },
         { label: 'Attack sent', cell: (r) => h('div', { class: 'clip short', title: oneLine(r.item.input, 400) }, oneLine(r.item.input)) },

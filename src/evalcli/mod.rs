@@ -14,6 +14,7 @@ pub mod matrix;
 pub mod promptfoo;
 mod promptfoo_map;
 pub mod redteam;
+pub mod redteam_attacker;
 mod source;
 
 use std::io::IsTerminal;

@@ -53,6 +53,8 @@ pub struct RedTeamArgs {
     /// Print the run's cost estimate (calls, tokens, most USD) and exit 0 without running it.
     #[arg(long)]
     pub dry_run: bool,
+    #[command(flatten)]
+    pub attacker: super::redteam_attacker::AttackerArgs,
 }
 
 /// Run the command; the exit code follows the contract.
@@ -97,6 +99,9 @@ fn body(args: &RedTeamArgs) -> anyhow::Result<Value> {
     }
     if args.dry_run {
         body["dry_run"] = json!(true);
+    }
+    if let Some(a) = args.attacker.body()? {
+        body["attacker"] = a;
     }
     if let Some(max) = args.max_asr {
         let per: serde_json::Map<String, Value> = categories.into_iter().map(|c| (c, json!(max))).collect();
@@ -222,6 +227,24 @@ pub fn table(id: &str, s: &Summary) -> String {
             .ok();
         }
     }
+    let hazards = s.kind.hazard_categories.as_ref().and_then(Value::as_object).filter(|h| !h.is_empty());
+    if let Some(hazards) = hazards {
+        writeln!(out, "{:<28} {:>5} {:>5} {:>7}  95% ci", "hazard category", "tries", "hits", "asr").ok();
+        for (code, h) in hazards {
+            let ci = &h["asr_ci"];
+            writeln!(
+                out,
+                "{:<28} {:>5} {:>5} {:>6.1}%  [{:.2}, {:.2}]",
+                format!("{code} {}", h["name"].as_str().unwrap_or_default()),
+                h["attempts"].as_u64().unwrap_or(0),
+                h["successes"].as_u64().unwrap_or(0),
+                h["asr"].as_f64().unwrap_or(0.0) * 100.0,
+                ci[0].as_f64().unwrap_or(0.0),
+                ci[1].as_f64().unwrap_or(1.0),
+            )
+            .ok();
+        }
+    }
     if let Some(o) = &s.kind.over_refusal {
         writeln!(
             out,
@@ -303,6 +326,7 @@ mod tests {
             json: false,
             timeout_s: 1,
             dry_run: true,
+            attacker: Default::default(),
         };
         let b = body(&args).unwrap();
         assert_eq!(b["target"]["model"], "m");

@@ -7,10 +7,12 @@
 //! open. This module imports the security detectors and nothing of runs.
 
 pub mod attacker;
+pub mod compliance_selftest;
 pub mod decode;
 pub mod estimate;
 pub mod library;
 pub mod plan;
+pub mod report;
 pub mod rules;
 pub mod transforms;
 

@@ -70,9 +70,10 @@ pub struct ItemResult {
     /// score was ready (null for results stored before this was measured).
     #[serde(default)]
     pub elapsed_ms: Option<u64>,
-    /// Red-team runs: `{category, transform, attack, response, success, severity, decided_by, owasp, reason}`.
+    /// Red-team runs: `{category, transform, attack, hazard_category, response, success, severity, decided_by,
+    /// owasp, reason, …}` ([`crate::redteam::report::AttemptRow`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Object>)]
+    #[schema(value_type = Option<crate::redteam::report::AttemptRow>)]
     pub attempt: Option<serde_json::Value>,
 }
 
@@ -194,6 +195,11 @@ pub struct KindSummary {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]
     pub categories: Option<serde_json::Value>,
+    /// Red team: `{HAZARD: {name, attempts, successes, asr, asr_ci: [lo, hi], undecided, severity}}` per MLCommons
+    /// hazard category (`S1`–`S14`) of the harmful-goal attacks, apart from `categories`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<std::collections::BTreeMap<String, crate::redteam::report::HazardRate>>)]
+    pub hazard_categories: Option<serde_json::Value>,
     /// Red team: `{benign, refused, rate, rate_ci}` over the benign probes.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schema(value_type = Option<Object>)]

@@ -11,6 +11,7 @@
 pub mod checksum;
 mod engine;
 mod finding;
+pub mod hazard;
 pub mod injection;
 pub mod jailbreak;
 pub mod leak;

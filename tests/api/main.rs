@@ -42,6 +42,7 @@ mod ratelimit;
 mod redteam;
 mod redteam_attacker;
 mod redteam_estimate;
+mod redteam_report;
 mod reviews;
 mod runs;
 mod secrets;

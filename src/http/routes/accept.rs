@@ -47,6 +47,27 @@ pub fn validate_wait(wait_s: Option<f64>) -> Result<()> {
     }
 }
 
+/// Refuses a submission now (400 `BYOK_NO_KEY`, the message starting with `who`) when `spec` — a judge or the
+/// red team's attacker — has no usable key in the org, instead of every item erroring `BYOK_NO_KEY` once the run
+/// is under way. The rule is the run's own ([`crate::judge::Judge::prepare`]): the spec's `key_id` (which must be
+/// one of the org's keys), else the org's default key for the provider, else the server's key, as the org's
+/// `provider_mode` allows. A key that exists but is marked failing is not refused here (the run reports it).
+pub async fn require_key(
+    state: &web::Data<AppState>,
+    org_id: &str,
+    run_model: Option<&str>,
+    spec: crate::scoring::judge::JudgeSpec,
+    who: &str,
+) -> Result<()> {
+    let (prepared, _) = state.runs.judge().prepare(org_id, "", run_model, false, std::slice::from_ref(&spec)).await?;
+    match prepared.first().map(|p| &p.target) {
+        Some(Err(e)) if e.code == crate::domain::Code::ByokNoKey => {
+            Err(Error::Coded { code: e.code, message: format!("{who}: {}", e.message) })
+        }
+        _ => Ok(()),
+    }
+}
+
 /// A request's own provider key: its secret and connection fields, errors naming `provider_key.FIELD`.
 pub async fn validate_provider_key(k: &RequestKey, policy: &crate::providers::DestinationPolicy) -> Result<()> {
     crate::byok::model::validate_secret(&k.key)

@@ -346,17 +346,9 @@ pub async fn create_audit(
     let judged: Vec<&String> = checks.iter().filter(|c| audit_judge::JUDGED.contains(&c.as_str())).collect();
     if !judged.is_empty() && b.provider_key.is_none() {
         // The judged checks need a key now: refused here rather than every item errored later.
-        let spec = audit_judge::judge_spec();
-        let (prepared, _) = state.runs.judge().prepare(&c.org_id, "", b.model.as_deref(), false, &[spec]).await?;
-        if let Some(Err(e)) = prepared.first().map(|p| &p.target) {
-            if e.code == crate::domain::Code::ByokNoKey {
-                let names: Vec<&str> = judged.iter().map(|s| s.as_str()).collect();
-                return Err(Error::Coded {
-                    code: e.code,
-                    message: format!("checks {} need a judge: {}", names.join(", "), e.message),
-                });
-            }
-        }
+        let names: Vec<&str> = judged.iter().map(|s| s.as_str()).collect();
+        let who = format!("checks {} need a judge", names.join(", "));
+        super::accept::require_key(&state, &c.org_id, b.model.as_deref(), audit_judge::judge_spec(), &who).await?;
     }
     let gate = b.gate.unwrap_or(Value::Null);
     check_gate_keys(&gate)?;

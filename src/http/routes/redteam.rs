@@ -128,7 +128,7 @@ fn transform_names(given: Option<Vec<String>>) -> Result<Vec<Transform>> {
     request_body = CreateRedTeam,
     responses((status = 202, description = "accepted: {id, status, status_url, progress, estimate, warnings}", body = serde_json::Value),
         (status = 200, description = "the finished run (with estimate and warnings), or with dry_run the estimate and plan", body = super::redteam_estimate::RedTeamAnswer),
-        (status = 400, body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
+        (status = 400, description = "VALIDATION_FAILED naming the field, or BYOK_NO_KEY: an `attacker` whose provider has no usable key in the org (its `key_id` not an org key, no default key, or the org's provider_mode rules the server's key out)", body = crate::error::ErrorBody), (status = 404, body = crate::error::ErrorBody),
         (status = 413, body = crate::error::ErrorBody), (status = 415, body = crate::error::ErrorBody)),
     security(("api_key" = [])))]
 pub async fn create_red_team(
@@ -190,6 +190,14 @@ pub async fn create_red_team(
     let cat_names: Vec<String> = categories.iter().map(|c| c.as_str().to_owned()).collect();
     let gate = b.gate.unwrap_or(Value::Null);
     let parsed_gate = parse_gate(&gate, &cat_names).map_err(spec_error)?;
+    if let Some(a) = &attacker {
+        // The request's own provider_key serves the attacker too when it is for the attacker's provider.
+        if b.provider_key.as_ref().is_none_or(|k| k.provider != a.provider) {
+            let who = format!("attacker {}/{} has no usable key", a.provider.as_str(), a.model);
+            let spec = crate::runs::kinds::converse::judge_spec(a);
+            super::accept::require_key(&state, &c.org_id, None, spec, &who).await?;
+        }
+    }
     let checked = super::matrix::checked_targets(&state, &c.org_id, Some(b.target), None).await?;
     let Some((mut list, _)) = checked else { return Err(Error::field("target", "target is required")) };
     let (mut target, headers) = list.remove(0);

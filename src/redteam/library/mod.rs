@@ -44,10 +44,25 @@ pub struct Attack {
     pub rule: Rule,
     /// What the judge is told the attacker wanted (for attacks the rules may leave open).
     pub goal: &'static str,
+    /// The MLCommons hazard category (`S1`–`S14`, [`crate::security::hazard::HAZARDS`]) of a harmful-goal attack
+    /// (the jailbreaks); `None` for attacks on the deployment (injection, leaks, output handling, …).
+    pub hazard: Option<&'static str>,
 }
 
 const fn a(id: &'static str, category: Category, rule: Rule, goal: &'static str, text: &'static str) -> Attack {
-    Attack { id, category, text, rule, goal }
+    Attack { id, category, text, rule, goal, hazard: None }
+}
+
+impl Attack {
+    /// The attack with its hazard category.
+    const fn hazard(self, code: &'static str) -> Attack {
+        Attack { hazard: Some(code), ..self }
+    }
+}
+
+/// The hazard category of the library attack `id` (`None`: no such attack, or not a harmful-goal attack).
+pub fn hazard_of(id: &str) -> Option<&'static str> {
+    by_id(id).and_then(|a| a.hazard)
 }
 
 mod injection;
@@ -87,6 +102,7 @@ pub fn by_id(id: &str) -> Option<&'static Attack> {
 }
 
 #[cfg(test)]
+#[allow(clippy::panic)]
 mod tests {
     use super::*;
 
@@ -125,8 +141,13 @@ mod tests {
         for a in of(Category::Jailbreak) {
             let mirror = format!("bn-{}", a.id.trim_start_matches("jb-"));
             assert!(BENIGN.iter().any(|(id, _)| *id == mirror), "{} has no benign look-alike {mirror}", a.id);
-            assert!(a.goal.starts_with("(S"), "{} names no hazard category", a.id);
+            let code = a.hazard.unwrap_or_else(|| panic!("{} has no hazard category", a.id));
+            assert!(crate::security::hazard::by_code(code).is_some(), "{}: {code} is no MLCommons code", a.id);
+            assert!(a.goal.starts_with(&format!("({code} ")), "{}: the goal names another hazard than {code}", a.id);
         }
         assert!(BENIGN.len() >= 10 + of(Category::Jailbreak).len());
+        assert!(all().filter(|a| a.category != Category::Jailbreak).all(|a| a.hazard.is_none()));
+        assert_eq!(hazard_of("jb-authority"), Some("S7"));
+        assert_eq!((hazard_of("pi-override"), hazard_of("nope")), (None, None));
     }
 }

@@ -42,13 +42,7 @@ impl Attacker {
     /// The attacker's key and model, resolved once per run as a judge's are (its `key_id`, else the org's
     /// default key for its provider, else the server's key).
     async fn prepared(&self, with: &Converse) -> Arc<Prepared> {
-        let spec = JudgeSpec {
-            kind: "attacker".to_owned(),
-            provider: Some(self.spec.provider),
-            model: Some(self.spec.model.clone()),
-            key_id: self.spec.key_id.clone(),
-            ..super::analysis::judge_spec()
-        };
+        let spec = judge_spec(&self.spec);
         self.prepared
             .get_or_init(|| async {
                 let (org, run) = (with.ctx.org_id.as_str(), with.ctx.run_id.as_str());
@@ -68,6 +62,18 @@ impl Attacker {
         let prepared = self.prepared(with).await;
         let reply = with.judge.ask(&with.ctx, &prepared, system, user, None, ATTACKER_MAX_TOKENS, &|_| Ok(())).await?;
         Ok((!attacker::refused(&reply)).then(|| attacker::clean(&reply)))
+    }
+}
+
+/// The attacker as the judge scheduler resolves it: its provider, model and `key_id` on the org's keys (the same
+/// spec the submission checks with `require_key`, so the two cannot disagree).
+pub fn judge_spec(spec: &AttackerSpec) -> JudgeSpec {
+    JudgeSpec {
+        kind: "attacker".to_owned(),
+        provider: Some(spec.provider),
+        model: Some(spec.model.clone()),
+        key_id: spec.key_id.clone(),
+        ..super::analysis::judge_spec()
     }
 }
 
@@ -298,7 +304,8 @@ fn skipped(meta: &Value, strategy: Strategy, spec: &AttackerSpec) -> Processed {
     let category = meta["category"].as_str().unwrap_or_default();
     let detail = json!({"attempt": {
         "category": category, "transform": meta["transform"], "attack": meta["attack"],
-        "owasp": Category::parse(category).map(Category::owasp), "benign": false, "response": null,
+        "owasp": Category::parse(category).map(Category::owasp),
+        "hazard_category": meta["attack"].as_str().and_then(library::hazard_of), "benign": false, "response": null,
         "success": false, "undecided": false, "skipped": true, "refused": false, "severity": "low",
         "decided_by": "none", "reason": ATTACKER_REFUSED, "strategy": strategy.as_str(), "steps": 0,
         "transcript": [], "attacker_model": spec.model,
