@@ -45,7 +45,7 @@ fn tools() -> Value {
 
 /// Item `i`: which check it exercises (`i % KINDS`) and whether it passes (every fifth of its kind).
 fn item(i: usize) -> (Value, bool) {
-    let clean = (i / KINDS) % 5 == 0;
+    let clean = (i / KINDS).is_multiple_of(5);
     let input = format!("Request #{i}: answer as the instructions say.");
     let (output, metadata) = match i % KINDS {
         0 => {
