@@ -46,7 +46,7 @@ pub struct KindArgs {
     /// Audit: a check to run (repeatable; default every deterministic check).
     #[arg(long = "check", value_name = "CHECK")]
     pub checks: Vec<String>,
-    /// Analyze: judge model.
+    /// Analyze: judge model (the run's `model` on a server; with --local, the model the judge calls).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
     /// Write a JUnit XML report here.
@@ -55,10 +55,22 @@ pub struct KindArgs {
     /// Print the finished run as JSON instead of a table.
     #[arg(long)]
     pub json: bool,
-    /// Analyze: run in-process with no server and nothing written to disk (deterministic checks only; the
-    /// judged subcategories stay `unsure`). Needs --dataset.
+    /// Analyze: run in-process with no server and nothing written to disk. Needs --dataset. The judged
+    /// subcategories take a provider key from the environment (GAVEL_PROVIDER_KEY with --provider, or
+    /// OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY); with no key the command refuses
+    /// (exit 2) unless --deterministic-only is given.
     #[arg(long)]
     pub local: bool,
+    /// With --local: run the deterministic checks alone, no judge and no key (the judge-only subcategories are
+    /// not decided; those a rule screens first keep the rule's view).
+    #[arg(long, requires = "local")]
+    pub deterministic_only: bool,
+    /// With --local: the judge's provider (default: the first whose key variable is set).
+    #[arg(long, value_name = "PROVIDER", requires = "local")]
+    pub provider: Option<String>,
+    /// With --local: where that provider is reached (e.g. http://localhost:8000/v1 for vLLM or Ollama).
+    #[arg(long, value_name = "URL", requires = "local")]
+    pub base_url: Option<String>,
     /// Give up waiting after this many seconds.
     #[arg(long, default_value_t = 3600, value_name = "S")]
     pub timeout_s: u64,
@@ -159,8 +171,14 @@ async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
             dataset: args.dataset.as_deref(),
             max_severity: &args.max_severity,
             project: args.project.as_deref(),
+            deterministic_only: args.deterministic_only,
+            judge: super::local::JudgeFlags {
+                provider: args.provider.as_deref(),
+                base_url: args.base_url.as_deref(),
+                model: args.model.as_deref(),
+            },
         };
-        let (run, results) = super::analyze_local::run(&local)?;
+        let (run, results) = super::analyze_local::run(&local).await?;
         let summary = run.summary.clone().ok_or_else(|| usage("the local analysis has no summary"))?;
         return report(kind, &args, &run, &summary, &results, started);
     }

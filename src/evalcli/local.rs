@@ -30,9 +30,26 @@ fn env(name: &str) -> Option<String> {
     std::env::var(name).ok().filter(|v| !v.trim().is_empty())
 }
 
+/// The flags that choose a local run's judge: `--provider`, `--base-url`, `--model`.
+pub(super) struct JudgeFlags<'a> {
+    pub provider: Option<&'a str>,
+    pub base_url: Option<&'a str>,
+    pub model: Option<&'a str>,
+}
+
+impl<'a> JudgeFlags<'a> {
+    fn of(args: &'a EvalArgs) -> Self {
+        JudgeFlags {
+            provider: args.provider.as_deref(),
+            base_url: args.base_url.as_deref(),
+            model: args.model.as_deref(),
+        }
+    }
+}
+
 /// The provider key for a local run, from flags and the environment.
-fn request_key(args: &EvalArgs) -> anyhow::Result<RequestKey> {
-    let explicit = match args.provider.as_deref() {
+pub(super) fn request_key(args: &JudgeFlags<'_>) -> anyhow::Result<RequestKey> {
+    let explicit = match args.provider {
         Some(p) => Some(Provider::parse(p).ok_or_else(|| {
             usage(format!(
                 "--provider {p} is not one of openai, anthropic, azure_openai, google, groq, openai_compatible"
@@ -46,7 +63,7 @@ fn request_key(args: &EvalArgs) -> anyhow::Result<RequestKey> {
         None => [Provider::Anthropic, Provider::Openai, Provider::Google, Provider::Groq, Provider::AzureOpenai]
             .into_iter()
             .find(|p| env_names(*p).iter().any(|n| env(n).is_some()))
-            .ok_or_else(|| usage("judge scorers in --local need a key: set GAVEL_PROVIDER_KEY with --provider, or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY"))?,
+            .ok_or_else(|| usage("the judge in --local needs a key: set GAVEL_PROVIDER_KEY with --provider, or OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY"))?,
     };
     let key = env("GAVEL_PROVIDER_KEY")
         .or_else(|| env_names(provider).iter().find_map(|n| env(n)))
@@ -62,11 +79,11 @@ fn request_key(args: &EvalArgs) -> anyhow::Result<RequestKey> {
     let rk = RequestKey {
         provider,
         key: Secret::new(key),
-        base_url: args.base_url.clone(),
+        base_url: args.base_url.map(str::to_owned),
         endpoint: if azure { env("AZURE_OPENAI_ENDPOINT") } else { None },
-        deployment: if azure { env("AZURE_OPENAI_DEPLOYMENT").or_else(|| args.model.clone()) } else { None },
+        deployment: if azure { env("AZURE_OPENAI_DEPLOYMENT").or_else(|| args.model.map(str::to_owned)) } else { None },
         api_version: if azure { env("AZURE_OPENAI_API_VERSION").or_else(|| Some("2024-10-21".into())) } else { None },
-        default_model: args.model.clone(),
+        default_model: args.model.map(str::to_owned),
     };
     let conn = crate::byok::model::Connection {
         base_url: rk.base_url.clone(),
@@ -79,6 +96,29 @@ fn request_key(args: &EvalArgs) -> anyhow::Result<RequestKey> {
     Ok(rk)
 }
 
+/// A judge scheduler for one local run (`org` and run `local`), holding `rk` in memory: nothing is stored, cached
+/// or written.
+pub(super) fn local_judge(rk: RequestKey) -> anyhow::Result<Arc<Judge>> {
+    let cfg = crate::config::JudgeConfig { cache_ttl_s: 0, ..Default::default() };
+    let policy = Arc::new(crate::providers::DestinationPolicy::local_operator());
+    let judge = Judge::new(&cfg, Arc::new(MemoryBackend::default()), &prometheus::Registry::new(), policy)?;
+    judge.hold_request_key("local", rk);
+    Ok(judge)
+}
+
+/// What a local run asks of its [`local_judge`].
+pub(super) fn local_request(model: Option<&str>) -> JudgeRequest<'_> {
+    JudgeRequest {
+        org_id: "local",
+        run_id: "local",
+        model,
+        had_request_key: true,
+        use_cache: false,
+        cost_limit_usd: None,
+        spent: Default::default(),
+    }
+}
+
 /// Score `items` in-process through the server's pipeline, judge scorers included: the in-memory judge backend
 /// and result sink write nothing to disk.
 pub(crate) async fn run(
@@ -89,21 +129,10 @@ pub(crate) async fn run(
 ) -> anyhow::Result<(Summary, Vec<ItemResult>)> {
     let judged = scorers.iter().any(|c| matches!(c.kind, Compiled::Judge(_)));
     let judging = if judged {
-        let rk = request_key(args)?;
-        let cfg = crate::config::JudgeConfig { cache_ttl_s: 0, ..Default::default() };
-        let policy = Arc::new(crate::providers::DestinationPolicy::local_operator());
-        let judge = Judge::new(&cfg, Arc::new(MemoryBackend::default()), &prometheus::Registry::new(), policy)?;
-        judge.hold_request_key("local", rk);
-        let request = JudgeRequest {
-            org_id: "local",
-            run_id: "local",
-            model: args.model.as_deref(),
-            had_request_key: true,
-            use_cache: false,
-            cost_limit_usd: None,
-            spent: Default::default(),
-        };
-        prepare_judging(&judge, &scorers, request).await.map_err(|e| usage(e.to_string()))?
+        let judge = local_judge(request_key(&JudgeFlags::of(args))?)?;
+        prepare_judging(&judge, &scorers, local_request(args.model.as_deref()))
+            .await
+            .map_err(|e| usage(e.to_string()))?
     } else {
         None
     };

@@ -393,14 +393,28 @@ pub async fn run_local(
     progress: &(dyn Fn(u64) + Send + Sync),
 ) -> Result<(Summary, Vec<ItemResult>)> {
     let names = scorers.iter().map(|s| s.name.clone()).collect();
-    let mut agg = Aggregator::new(names);
     let total = items.len() as u64;
+    let (agg, results) = drive_local(scorers, None, names, items, judging, progress).await?;
+    Ok((agg.finish(total, gate, RunStatus::Completed), results))
+}
+
+/// The items through the pipeline in memory (scorers, or another kind's `processor` named by `names`), for the
+/// `--local` commands: the aggregate (its usage included) and the result rows with their kind's detail.
+pub async fn drive_local(
+    scorers: Vec<CompiledScorer>,
+    processor: Option<Arc<dyn super::processor::ItemProcessor>>,
+    names: Vec<String>,
+    items: Vec<Item>,
+    judging: Option<super::pipeline::Judging>,
+    progress: &(dyn Fn(u64) + Send + Sync),
+) -> Result<(Aggregator, Vec<ItemResult>)> {
+    let mut agg = Aggregator::new(names);
     let sink = MemorySink::default();
     let (never, none) = (CancellationToken::new(), CancellationToken::new());
     let ctx = judging.as_ref().map(|j| j.ctx.clone());
     let pipeline = Pipeline {
         scorers: Arc::new(scorers),
-        processor: None,
+        processor,
         judging,
         target: None,
         sink: Arc::new(sink.clone()),
@@ -416,8 +430,9 @@ pub async fn run_local(
         .take()
         .into_iter()
         .zip(items)
-        .map(|((index, scores, elapsed_ms), item)| {
+        .map(|((index, scores, elapsed_ms, detail), item)| {
             let o = Outcome::of(&scores);
+            let (analysis, findings) = super::task::split_detail(detail.as_deref());
             ItemResult {
                 index,
                 item,
@@ -425,12 +440,12 @@ pub async fn run_local(
                 errored: o == Outcome::Errored,
                 scores,
                 target: None,
-                analysis: None,
-                findings: None,
+                analysis,
+                findings,
                 elapsed_ms: Some(elapsed_ms),
                 attempt: None,
             }
         })
         .collect();
-    Ok((agg.finish(total, gate, RunStatus::Completed), results))
+    Ok((agg, results))
 }

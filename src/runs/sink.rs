@@ -1,5 +1,6 @@
 //! The storage seam of the run pipeline: where pending work comes from and where results, with the usage they
-//! cost, go. The server's sink is the SQLite store; `gavel eval --local` uses the in-memory one and writes nothing.
+//! cost, go. The server's sink is the SQLite store; `gavel eval --local` and `gavel analyze --local` use the in-memory
+//! one and write nothing.
 
 use std::sync::{Arc, Mutex};
 
@@ -52,10 +53,10 @@ impl Sink for StoreSink {
     }
 }
 
-/// An item's index, its scores and its scoring time in milliseconds.
-pub type Scored = (u64, Vec<Score>, u64);
+/// An item's index, its scores, its scoring time in milliseconds and its kind's detail (`{"analysis": …}`).
+pub type Scored = (u64, Vec<Score>, u64, Option<String>);
 
-/// Results kept in memory, by item index (`gavel eval --local`).
+/// Results kept in memory, by item index (`gavel eval --local`, `gavel analyze --local`).
 #[derive(Clone, Default)]
 pub struct MemorySink {
     results: Arc<Mutex<Vec<Scored>>>,
@@ -65,7 +66,7 @@ impl MemorySink {
     /// The results so far, in item order.
     pub fn take(&self) -> Vec<Scored> {
         let mut all = self.results.lock().map(|mut r| std::mem::take(&mut *r)).unwrap_or_default();
-        all.sort_by_key(|(i, _, _)| *i);
+        all.sort_by_key(|(i, ..)| *i);
         all
     }
 }
@@ -80,7 +81,7 @@ impl Sink for MemorySink {
         let results = self.results.clone();
         Box::pin(async move {
             let mut r = results.lock().map_err(|_| Error::internal(anyhow::anyhow!("results lock poisoned")))?;
-            r.extend(batch.into_iter().map(|f| (f.row.idx, f.scores, f.row.elapsed_ms)));
+            r.extend(batch.into_iter().map(|f| (f.row.idx, f.scores, f.row.elapsed_ms, f.row.detail)));
             Ok(r.len() as u64)
         })
     }

@@ -294,7 +294,11 @@ async fn analyze_local_matches_the_server_and_writes_only_the_junit_report() {
     let ds = ds.to_str().unwrap().to_owned();
     let cwd = tmp.path().to_owned();
     let (code, out, err) = tokio::task::spawn_blocking(move || {
-        crate::support::run_gavel(&cwd, &["analyze", "--local", "--dataset", &ds, "--json", "--junit", "r.xml"], &[])
+        crate::support::run_gavel(
+            &cwd,
+            &["analyze", "--local", "--deterministic-only", "--dataset", &ds, "--json", "--junit", "r.xml"],
+            &[],
+        )
     })
     .await
     .unwrap();
@@ -318,7 +322,7 @@ async fn analyze_local_matches_the_server_and_writes_only_the_junit_report() {
     let (ok, table, no_run) = tokio::task::spawn_blocking(move || {
         let ok = crate::support::run_gavel(
             &cwd,
-            &["analyze", "--local", "--dataset", &ds, "--max-severity", "critical"],
+            &["analyze", "--local", "--deterministic-only", "--dataset", &ds, "--max-severity", "critical"],
             &[],
         );
         let no_run = crate::support::run_gavel(&cwd, &["analyze", "--local", "--from-run", "run_x"], &[]);

@@ -12,6 +12,7 @@ mod support;
 
 mod analysis_filters;
 mod analysis_runs;
+mod analyze_local;
 mod architecture;
 mod audit_judged;
 mod audit_runs;

@@ -7,7 +7,9 @@
 // "server_admin_key": "gv_…" (optional: the dataset items page, and the server admin's Orgs page), "gateway": {calls, hits,
 // logged_project, logged_prompt} (optional: seeded gateway calls, for the gateway and settings pages), "red_team": {run,
 // category, asr, safe_model} (optional: a finished red-team run against a leaky target, a whole-100% category and a
-// model name the fake refuses everything for, for the red-team pages)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
+// model name the fake refuses everything for, for the red-team pages), "analysis": {run, buckets: {NAME: [index…]}, bucket,
+// severity, bucket_severity: [index…]} (optional: a finished failure analysis, the items failing each bucket, and the
+// items of `bucket` at `severity`)}. Screenshots go to SCREENSHOT_DIR (default: <repo>/target/screenshots).
 // Exit 0 when every step passed; otherwise 1 with the failing step and why.
 
 import { chromium } from 'playwright-core';
@@ -566,6 +568,76 @@ try {
     await page.getByText(/^Downloaded .*\.csv/).waitFor();
     await shot('run-export');
   });
+
+  if (SEED.analysis) {
+    const A = SEED.analysis;
+    const faUrl = `/projects/${encodeURIComponent(SEED.project)}/runs/${encodeURIComponent(A.run)}`;
+    const faResults = (pred) => page.waitForResponse((r) => new URL(r.url()).pathname === `/v1/runs/${A.run}/results` && pred(new URL(r.url()).searchParams));
+    // Resolves once the results table shows rows, exactly `want` (an empty table while reloading does not count).
+    const rowsAre = (want) => page.waitForFunction((w) => {
+      const got = [...document.querySelectorAll('tbody tr[data-index]')].map((r) => Number(r.dataset.index)).sort((a, b) => a - b);
+      return got.length > 0 && JSON.stringify(got) === JSON.stringify(w);
+    }, [...want].sort((a, b) => a - b));
+    const failsIn = (row, bucket) => (row.analysis?.checks || []).some((c) => c.bucket === bucket && c.decision === 'fail');
+
+    await step('failure analysis: the bucket table; a bucket row filters the results, the URL keeps it', async () => {
+      const all = faResults((q) => !q.get('bucket'));
+      await page.goto(BASE + faUrl);
+      await page.getByRole('heading', { name: 'Buckets', exact: true }).waitFor();
+      const bucketRows = page.locator('tr[data-bucket]');
+      await bucketRows.first().waitFor();
+      const names = await bucketRows.evaluateAll((rs) => rs.map((r) => r.dataset.bucket));
+      expect(JSON.stringify([...names].sort()) === JSON.stringify(Object.keys(A.buckets).sort()), `one row per failing bucket: ${names}`);
+      expect(names[0] === A.bucket, `the bucket with the most failures leads: ${names}`);
+      const lead = await bucketRows.first().innerText();
+      expect(lead.includes(String(A.buckets[A.bucket].length)) && lead.includes('format_violation') && lead.includes('high'), `the leading bucket row: ${lead}`);
+      expect(/critical/.test(await page.locator('tr[data-bucket="safety"]').innerText()), 'the leaked key is critical');
+      expect(await bucketRows.first().locator('.bar span').count() === 1, 'each bucket row has its share bar');
+      await all;
+      await rowsAre([0, 1, 2, 3, 4, 5, 6]);
+      await shot('analysis-run');
+
+      // Listen before the click: the answer can come before a listener set up afterwards.
+      const picked = faResults((q) => q.get('bucket') === 'tool_use');
+      await page.locator('tr[data-bucket="tool_use"] td').first().click();
+      const body = await (await picked).json();
+      expect(body.items.length === A.buckets.tool_use.length && body.items.every((r) => failsIn(r, 'tool_use')), `the answer lists tool_use failures: ${body.items.map((r) => r.index)}`);
+      await rowsAre(A.buckets.tool_use);
+      await page.waitForURL((u) => u.searchParams.get('bucket') === 'tool_use');
+      expect(await page.locator('#results-bucket').inputValue() === 'tool_use', 'the Bucket select follows the click');
+
+      const picked2 = faResults((q) => q.get('bucket') === A.bucket);
+      await page.locator(`tr[data-bucket="${A.bucket}"] td`).first().click();
+      const body2 = await (await picked2).json();
+      expect(body2.items.every((r) => failsIn(r, A.bucket)), 'every row fails a check of the bucket');
+      await rowsAre(A.buckets[A.bucket]);
+      await page.waitForURL((u) => u.searchParams.get('bucket') === A.bucket);
+      await shot('analysis-bucket-filter');
+    });
+
+    await step('failure analysis: a severity filter narrows the bucket; a reload keeps both', async () => {
+      const sev = faResults((q) => q.get('bucket') === A.bucket && q.get('severity') === A.severity);
+      await page.locator('#results-severity').selectOption(A.severity);
+      const body = await (await sev).json();
+      expect(body.items.length === A.bucket_severity.length, `${A.bucket} at ${A.severity}: ${body.items.map((r) => r.index)}`);
+      await rowsAre(A.bucket_severity);
+      await page.waitForURL((u) => u.searchParams.get('bucket') === A.bucket && u.searchParams.get('severity') === A.severity);
+      const again = faResults((q) => q.get('bucket') === A.bucket && q.get('severity') === A.severity);
+      await page.reload();
+      await again;
+      await rowsAre(A.bucket_severity);
+      expect(await page.locator('#results-bucket').inputValue() === A.bucket && await page.locator('#results-severity').inputValue() === A.severity,
+        'the filters survive the reload');
+      // The item's evidence: the rule that decided.
+      await page.locator(`tbody tr[data-index="${A.bucket_severity[0]}"] button`).first().click();
+      const dlg = page.getByRole('dialog');
+      await dlg.waitFor();
+      await dlg.getByText(/not valid JSON/).first().waitFor();
+      await shot('analysis-item');
+      await page.keyboard.press('Escape');
+      await dlg.waitFor({ state: 'detached' });
+    });
+  }
 
   if (SEED.red_team) {
     const rtUrl = `/projects/${encodeURIComponent(SEED.project)}/runs/${encodeURIComponent(SEED.red_team.run)}`;
