@@ -41,6 +41,7 @@ mod sse;
 mod stream;
 mod to_anthropic;
 mod to_gemini;
+mod view;
 
 #[cfg(test)]
 mod tests_anthropic;

@@ -11,13 +11,14 @@ use serde_json::Value;
 
 use super::resolve::{OrgView, Resolved};
 use super::routing::RouteTarget;
-use super::serve::{input_estimate, internal, load_view, CallInfo, Failure, Gateway};
+use super::serve::{input_estimate, internal, CallInfo, Failure, Gateway};
+use super::view::{load_view, view_key};
 
 /// See the module documentation.
 pub(crate) struct Prepared {
     /// The request, handed back (it moved into the read so that it need not be copied).
     pub raw: Value,
-    pub view: OrgView,
+    pub view: Arc<OrgView>,
     pub targets: Result<Vec<RouteTarget>, Failure>,
     /// The request's input tokens as estimated for the budget reservation.
     pub estimate: u64,
@@ -36,7 +37,7 @@ pub(crate) struct Prefetched {
 
 impl Gateway {
     /// See the module documentation; `model` is the request's, `stream` whether it streams (streams are never
-    /// cached).
+    /// cached). A call whose org view is held and that cannot use the cache takes no store trip at all.
     pub(crate) async fn prepare(
         self: &Arc<Self>,
         info: &CallInfo,
@@ -44,13 +45,26 @@ impl Gateway {
         model: &str,
         stream: bool,
     ) -> Result<Prepared, Failure> {
+        let view_key = view_key(&info.org_id, &info.api_key_id, info.project.as_deref());
+        let held = self.held_view(&view_key);
+        let (cacheable, cache_read, ttl) = (!stream && self.cfg.cache_ttl_s > 0, info.cache_read, self.cfg.cache_ttl_s);
+        if let (Some(view), false) = (&held, cacheable) {
+            // The request was parsed on this worker; routing it and counting its text cost no more than that.
+            let targets = self.targets(model, view);
+            let estimate = input_estimate(&raw);
+            return Ok(Prepared { raw, view: view.clone(), targets, estimate, first: None });
+        }
+        let stamp = self.views.stamp();
         let g = self.clone();
         let (org, key, project, model) =
             (info.org_id.clone(), info.api_key_id.clone(), info.project.clone(), model.to_owned());
-        let (cacheable, cache_read, ttl) = (!stream && self.cfg.cache_ttl_s > 0, info.cache_read, self.cfg.cache_ttl_s);
-        self.store
+        let (prepared, fresh) = self
+            .store
             .read(move |c| {
-                let view = load_view(c, &org, &key, project.as_deref())?;
+                let (view, fresh) = match held {
+                    Some(v) => (v, false),
+                    None => (Arc::new(load_view(c, &org, &key, project.as_deref())?), true),
+                };
                 let targets = g.targets(&model, &view);
                 let estimate = input_estimate(&raw);
                 let mut first = None;
@@ -64,10 +78,14 @@ impl Gateway {
                         first = Some(Prefetched { index, resolved, key, cached });
                     }
                 }
-                Ok(Prepared { raw, view, targets, estimate, first })
+                Ok((Prepared { raw, view, targets, estimate, first }, fresh))
             })
             .await
-            .map_err(internal)
+            .map_err(internal)?;
+        if fresh {
+            self.views.put(view_key, prepared.view.clone(), stamp);
+        }
+        Ok(prepared)
     }
 }
 
