@@ -161,6 +161,8 @@ pub struct GatewayConfig {
     pub view_cache_entries: usize,
     /// Seconds an org view is used without a store read, for changes made by another process (the CLI).
     pub view_cache_ttl_s: u64,
+    /// Bytes of recently produced cached answers also kept in memory, so their hits skip the store; 0 turns it off.
+    pub cache_memory_bytes: usize,
 }
 
 /// `runs.max_levenshtein_cells`'s default: 5,000 × 5,000 chars that differ, about a tenth of a second.
@@ -265,6 +267,7 @@ impl Default for GatewayConfig {
             log_content_max_bytes: 16_384,
             view_cache_entries: 10_000,
             view_cache_ttl_s: 10,
+            cache_memory_bytes: 16 * 1024 * 1024,
         }
     }
 }

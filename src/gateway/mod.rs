@@ -12,6 +12,7 @@
 //! `POST /v1/messages`: [`anthropic_request_to_openai`] → the same path → [`openai_response_to_anthropic`] or an
 //! [`AnthropicStreamWriter`] framed by [`anthropic_sse_frame`].
 
+mod answers;
 pub mod anthropic;
 mod cache_key;
 mod catalog;

@@ -233,6 +233,8 @@ pub struct Gateway {
     metrics: super::metrics::GatewayMetrics,
     /// Org views by (org, API key, project); see `view.rs`.
     pub(super) views: crate::store::Memo<Arc<OrgView>>,
+    /// Recently produced cached answers; see `answers.rs`.
+    pub(super) answers: super::answers::Answers,
 }
 
 impl Gateway {
@@ -252,6 +254,7 @@ impl Gateway {
         let metrics = super::metrics::GatewayMetrics::new(registry)?;
         let recorder = Recorder::start(store.clone(), cfg.writer_batch, cancel, rt);
         let views = store.memo(cfg.view_cache_entries, Duration::from_secs(cfg.view_cache_ttl_s));
+        let answers = super::answers::Answers::new(cfg.cache_memory_bytes, Duration::from_secs(cfg.cache_ttl_s));
         Ok(Arc::new(Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
@@ -269,6 +272,7 @@ impl Gateway {
             recorder,
             metrics,
             views,
+            answers,
         }))
     }
 

@@ -75,3 +75,33 @@ async fn limit_and_setting_changes_hold_from_the_next_call() {
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "BYOK_NO_KEY", "{v}");
 }
+
+#[tokio::test]
+async fn answers_are_served_from_memory_or_from_the_store() {
+    for memory in [true, false] {
+        let fake = FakeProvider::start(Knobs::default());
+        let (app, admin) = gw_app(|c| {
+            if !memory {
+                c.gateway.cache_memory_bytes = 0;
+            }
+        })
+        .await;
+        add_key(&app, &admin, key_body("openai", &fake, "sk-answers-123456")).await;
+        let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "keep me"}]});
+        let first = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+        assert_eq!(header(&first, "x-gavel-cache"), "miss");
+        let first: Value = first.json().await.unwrap();
+        if memory {
+            // Held from the moment it was produced: no wait for the writer.
+            let hit = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+            assert_eq!(header(&hit, "x-gavel-cache"), "hit");
+            assert_eq!(hit.json::<Value>().await.unwrap(), first);
+        } else {
+            crate::gateway::logged(&app, &admin, 1).await;
+            let hit = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+            assert_eq!(header(&hit, "x-gavel-cache"), "hit", "the store's cache answers");
+            assert_eq!(hit.json::<Value>().await.unwrap(), first);
+        }
+        assert_eq!(fake.calls(), 1, "memory {memory}");
+    }
+}
