@@ -124,8 +124,12 @@ impl Application {
             cancel.child_token(),
         );
         spawn_cache_purge(&runtime, opened.store.clone(), &config, cancel.child_token());
+        let auth_cache = opened
+            .store
+            .memo(config.server.auth_cache_entries, std::time::Duration::from_secs(config.server.auth_cache_ttl_s));
         let state = web::Data::new(AppState {
             config: Arc::new(config.clone()),
+            auth_cache,
             store: opened.store,
             keys,
             admin_key_hashes: opened.admin_key_hashes,

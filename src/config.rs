@@ -69,6 +69,11 @@ pub struct ServerConfig {
     pub admin_key_sha256: String,
     /// Public URL printed in messages (dashboard link); empty means derived from `bind`.
     pub public_url: String,
+    /// Verified API keys kept in memory (by hash, never the key), so a request need not look its key up in the
+    /// store; 0 turns the cache off. Revocations in this process take effect at once.
+    pub auth_cache_entries: usize,
+    /// Seconds a verified key is trusted without a store lookup, for changes made by another process (the CLI).
+    pub auth_cache_ttl_s: u64,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
@@ -151,6 +156,13 @@ pub struct GatewayConfig {
     /// Longest prompt and longest completion text (bytes, each) kept in the request log of a project that opted in
     /// to content logging; longer texts are cut and the row says `truncated`.
     pub log_content_max_bytes: usize,
+    /// Org views (settings, provider keys, the caller's limits, content logging) kept in memory per (org, API key,
+    /// project); 0 turns the cache off. Changes made in this process take effect on the next call.
+    pub view_cache_entries: usize,
+    /// Seconds an org view is used without a store read, for changes made by another process (the CLI).
+    pub view_cache_ttl_s: u64,
+    /// Bytes of recently produced cached answers also kept in memory, so their hits skip the store; 0 turns it off.
+    pub cache_memory_bytes: usize,
 }
 
 /// `runs.max_levenshtein_cells`'s default: 5,000 × 5,000 chars that differ, about a tenth of a second.
@@ -205,6 +217,8 @@ impl Default for ServerConfig {
             shutdown_timeout_s: 30,
             admin_key_sha256: String::new(),
             public_url: String::new(),
+            auth_cache_entries: 10_000,
+            auth_cache_ttl_s: 10,
         }
     }
 }
@@ -251,6 +265,9 @@ impl Default for GatewayConfig {
             budget_default_output_tokens: 4096,
             writer_batch: 500,
             log_content_max_bytes: 16_384,
+            view_cache_entries: 10_000,
+            view_cache_ttl_s: 10,
+            cache_memory_bytes: 16 * 1024 * 1024,
         }
     }
 }

@@ -156,12 +156,14 @@ impl Gateway {
             }
             self.limiter.take_tokens(&info.api_key_id, i + o);
             if let (true, Some(key)) = (info.cache_write, cache_key) {
+                let answer = body.to_string();
+                self.answers.put(&info.org_id, key.clone(), body.clone(), answer.len());
                 self.recorder.send(super::record::Write::Cache {
                     key,
                     org_id: info.org_id.clone(),
                     provider: r.provider.as_str().to_owned(),
                     model: r.model.clone(),
-                    answer: body.to_string(),
+                    answer,
                 });
             }
             d.row.input_tokens = i;

@@ -12,6 +12,7 @@
 //! `POST /v1/messages`: [`anthropic_request_to_openai`] → the same path → [`openai_response_to_anthropic`] or an
 //! [`AnthropicStreamWriter`] framed by [`anthropic_sse_frame`].
 
+mod answers;
 pub mod anthropic;
 mod cache_key;
 mod catalog;
@@ -41,6 +42,7 @@ mod sse;
 mod stream;
 mod to_anthropic;
 mod to_gemini;
+mod view;
 
 #[cfg(test)]
 mod tests_anthropic;

@@ -169,12 +169,10 @@ fn write_batch(conn: &mut rusqlite::Connection, items: &[Write]) -> Result<()> {
 /// makes a cross-org hit impossible even so).
 pub(super) fn cache_get(conn: &rusqlite::Connection, org_id: &str, key: &str, ttl_s: u64) -> Result<Option<String>> {
     let oldest = chrono::Utc::now().timestamp() - i64::try_from(ttl_s).unwrap_or(i64::MAX);
+    // Cached: parsing the statement again on every call was the larger part of a cache lookup.
     Ok(conn
-        .query_row(
-            "SELECT answer FROM gateway_cache WHERE key = ?1 AND org_id = ?2 AND created_at > ?3",
-            params![key, org_id, oldest],
-            |r| r.get(0),
-        )
+        .prepare_cached("SELECT answer FROM gateway_cache WHERE key = ?1 AND org_id = ?2 AND created_at > ?3")?
+        .query_row(params![key, org_id, oldest], |r| r.get(0))
         .optional()?)
 }
 

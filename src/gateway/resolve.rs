@@ -19,6 +19,8 @@ use super::routing::{AliasTable, ProviderName, RouteTarget};
 pub struct OrgView {
     pub keys: Vec<ProviderKey>,
     pub settings: OrgSettings,
+    /// `settings.model_aliases` as the router's table, built once per read.
+    pub aliases: AliasTable,
     pub limits: Option<ApiKeyLimits>,
     /// The call's project opted in to content logging.
     pub log_content: bool,

@@ -231,6 +231,10 @@ pub struct Gateway {
     pub(crate) limiter: Arc<Limiter>,
     pub(crate) recorder: Recorder,
     metrics: super::metrics::GatewayMetrics,
+    /// Org views by (org, API key, project); see `view.rs`.
+    pub(super) views: crate::store::Memo<Arc<OrgView>>,
+    /// Recently produced cached answers; see `answers.rs`.
+    pub(super) answers: super::answers::Answers,
 }
 
 impl Gateway {
@@ -249,6 +253,8 @@ impl Gateway {
         let cfg = config.gateway.clone();
         let metrics = super::metrics::GatewayMetrics::new(registry)?;
         let recorder = Recorder::start(store.clone(), cfg.writer_batch, cancel, rt);
+        let views = store.memo(cfg.view_cache_entries, Duration::from_secs(cfg.view_cache_ttl_s));
+        let answers = super::answers::Answers::new(cfg.cache_memory_bytes, Duration::from_secs(cfg.cache_ttl_s));
         Ok(Arc::new(Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
@@ -265,6 +271,8 @@ impl Gateway {
             limiter: Arc::new(Limiter::default()),
             recorder,
             metrics,
+            views,
+            answers,
         }))
     }
 
@@ -281,17 +289,9 @@ impl Gateway {
             .clone()
     }
 
-    /// The org's keys and settings, the caller's limits (its own, else the org's default) and whether the call's
-    /// `project` logs content, in one read.
-    pub async fn view(&self, org_id: &str, api_key_id: &str, project: Option<&str>) -> Result<OrgView, Failure> {
-        let (org, key, project) = (org_id.to_owned(), api_key_id.to_owned(), project.map(str::to_owned));
-        self.store.read(move |c| load_view(c, &org, &key, project.as_deref())).await.map_err(internal)
-    }
-
     /// The ordered targets for `model`: org aliases, then config aliases, then `provider/model` or a native name.
     pub fn targets(&self, model: &str, view: &OrgView) -> Result<Vec<RouteTarget>, Failure> {
-        let org_aliases = resolve::alias_table(&view.settings.model_aliases);
-        super::routing::resolve_model(model, &[&org_aliases, &self.config_aliases])
+        super::routing::resolve_model(model, &[&view.aliases, &self.config_aliases])
             .map_err(|e| Failure::from_gateway(&e, None))
     }
 
@@ -498,23 +498,6 @@ pub(crate) fn input_estimate(raw: &serde_json::Value) -> u64 {
     let mut n = Count(0);
     serde_json::to_writer(&mut n, raw).ok();
     n.0.div_ceil(CHARS_PER_TOKEN)
-}
-
-/// The org's keys and settings, the caller's limits (its own, else the org's default) and whether the call's
-/// `project` logs content.
-pub(super) fn load_view(
-    c: &rusqlite::Connection,
-    org: &str,
-    api_key_id: &str,
-    project: Option<&str>,
-) -> crate::error::Result<OrgView> {
-    let settings = crate::judge::org_settings(c, org)?;
-    let limits = crate::tenancy::repo::limits_of(c, api_key_id)?.or_else(|| settings.default_key_limits.clone());
-    let log_content = match project {
-        Some(p) => crate::tenancy::repo::logs_gateway_content(c, org, p)?,
-        None => false,
-    };
-    Ok(OrgView { keys: crate::byok::repo::all_of_org(c, org)?, settings, limits, log_content })
 }
 
 fn refusal(r: Refusal) -> Failure {

@@ -3,6 +3,8 @@
 
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::Arc;
 
 use actix_web::{web, FromRequest, HttpRequest};
 
@@ -91,6 +93,17 @@ async fn authenticate(req: HttpRequest) -> Result<Authenticated> {
     Ok(who)
 }
 
+/// An org key verified against the store, as the auth cache keeps it: who it is, never the key (the cache is keyed
+/// by the key's SHA-256). `touched` (Unix seconds of the last `last_used_at` write) is shared by every copy, so
+/// the stamp is refreshed once per interval however many requests see it.
+#[derive(Clone, Debug)]
+pub struct VerifiedKey {
+    org_id: String,
+    key_id: String,
+    role: Role,
+    touched: Arc<AtomicI64>,
+}
+
 async fn identify(state: &web::Data<AppState>, key: String) -> Result<Authenticated> {
     if !apikey::well_formed(&key) {
         return Err(Error::Unauthenticated("unknown or revoked API key".into()));
@@ -100,23 +113,41 @@ async fn identify(state: &web::Data<AppState>, key: String) -> Result<Authentica
     if state.is_server_admin(&hash) {
         return Ok(Authenticated::ServerAdmin);
     }
-    let lookup = hash.clone();
-    let owner = state
-        .store
-        .read(move |c| repo::find_key_owner(c, &lookup))
-        .await?
-        .ok_or_else(|| Error::Unauthenticated("unknown or revoked API key".into()))?;
-    let stale = owner
-        .last_used_at
-        .as_deref()
-        .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-        .is_none_or(|t| (chrono::Utc::now() - t.to_utc()).num_seconds() >= TOUCH_INTERVAL_S);
-    if stale {
+    let owner = match state.auth_cache.get(&hash) {
+        Some(v) => v,
+        None => {
+            let stamp = state.auth_cache.stamp();
+            let lookup = hash.clone();
+            let found = state
+                .store
+                .read(move |c| repo::find_key_owner(c, &lookup))
+                .await?
+                .ok_or_else(|| Error::Unauthenticated("unknown or revoked API key".into()))?;
+            let touched = found
+                .last_used_at
+                .as_deref()
+                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                .map_or(i64::MIN, |t| t.timestamp());
+            let v = VerifiedKey {
+                org_id: found.org_id,
+                key_id: found.key_id,
+                role: found.role,
+                touched: Arc::new(AtomicI64::new(touched)),
+            };
+            state.auth_cache.put(hash, v.clone(), stamp);
+            v
+        }
+    };
+    let now = chrono::Utc::now().timestamp();
+    let last = owner.touched.load(Ordering::Relaxed);
+    let stale = now.saturating_sub(last) >= TOUCH_INTERVAL_S;
+    if stale && owner.touched.compare_exchange(last, now, Ordering::Relaxed, Ordering::Relaxed).is_ok() {
         let store = state.store.clone();
         let key_id = owner.key_id.clone();
         actix_web::rt::spawn(async move {
             let now = crate::store::now();
-            if let Err(e) = store.write(move |c| repo::touch_api_key(c, &key_id, &now)).await {
+            // The stamp changes nothing the auth cache or the gateway's org view keep.
+            if let Err(e) = store.write_unmemoised(move |c| repo::touch_api_key(c, &key_id, &now)).await {
                 tracing::debug!(error = %e, "could not record API key use");
             }
         });

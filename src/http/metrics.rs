@@ -65,7 +65,7 @@ pub async fn observe(
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
     let start = Instant::now();
-    let route = req.match_pattern().unwrap_or_else(|| "unmatched".into());
+    let route = route_of(&req);
     let method = req.method().to_string();
     let metrics = req.app_data::<actix_web::web::Data<crate::http::AppState>>().map(|s| s.metrics.clone());
     let request_id = uuid::Uuid::now_v7().simple().to_string();
@@ -94,6 +94,20 @@ pub async fn observe(
         }
         res
     })
+}
+
+/// Static paths of the gateway's hot routes: their pattern is the path itself. Looking a pattern up walks the
+/// whole route table and tries each dynamic pattern's regex (a profile of the gateway put it at 6 % of its CPU),
+/// so these skip it.
+const STATIC_HOT_ROUTES: [&str; 4] = ["/v1/chat/completions", "/v1/messages", "/v1/embeddings", "/v1/models"];
+
+/// The route pattern of a request, for labels and the span (ids would explode label cardinality).
+fn route_of(req: &ServiceRequest) -> String {
+    let path = req.path();
+    if let Some(p) = STATIC_HOT_ROUTES.iter().find(|p| **p == path) {
+        return (*p).to_owned();
+    }
+    req.match_pattern().unwrap_or_else(|| "unmatched".into())
 }
 
 /// The id of the request being served (also its `x-request-id` header).

@@ -12,6 +12,8 @@ use super::metrics;
 pub struct AppState {
     pub config: Arc<Config>,
     pub store: Store,
+    /// Verified org API keys by hash (`server.auth_cache_entries`), invalidated by every write to the keys.
+    pub auth_cache: crate::store::Memo<super::auth::VerifiedKey>,
     pub keys: Arc<KeyFile>,
     /// SHA-256 (hex) of the server admin keys: the one from `init` and the optional configured one.
     pub admin_key_hashes: Vec<String>,

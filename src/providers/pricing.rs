@@ -62,10 +62,12 @@ fn matches(model: &str, prefix: &str) -> bool {
 /// Longest matching prefix across the config's overrides and the table; on equal length the override wins.
 fn lookup(model: &str, overrides: &HashMap<String, (f64, f64)>) -> Option<(f64, f64)> {
     let mut best: Option<(usize, bool, (f64, f64))> = None;
+    // Borrowed where it can be: the gateway prices every call twice (reservation, then cost), and copying each
+    // entry of the built-in table per lookup was most of its cost.
     let candidates = overrides
         .iter()
-        .map(|(k, v)| (k.to_lowercase(), true, *v))
-        .chain(PRICES.iter().map(|(k, i, o)| ((*k).to_owned(), false, (*i, *o))));
+        .map(|(k, v)| (std::borrow::Cow::Owned(k.to_lowercase()), true, *v))
+        .chain(PRICES.iter().map(|(k, i, o)| (std::borrow::Cow::Borrowed(*k), false, (*i, *o))));
     for (prefix, is_override, price) in candidates {
         if !matches(model, &prefix) {
             continue;

@@ -2,9 +2,11 @@
 //! results come back over a oneshot); reads run on the blocking pool with pooled read-only connections.
 //! So rusqlite never runs on an async worker thread, and writes never contend for the database lock.
 
+mod memo;
 mod migrations;
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Mutex};
 use std::thread::JoinHandle;
 
@@ -13,6 +15,7 @@ use rusqlite::{Connection, OpenFlags};
 
 use crate::error::{Error, Result};
 
+pub use memo::{Memo, Stamp};
 pub use migrations::{migrations, SCHEMA_VERSION};
 
 type Job = Box<dyn FnOnce(&mut Connection) + Send + 'static>;
@@ -28,7 +31,18 @@ struct Inner {
     writer: Mutex<Option<mpsc::Sender<Job>>>,
     writer_thread: Mutex<Option<JoinHandle<()>>>,
     readers: Mutex<Vec<Connection>>,
+    /// Bumped after every committed write that touched a [`WATCHED_TABLES`] row: what a [`Memo`] read before the
+    /// bump is stale. One counter for every org, since such writes are rare (key, settings and project changes).
+    epoch: Arc<AtomicU64>,
+    /// Set by the writer connection's update hook while a write touches a watched table.
+    dirty: Arc<AtomicBool>,
 }
+
+/// The tables whose rows in-process caches ([`Memo`]) keep: API keys and their org (authentication), the org's
+/// settings, provider keys and projects (the gateway's org view). Any write to one of them, from any code path
+/// in this process, invalidates every memo at once; writes from another process (the CLI) reach them after their
+/// TTL.
+const WATCHED_TABLES: [&str; 6] = ["api_keys", "orgs", "org_settings", "provider_keys", "projects", "settings"];
 
 /// The writer connection's page cache, in KiB (SQLite reads a negative `cache_size` as KiB).
 const WRITER_CACHE_KIB: i64 = -65_536;
@@ -63,6 +77,13 @@ impl Store {
             use std::os::unix::fs::PermissionsExt;
             std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).ok();
         }
+        let dirty = Arc::new(AtomicBool::new(false));
+        let flag = dirty.clone();
+        conn.update_hook(Some(move |_: rusqlite::hooks::Action, _: &str, table: &str, _: i64| {
+            if WATCHED_TABLES.contains(&table) {
+                flag.store(true, Ordering::SeqCst);
+            }
+        }));
         let (tx, rx) = mpsc::channel::<Job>();
         let handle = std::thread::Builder::new()
             .name("gavel-store-writer".into())
@@ -82,6 +103,8 @@ impl Store {
                 writer: Mutex::new(Some(tx)),
                 writer_thread: Mutex::new(Some(handle)),
                 readers: Mutex::new(Vec::new()),
+                epoch: Arc::new(AtomicU64::new(0)),
+                dirty,
             }),
         })
     }
@@ -98,14 +121,49 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = tokio::sync::oneshot::channel();
+        let inner = self.inner.clone();
         let job: Job = Box::new(move |conn| {
-            tx.send(f(conn)).ok();
+            let out = f(conn);
+            inner.settle(true);
+            tx.send(out).ok();
         });
         let sender =
             self.inner.writer.lock().map_err(|_| Error::internal(anyhow::anyhow!("store lock poisoned")))?.clone();
         let sender = sender.ok_or_else(|| Error::Unavailable("the store is closed".into()))?;
         sender.send(job).map_err(|_| Error::Unavailable("the store is closed".into()))?;
         rx.await.map_err(|_| Error::internal(anyhow::anyhow!("the store writer stopped")))?
+    }
+
+    /// A [`Store::write`] that invalidates no [`Memo`] although it touches a watched table: only for a write that
+    /// changes nothing a memo keeps (an API key's `last_used_at` stamp, which would otherwise empty every memo
+    /// once a minute per active key).
+    pub async fn write_unmemoised<T, F>(&self, f: F) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        let inner = self.inner.clone();
+        let job: Job = Box::new(move |conn| {
+            let out = f(conn);
+            inner.settle(false);
+            tx.send(out).ok();
+        });
+        let sender =
+            self.inner.writer.lock().map_err(|_| Error::internal(anyhow::anyhow!("store lock poisoned")))?.clone();
+        let sender = sender.ok_or_else(|| Error::Unavailable("the store is closed".into()))?;
+        sender.send(job).map_err(|_| Error::Unavailable("the store is closed".into()))?;
+        rx.await.map_err(|_| Error::internal(anyhow::anyhow!("the store writer stopped")))?
+    }
+
+    /// The current write epoch (see [`Memo`]).
+    pub fn epoch(&self) -> u64 {
+        self.inner.epoch.load(Ordering::SeqCst)
+    }
+
+    /// A bounded in-process cache of what readers load from watched tables, invalidated by this store's writes.
+    pub fn memo<V: Clone>(&self, capacity: usize, ttl: std::time::Duration) -> Memo<V> {
+        Memo::new(self.inner.epoch.clone(), capacity, ttl)
     }
 
     /// The blocking form of [`Store::write`], for command-line tools (never call it on an async worker).
@@ -115,8 +173,11 @@ impl Store {
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
         let (tx, rx) = mpsc::channel();
+        let inner = self.inner.clone();
         let job: Job = Box::new(move |conn| {
-            tx.send(f(conn)).ok();
+            let out = f(conn);
+            inner.settle(true);
+            tx.send(out).ok();
         });
         let sender =
             self.inner.writer.lock().map_err(|_| Error::internal(anyhow::anyhow!("store lock poisoned")))?.clone();
@@ -184,6 +245,16 @@ impl Store {
         let handle = self.inner.writer_thread.lock().ok().and_then(|mut h| h.take());
         if let Some(h) = handle {
             h.join().ok();
+        }
+    }
+}
+
+impl Inner {
+    /// After a write job (committed or not, its answer not yet sent): a write that touched a watched table bumps
+    /// the epoch before its caller hears back, so the caller's next request cannot meet a stale memo.
+    fn settle(&self, invalidate: bool) {
+        if self.dirty.swap(false, Ordering::SeqCst) && invalidate {
+            self.epoch.fetch_add(1, Ordering::SeqCst);
         }
     }
 }

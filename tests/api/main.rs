@@ -30,6 +30,7 @@ mod gateway;
 mod gateway_content;
 mod gateway_limits;
 mod gateway_log;
+mod gateway_memo;
 mod gateway_sdk;
 mod http_parser;
 mod identity;
