@@ -144,17 +144,39 @@ pub fn insert_run(
     Ok(total as u64)
 }
 
-/// One batch of a run's items, from memory (`items` starting at index `from`) or from its stored dataset.
-pub fn insert_run_items(
-    conn: &mut Connection,
-    id: &str,
+/// One batch of a run's items, encoded for the store: each item's JSON text and its matching key (`None` where
+/// only SQLite's reading of the id is certain). Encoding is CPU work done before the write, off the only writer.
+pub struct EncodedItems {
     from: usize,
-    items: &[Item],
-    dataset: Option<(&str, usize)>,
-) -> Result<()> {
+    rows: Vec<(String, Option<String>)>,
+}
+
+/// Encode `items` (the batch starting at index `from`) for [`insert_run_items`]; call it on the blocking pool.
+pub fn encode_items(from: usize, items: &[Item]) -> Result<EncodedItems> {
+    let rows = items
+        .iter()
+        .enumerate()
+        .map(|(i, item)| {
+            let text = serde_json::to_string(item).map_err(Error::internal)?;
+            Ok((text, usual_item_key(item.id.as_ref(), (from + i) as i64)))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    Ok(EncodedItems { from, rows })
+}
+
+/// Where one batch of a run's items comes from.
+pub enum ItemBatch<'a> {
+    /// Inline items, already encoded.
+    Encoded(EncodedItems),
+    /// `n` items of a stored dataset, starting at index `from`.
+    Dataset { id: &'a str, from: usize, n: usize },
+}
+
+/// One batch of a run's items, in a transaction of its own.
+pub fn insert_run_items(conn: &mut Connection, id: &str, batch: ItemBatch<'_>) -> Result<()> {
     let tx = conn.transaction()?;
-    match dataset {
-        Some((ds, n)) => {
+    match batch {
+        ItemBatch::Dataset { id: ds, from, n } => {
             tx.execute(
                 "INSERT INTO run_items (run_id, idx, item, item_key)
                  SELECT ?1, idx, item, CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT) FROM dataset_items
@@ -162,21 +184,16 @@ pub fn insert_run_items(
                 params![id, ds, from as i64, (from + n) as i64],
             )?;
         }
-        None => {
+        ItemBatch::Encoded(EncodedItems { from, rows }) => {
             // The matching key is SQLite's reading of the item's id in both paths, so inline and stored datasets
-            // agree on it. For the usual ids (none, a string, an integer) it is computed here, identically and
-            // without re-parsing each item's JSON on the only writer; any other id falls back to SQLite.
+            // agree on it. For the usual ids (none, a string, an integer) it was computed with the text, identically
+            // and without re-parsing each item's JSON on the only writer; any other id falls back to SQLite.
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO run_items (run_id, idx, item, item_key)
                  VALUES (?1, ?2, ?3, coalesce(?4, CAST(coalesce(json_extract(?3, '$.id'), ?2) AS TEXT)))",
             )?;
-            let mut buf = Vec::with_capacity(512);
-            for (i, item) in items.iter().enumerate() {
-                buf.clear();
-                serde_json::to_writer(&mut buf, item).map_err(Error::internal)?;
-                let text = std::str::from_utf8(&buf).map_err(Error::internal)?;
-                let idx = (from + i) as i64;
-                stmt.execute(params![id, idx, text, usual_item_key(item.id.as_ref(), idx)])?;
+            for (i, (text, key)) in rows.iter().enumerate() {
+                stmt.execute(params![id, (from + i) as i64, text, key])?;
             }
         }
     }

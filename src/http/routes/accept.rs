@@ -130,19 +130,47 @@ pub async fn submit(
         })
         .await?;
     // Items go in batches, each its own transaction, so other writers get the writer between them; the run is
-    // opened for the engine (and announced) only once every item is stored.
+    // opened for the engine (and announced) only once every item is stored. Each inline batch is encoded on the
+    // blocking pool while the writer stores the one before, so the writer only writes.
+    let started = std::time::Instant::now();
     let items = items.map(Arc::new);
+    let encode = |from: usize| {
+        let (items, span) = (items.clone(), tracing::Span::current());
+        items.map(|items| {
+            tokio::task::spawn_blocking(move || {
+                span.in_scope(|| {
+                    let n = repo::ACCEPT_BATCH.min(items.len().saturating_sub(from));
+                    repo::encode_items(from, &items[from..from + n])
+                })
+            })
+        })
+    };
+    let mut encoding = encode(0);
     for from in (0..total as usize).step_by(repo::ACCEPT_BATCH) {
-        let (rid, items, ds) = (run_id.clone(), items.clone(), ds.clone());
+        let encoded = match encoding.take() {
+            Some(job) => Some(job.await.map_err(Error::internal)??),
+            None => None,
+        };
+        if from + repo::ACCEPT_BATCH < total as usize {
+            encoding = encode(from + repo::ACCEPT_BATCH);
+        }
+        let (rid, ds) = (run_id.clone(), ds.clone());
         state
             .store
             .write(move |conn| {
                 let n = repo::ACCEPT_BATCH.min(total as usize - from);
-                let slice = items.as_ref().map_or(&[][..], |v| &v[from..from + n]);
-                repo::insert_run_items(conn, &rid, from, slice, ds.as_deref().map(|d| (d, n)))
+                let batch = match (encoded, &ds) {
+                    (Some(e), _) => repo::ItemBatch::Encoded(e),
+                    (None, Some(d)) => repo::ItemBatch::Dataset { id: d, from, n },
+                    (None, None) => {
+                        return Err(Error::internal(anyhow::anyhow!("a run with neither items nor dataset")))
+                    }
+                };
+                repo::insert_run_items(conn, &rid, batch)
             })
             .await?;
     }
+    tracing::debug!(run = %run_id, items = total, ms = started.elapsed().as_secs_f64() * 1e3, "run items stored");
     let (rid, org, actor) = (run_id.clone(), c.org_id.clone(), c.actor());
     state
         .store
