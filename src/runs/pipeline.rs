@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::durable::Durable;
+use super::inline::Encoded;
 use super::processor::{ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
 use super::sink::{Finished, Sink};
@@ -43,6 +44,8 @@ const DRAIN: Duration = Duration::from_secs(20);
 pub enum Source {
     /// A fresh run's items, still in memory.
     Memory { items: Vec<Item>, next: usize },
+    /// A fresh run's items in memory as their stored text, parsed back a batch at a time (see [`super::inline`]).
+    Encoded { items: Vec<Encoded>, next: usize },
     /// A resumed run: the sink's items without a result.
     Pending { after: Option<u64> },
 }
@@ -66,6 +69,26 @@ impl Source {
                     (*next..end).map(|i| (i as u64, std::mem::replace(&mut items[i], Item::placeholder()))).collect();
                 *next = end;
                 Ok(Some(batch))
+            }
+            Source::Encoded { items, next } => {
+                if *next >= items.len() {
+                    return Ok(None);
+                }
+                let end = (*next + CHUNK).min(items.len());
+                // Taken out of the list, so its memory goes as the run proceeds.
+                let texts: Vec<(u64, Encoded)> = (*next..end)
+                    .map(|i| {
+                        let empty = Encoded { text: Box::from(""), key: None };
+                        (i as u64, std::mem::replace(&mut items[i], empty))
+                    })
+                    .collect();
+                *next = end;
+                let decoded = crate::telemetry::spawn_blocking_in_span(move || {
+                    par_map(texts, |(i, e)| e.decode().map(|item| (i, item)))
+                })
+                .await
+                .map_err(Error::internal)??;
+                Ok(Some(decoded.into_iter().collect::<Result<Vec<_>>>()?))
             }
             Source::Pending { after } => {
                 let batch = sink.pending(*after, CHUNK as u32).await?;

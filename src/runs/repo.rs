@@ -144,30 +144,10 @@ pub fn insert_run(
     Ok(total as u64)
 }
 
-/// One batch of a run's items, encoded for the store: each item's JSON text and its matching key (`None` where
-/// only SQLite's reading of the id is certain). Encoding is CPU work done before the write, off the only writer.
-pub struct EncodedItems {
-    from: usize,
-    rows: Vec<(String, Option<String>)>,
-}
-
-/// Encode `items` (the batch starting at index `from`) for [`insert_run_items`]; call it on the blocking pool.
-pub fn encode_items(from: usize, items: &[Item]) -> Result<EncodedItems> {
-    let rows = items
-        .iter()
-        .enumerate()
-        .map(|(i, item)| {
-            let text = serde_json::to_string(item).map_err(Error::internal)?;
-            Ok((text, usual_item_key(item.id.as_ref(), (from + i) as i64)))
-        })
-        .collect::<Result<Vec<_>>>()?;
-    Ok(EncodedItems { from, rows })
-}
-
 /// Where one batch of a run's items comes from.
 pub enum ItemBatch<'a> {
-    /// Inline items, already encoded.
-    Encoded(EncodedItems),
+    /// Inline items (already encoded), the first of them at index `from`.
+    Encoded { items: &'a [super::inline::Encoded], from: usize },
     /// `n` items of a stored dataset, starting at index `from`.
     Dataset { id: &'a str, from: usize, n: usize },
 }
@@ -184,7 +164,7 @@ pub fn insert_run_items(conn: &mut Connection, id: &str, batch: ItemBatch<'_>) -
                 params![id, ds, from as i64, (from + n) as i64],
             )?;
         }
-        ItemBatch::Encoded(EncodedItems { from, rows }) => {
+        ItemBatch::Encoded { items, from } => {
             // The matching key is SQLite's reading of the item's id in both paths, so inline and stored datasets
             // agree on it. For the usual ids (none, a string, an integer) it was computed with the text, identically
             // and without re-parsing each item's JSON on the only writer; any other id falls back to SQLite.
@@ -192,24 +172,13 @@ pub fn insert_run_items(conn: &mut Connection, id: &str, batch: ItemBatch<'_>) -
                 "INSERT INTO run_items (run_id, idx, item, item_key)
                  VALUES (?1, ?2, ?3, coalesce(?4, CAST(coalesce(json_extract(?3, '$.id'), ?2) AS TEXT)))",
             )?;
-            for (i, (text, key)) in rows.iter().enumerate() {
-                stmt.execute(params![id, (from + i) as i64, text, key])?;
+            for (i, e) in items.iter().enumerate() {
+                stmt.execute(params![id, (from + i) as i64, &*e.text, e.key.as_deref()])?;
             }
         }
     }
     tx.commit()?;
     Ok(())
-}
-
-/// The item key SQLite's `CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT)` gives, for the ids whose
-/// reading is certain: none (the index), a string (itself), an integer that fits i64 (its digits).
-fn usual_item_key(id: Option<&serde_json::Value>, idx: i64) -> Option<String> {
-    match id {
-        None | Some(serde_json::Value::Null) => Some(idx.to_string()),
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
-        Some(_) => None,
-    }
 }
 
 /// Every item is stored: the run is `queued` and the engine may take it.
@@ -594,10 +563,10 @@ mod tests {
                     |r| r.get(0),
                 )
                 .unwrap();
-            if let Some(ours) = super::usual_item_key(id.as_ref(), idx as i64) {
+            if let Some(ours) = super::super::inline::usual_item_key(id.as_ref(), idx as i64) {
                 assert_eq!(ours, sql, "id {id:?}");
             }
         }
-        assert_eq!(super::usual_item_key(Some(&json!(1.5)), 3), None, "floats are left to SQLite");
+        assert_eq!(super::super::inline::usual_item_key(Some(&json!(1.5)), 3), None, "floats are left to SQLite");
     }
 }
