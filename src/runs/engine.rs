@@ -10,6 +10,7 @@ use tokio::sync::{watch, OwnedSemaphorePermit, Semaphore};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use super::inline::Encoded;
 use super::model::{GateSpec, Item, ItemResult, RunStatus, Summary};
 use super::pipeline::{prepare_judging, Ended, JudgeRequest, Pipeline, Source};
 use super::repo;
@@ -122,7 +123,12 @@ impl RunManager {
     }
 
     /// Start (or resume) a run. `items` are the run's items when the caller still has them in memory.
-    pub fn start(self: &Arc<Self>, run_id: String, total: u64, items: Option<Vec<Item>>) -> watch::Receiver<Snapshot> {
+    pub fn start(
+        self: &Arc<Self>,
+        run_id: String,
+        total: u64,
+        items: Option<Vec<Encoded>>,
+    ) -> watch::Receiver<Snapshot> {
         let (tx, rx) = watch::channel(Snapshot { status: RunStatus::Queued, done: 0, total, summary: None });
         let active = Arc::new(Active { tx, cancel: self.shutdown.child_token() });
         if let Ok(mut map) = self.active.lock() {
@@ -207,7 +213,7 @@ impl RunManager {
         }
     }
 
-    async fn execute(&self, run_id: &str, items: Option<Vec<Item>>, active: &Active) -> Result<()> {
+    async fn execute(&self, run_id: &str, items: Option<Vec<Encoded>>, active: &Active) -> Result<()> {
         let rid = run_id.to_string();
         let work = self.store.read(move |c| repo::run_work(c, &rid)).await?;
         let Some(_permits) = self.admit(&work.org_id, &active.cancel).await else {
@@ -278,7 +284,11 @@ impl RunManager {
             progress: &progress,
         };
         let started = std::time::Instant::now();
-        let ended = pipeline.drive(Source::new(items), &mut agg).await?;
+        let source = match items {
+            Some(items) => Source::Encoded { items, next: 0 },
+            None => Source::new(None),
+        };
+        let ended = pipeline.drive(source, &mut agg).await?;
         tracing::debug!(run = %run_id, total_ms = started.elapsed().as_secs_f64() * 1e3, ?ended, "run driven");
         if ended == Ended::Paused {
             return Err(Error::Unavailable("shutting down".into()));

@@ -10,6 +10,7 @@ mod durable;
 pub mod engine;
 pub mod export;
 pub mod identity;
+pub mod inline;
 pub mod kinds;
 pub mod matrix;
 pub mod model;

@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use super::durable::Durable;
+use super::inline::Encoded;
 use super::processor::{ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
 use super::sink::{Finished, Sink};
@@ -43,6 +44,8 @@ const DRAIN: Duration = Duration::from_secs(20);
 pub enum Source {
     /// A fresh run's items, still in memory.
     Memory { items: Vec<Item>, next: usize },
+    /// A fresh run's items in memory as their stored text, parsed back a batch at a time (see [`super::inline`]).
+    Encoded { items: Vec<Encoded>, next: usize },
     /// A resumed run: the sink's items without a result.
     Pending { after: Option<u64> },
 }
@@ -66,6 +69,26 @@ impl Source {
                     (*next..end).map(|i| (i as u64, std::mem::replace(&mut items[i], Item::placeholder()))).collect();
                 *next = end;
                 Ok(Some(batch))
+            }
+            Source::Encoded { items, next } => {
+                if *next >= items.len() {
+                    return Ok(None);
+                }
+                let end = (*next + CHUNK).min(items.len());
+                // Taken out of the list, so its memory goes as the run proceeds.
+                let texts: Vec<(u64, Encoded)> = (*next..end)
+                    .map(|i| {
+                        let empty = Encoded { text: Box::from(""), key: None };
+                        (i as u64, std::mem::replace(&mut items[i], empty))
+                    })
+                    .collect();
+                *next = end;
+                let decoded = crate::telemetry::spawn_blocking_in_span(move || {
+                    par_map(texts, |(i, e)| e.decode().map(|item| (i, item)))
+                })
+                .await
+                .map_err(Error::internal)??;
+                Ok(Some(decoded.into_iter().collect::<Result<Vec<_>>>()?))
             }
             Source::Pending { after } => {
                 let batch = sink.pending(*after, CHUNK as u32).await?;
@@ -187,11 +210,17 @@ impl Pipeline<'_> {
                     }
                 }
                 let (scorers, processor) = (self.scorers.clone(), self.processor.clone());
-                let staged = crate::telemetry::spawn_blocking_in_span(move || stage_batch(&scorers, processor, take))
-                    .await
-                    .map_err(Error::internal)??;
+                let judged = self.judging.is_some();
+                let staged =
+                    crate::telemetry::spawn_blocking_in_span(move || stage_batch(&scorers, processor, judged, take))
+                        .await
+                        .map_err(Error::internal)??;
                 for (idx, work, staged_in) in staged {
                     match (work, &self.judging) {
+                        (Work::Finished(f), _) => {
+                            agg.add(&f.scores);
+                            ready.push(f);
+                        }
                         (Work::Heuristic(item, heuristic), Some(j)) => {
                             let (judge, ctx, prepared, scorers) =
                                 (j.judge.clone(), j.ctx.clone(), j.prepared.clone(), self.scorers.clone());
@@ -344,30 +373,44 @@ fn row(idx: u64, processed: Processed, elapsed: Duration) -> Result<Finished> {
     Ok(Finished { row: ResultRow { idx, outcome, scores_json, verdicts, detail, elapsed_ms }, scores })
 }
 
-/// An item after the blocking stage: heuristic scores of an `eval` run, or a processor's stage.
+/// An item after the blocking stage: heuristic scores of an `eval` run, or a processor's stage; or, when nothing is
+/// left to ask, its finished result row (encoded there, on the blocking pool, not on the run's loop).
 enum Work {
     Heuristic(Item, Vec<Score>),
     Staged(Stage),
+    Finished(Finished),
 }
 
 /// The blocking stage of a batch: the processor's when the run has one, else the heuristic scorers.
+/// `judged`: the run has model-graded scorers, so heuristic scores still wait for the judge's.
 fn stage_batch(
     scorers: &[CompiledScorer],
     processor: Option<Arc<dyn ItemProcessor>>,
+    judged: bool,
     batch: Vec<(u64, Item)>,
 ) -> Result<Vec<(u64, Work, Duration)>> {
-    match processor {
+    let staged = match processor {
         Some(p) => par_map(batch, |(i, item)| {
             let t = Instant::now();
-            let w = Work::Staged(p.process(&item));
-            (i, w, t.elapsed())
+            match p.process(&item) {
+                Stage::Done(processed) => {
+                    let elapsed = t.elapsed();
+                    row(i, processed, elapsed).map(|f| (i, Work::Finished(f), elapsed))
+                }
+                ask => Ok((i, Work::Staged(ask), t.elapsed())),
+            }
         }),
         None => par_map(batch, |(i, item)| {
             let t = Instant::now();
-            let s = score_item(scorers, &item);
-            (i, Work::Heuristic(item, s), t.elapsed())
+            let scores = score_item(scorers, &item);
+            if judged {
+                return Ok((i, Work::Heuristic(item, scores), t.elapsed()));
+            }
+            let elapsed = t.elapsed();
+            row(i, Processed { scores, detail: None }, elapsed).map(|f| (i, Work::Finished(f), elapsed))
         }),
-    }
+    }?;
+    staged.into_iter().collect()
 }
 
 /// `f` over a batch across the available cores, in batch order.

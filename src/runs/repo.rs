@@ -144,17 +144,19 @@ pub fn insert_run(
     Ok(total as u64)
 }
 
-/// One batch of a run's items, from memory (`items` starting at index `from`) or from its stored dataset.
-pub fn insert_run_items(
-    conn: &mut Connection,
-    id: &str,
-    from: usize,
-    items: &[Item],
-    dataset: Option<(&str, usize)>,
-) -> Result<()> {
+/// Where one batch of a run's items comes from.
+pub enum ItemBatch<'a> {
+    /// Inline items (already encoded), the first of them at index `from`.
+    Encoded { items: &'a [super::inline::Encoded], from: usize },
+    /// `n` items of a stored dataset, starting at index `from`.
+    Dataset { id: &'a str, from: usize, n: usize },
+}
+
+/// One batch of a run's items, in a transaction of its own.
+pub fn insert_run_items(conn: &mut Connection, id: &str, batch: ItemBatch<'_>) -> Result<()> {
     let tx = conn.transaction()?;
-    match dataset {
-        Some((ds, n)) => {
+    match batch {
+        ItemBatch::Dataset { id: ds, from, n } => {
             tx.execute(
                 "INSERT INTO run_items (run_id, idx, item, item_key)
                  SELECT ?1, idx, item, CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT) FROM dataset_items
@@ -162,37 +164,21 @@ pub fn insert_run_items(
                 params![id, ds, from as i64, (from + n) as i64],
             )?;
         }
-        None => {
+        ItemBatch::Encoded { items, from } => {
             // The matching key is SQLite's reading of the item's id in both paths, so inline and stored datasets
-            // agree on it. For the usual ids (none, a string, an integer) it is computed here, identically and
-            // without re-parsing each item's JSON on the only writer; any other id falls back to SQLite.
+            // agree on it. For the usual ids (none, a string, an integer) it was computed with the text, identically
+            // and without re-parsing each item's JSON on the only writer; any other id falls back to SQLite.
             let mut stmt = tx.prepare_cached(
                 "INSERT INTO run_items (run_id, idx, item, item_key)
                  VALUES (?1, ?2, ?3, coalesce(?4, CAST(coalesce(json_extract(?3, '$.id'), ?2) AS TEXT)))",
             )?;
-            let mut buf = Vec::with_capacity(512);
-            for (i, item) in items.iter().enumerate() {
-                buf.clear();
-                serde_json::to_writer(&mut buf, item).map_err(Error::internal)?;
-                let text = std::str::from_utf8(&buf).map_err(Error::internal)?;
-                let idx = (from + i) as i64;
-                stmt.execute(params![id, idx, text, usual_item_key(item.id.as_ref(), idx)])?;
+            for (i, e) in items.iter().enumerate() {
+                stmt.execute(params![id, (from + i) as i64, &*e.text, e.key.as_deref()])?;
             }
         }
     }
     tx.commit()?;
     Ok(())
-}
-
-/// The item key SQLite's `CAST(coalesce(json_extract(item, '$.id'), idx) AS TEXT)` gives, for the ids whose
-/// reading is certain: none (the index), a string (itself), an integer that fits i64 (its digits).
-fn usual_item_key(id: Option<&serde_json::Value>, idx: i64) -> Option<String> {
-    match id {
-        None | Some(serde_json::Value::Null) => Some(idx.to_string()),
-        Some(serde_json::Value::String(s)) => Some(s.clone()),
-        Some(serde_json::Value::Number(n)) => n.as_i64().map(|v| v.to_string()),
-        Some(_) => None,
-    }
 }
 
 /// Every item is stored: the run is `queued` and the engine may take it.
@@ -577,10 +563,10 @@ mod tests {
                     |r| r.get(0),
                 )
                 .unwrap();
-            if let Some(ours) = super::usual_item_key(id.as_ref(), idx as i64) {
+            if let Some(ours) = super::super::inline::usual_item_key(id.as_ref(), idx as i64) {
                 assert_eq!(ours, sql, "id {id:?}");
             }
         }
-        assert_eq!(super::usual_item_key(Some(&json!(1.5)), 3), None, "floats are left to SQLite");
+        assert_eq!(super::super::inline::usual_item_key(Some(&json!(1.5)), 3), None, "floats are left to SQLite");
     }
 }

@@ -12,7 +12,8 @@ use crate::error::{Error, Result};
 use crate::http::auth::Caller;
 use crate::http::AppState;
 use crate::judge::keys::RequestKey;
-use crate::runs::model::{Item, Run};
+use crate::runs::inline::Inline;
+use crate::runs::model::Run;
 use crate::runs::repo::{self, RunSpec};
 use crate::store::{new_id, now};
 use crate::usage::audit;
@@ -24,8 +25,8 @@ pub const MAX_WAIT_S: f64 = 3600.0;
 pub struct Submission {
     pub project_id: String,
     pub spec: RunSpec,
-    /// Inline items, or `None` with `dataset_id`.
-    pub items: Option<Vec<Item>>,
+    /// Inline items (encoded: see [`crate::runs::inline`]), or `None` with `dataset_id`.
+    pub items: Option<Inline>,
     /// A stored dataset's id or name.
     pub dataset_id: Option<String>,
     pub provider_key: Option<RequestKey>,
@@ -35,6 +36,16 @@ pub struct Submission {
     /// The audit log's action (`run.create`, …) and what it records besides the project and the item count.
     pub action: &'static str,
     pub audit: Value,
+}
+
+/// Items a kind of run built itself, encoded for [`Submission::items`] (on the blocking pool: CPU work).
+pub async fn encode_items(items: Option<Vec<crate::domain::Item>>) -> Result<Option<Inline>> {
+    match items {
+        None => Ok(None),
+        Some(items) => crate::telemetry::spawn_blocking_in_span(move || Inline::encode(&items).map(Some))
+            .await
+            .map_err(Error::internal)?,
+    }
 }
 
 /// `wait_s` within 0..=[`MAX_WAIT_S`].
@@ -136,7 +147,7 @@ pub async fn submit(
     } = sub;
     let run_id = new_id("run");
     let (rid, org, pid) = (run_id.clone(), c.org_id.clone(), project_id.clone());
-    let n_inline = items.as_ref().map_or(0, Vec::len);
+    let n_inline = items.as_ref().map_or(0, Inline::len);
     let (total, ds) = state
         .store
         .write(move |conn| {
@@ -151,19 +162,28 @@ pub async fn submit(
         })
         .await?;
     // Items go in batches, each its own transaction, so other writers get the writer between them; the run is
-    // opened for the engine (and announced) only once every item is stored.
-    let items = items.map(Arc::new);
+    // opened for the engine (and announced) only once every item is stored. Inline items come encoded (their
+    // JSON text, made while the body was read), so the writer only writes.
+    let started = std::time::Instant::now();
+    let items = items.map(|i| Arc::new(i.items));
     for from in (0..total as usize).step_by(repo::ACCEPT_BATCH) {
         let (rid, items, ds) = (run_id.clone(), items.clone(), ds.clone());
         state
             .store
             .write(move |conn| {
                 let n = repo::ACCEPT_BATCH.min(total as usize - from);
-                let slice = items.as_ref().map_or(&[][..], |v| &v[from..from + n]);
-                repo::insert_run_items(conn, &rid, from, slice, ds.as_deref().map(|d| (d, n)))
+                let batch = match (&items, &ds) {
+                    (Some(v), _) => repo::ItemBatch::Encoded { items: &v[from..(from + n).min(v.len())], from },
+                    (None, Some(d)) => repo::ItemBatch::Dataset { id: d, from, n },
+                    (None, None) => {
+                        return Err(Error::internal(anyhow::anyhow!("a run with neither items nor dataset")))
+                    }
+                };
+                repo::insert_run_items(conn, &rid, batch)
             })
             .await?;
     }
+    tracing::debug!(run = %run_id, items = total, ms = started.elapsed().as_secs_f64() * 1e3, "run items stored");
     let (rid, org, actor) = (run_id.clone(), c.org_id.clone(), c.actor());
     state
         .store
@@ -179,7 +199,11 @@ pub async fn submit(
             Ok(())
         })
         .await?;
-    let items = items.map(|a| Arc::try_unwrap(a).unwrap_or_else(|shared| (*shared).clone()));
+    let items = match items {
+        // Every write is done with its share of the list, so it is ours alone again.
+        Some(a) => Some(Arc::try_unwrap(a).map_err(|_| Error::internal(anyhow::anyhow!("run items still shared")))?),
+        None => None,
+    };
     if let Some(k) = provider_key {
         state.runs.judge().hold_request_key(&run_id, k);
     }

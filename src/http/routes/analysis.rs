@@ -307,7 +307,7 @@ pub async fn create_analysis(
     let sub = Submission {
         project_id,
         spec,
-        items,
+        items: super::accept::encode_items(items).await?,
         dataset_id,
         provider_key: b.provider_key,
         target_headers: Vec::new(),
@@ -381,7 +381,7 @@ pub async fn create_audit(
     let sub = Submission {
         project_id,
         spec,
-        items,
+        items: super::accept::encode_items(items).await?,
         dataset_id,
         provider_key: b.provider_key,
         target_headers: Vec::new(),

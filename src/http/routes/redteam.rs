@@ -278,7 +278,7 @@ pub async fn create_red_team(
     let sub = Submission {
         project_id,
         spec,
-        items: Some(items),
+        items: super::accept::encode_items(Some(items)).await?,
         dataset_id: None,
         provider_key: b.provider_key,
         target_headers: headers,

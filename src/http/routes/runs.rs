@@ -16,6 +16,7 @@ use crate::http::routes::accept::{accept, validate_provider_key, validate_wait, 
 use crate::http::routes::run_identity;
 use crate::http::AppState;
 use crate::runs::dataset::{self, Format};
+use crate::runs::inline::Inline;
 use crate::runs::kinds::result_filter;
 use crate::runs::model::{GateSpec, Item, Run};
 use crate::runs::repo::{self, Dataset, ResultsQuery, RunSpec};
@@ -132,9 +133,10 @@ pub async fn delete_dataset(
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct CreateRun {
-    /// Inline items.
+    /// Inline items (read one at a time into their stored text: see [`crate::runs::inline`]).
     #[serde(default)]
-    pub dataset: Option<Vec<Item>>,
+    #[schema(value_type = Option<Vec<Item>>)]
+    pub dataset: Option<Inline>,
     /// A stored dataset's id or name.
     #[serde(default)]
     pub dataset_id: Option<String>,
@@ -258,7 +260,7 @@ pub async fn create_run(
         (Some(items), None) if items.is_empty() => return Err(Error::field("dataset", "the dataset has no items")),
         (Some(items), None) => {
             if checked.is_none() {
-                crate::runs::dataset::require_outputs(&items)?;
+                items.require_outputs()?;
             }
             Some(items)
         }
@@ -314,7 +316,7 @@ pub async fn create_run(
     };
     let names: Vec<String> = spec.scorers.iter().map(|s| s.name.clone()).collect();
     tracing::debug!(read_ms = t_read.as_secs_f64() * 1e3, parse_ms = t_parse.as_secs_f64() * 1e3, "run body read");
-    let submission = |spec: RunSpec, items: Option<Vec<Item>>, headers: crate::targets::Headers| Submission {
+    let submission = |spec: RunSpec, items: Option<Inline>, headers: crate::targets::Headers| Submission {
         project_id: project_id.clone(),
         audit: json!({"scorers": names, "target": spec.target.as_ref().map(|t| t.label())}),
         spec,
