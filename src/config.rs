@@ -90,6 +90,9 @@ pub struct KeysConfig {
 pub struct JudgeConfig {
     /// Judge calls in flight at most per (org, provider).
     pub max_concurrency_per_org_provider: usize,
+    /// Calls in flight at most per (org, host) to a customer's own HTTP endpoint (a run's or the red team's `url`
+    /// target): its own lane, so an app slower than a provider never holds a provider's slots.
+    pub max_concurrency_per_org_http_target: usize,
     /// Judge calls in flight at most across the whole process.
     pub global_max_concurrency: usize,
     /// Retries of a failed judge call that is worth retrying.
@@ -233,6 +236,7 @@ impl Default for JudgeConfig {
     fn default() -> Self {
         Self {
             max_concurrency_per_org_provider: 20,
+            max_concurrency_per_org_http_target: 8,
             global_max_concurrency: 256,
             max_retries: 3,
             backoff_base_ms: 500,
@@ -419,6 +423,9 @@ impl Config {
         }
         if self.judge.max_concurrency_per_org_provider == 0 {
             return bad("judge.max_concurrency_per_org_provider", "must be at least 1".into());
+        }
+        if self.judge.max_concurrency_per_org_http_target == 0 {
+            return bad("judge.max_concurrency_per_org_http_target", "must be at least 1".into());
         }
         if self.judge.global_max_concurrency < self.judge.max_concurrency_per_org_provider {
             return bad(

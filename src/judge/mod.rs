@@ -7,6 +7,7 @@ mod ask;
 pub mod backend;
 mod cache;
 mod estimate;
+mod external;
 mod generate;
 mod health;
 pub mod keys;
@@ -16,6 +17,7 @@ pub mod retry;
 mod samples;
 pub mod settings;
 
+pub use external::ExternalFailure;
 pub use generate::Generated;
 pub use settings::{org_settings, save_org_settings};
 
@@ -82,6 +84,8 @@ pub struct Judge {
     backend: Arc<dyn backend::Backend>,
     http: providers::ProviderClient,
     lanes: Mutex<HashMap<(String, Provider), Arc<Lane>>>,
+    /// Lanes of HTTP targets, per (org, host): see [`external`].
+    http_lanes: Mutex<HashMap<(String, String), Arc<Lane>>>,
     global: Semaphore,
     failed: Mutex<HashMap<KeyRef, ScoreError>>,
     /// Keys not yet proven by a success, and the gate that limits their first calls.
@@ -153,6 +157,7 @@ impl Judge {
             )?,
             backend,
             lanes: Mutex::new(HashMap::new()),
+            http_lanes: Mutex::new(HashMap::new()),
             global: Semaphore::new(cfg.global_max_concurrency),
             failed: Mutex::new(HashMap::new()),
             probing: Mutex::new(HashMap::new()),
@@ -200,6 +205,16 @@ impl Judge {
         }
         if let Ok(mut p) = self.probing.lock() {
             p.remove(&key);
+        }
+    }
+
+    /// The one retry policy, from `judge.*` (provider calls and HTTP targets alike).
+    fn retry_policy(&self) -> retry::Policy {
+        retry::Policy {
+            base_ms: self.cfg.backoff_base_ms,
+            max_ms: self.cfg.backoff_max_ms,
+            max_retries: self.cfg.max_retries,
+            budget: Duration::from_secs(self.cfg.item_budget_s),
         }
     }
 
@@ -386,12 +401,7 @@ impl Judge {
     ) -> Result<(String, Line), ScoreError> {
         let lane = self.lane(&ctx.org_id, target.provider);
         let started = Instant::now();
-        let policy = retry::Policy {
-            base_ms: self.cfg.backoff_base_ms,
-            max_ms: self.cfg.backoff_max_ms,
-            max_retries: self.cfg.max_retries,
-            budget: Duration::from_secs(self.cfg.item_budget_s),
-        };
+        let policy = self.retry_policy();
         let mut attempts = retry::Attempts::default();
         loop {
             if let Some(e) = self.blocked(ctx, target) {

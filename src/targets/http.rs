@@ -10,7 +10,8 @@ use super::path::ResponsePath;
 use super::spec::Headers;
 use super::template::JsonTemplate;
 use crate::domain::{Code, Item, ScoreError};
-use crate::providers::{ProviderClient, Turn};
+use crate::judge::ExternalFailure;
+use crate::providers::{ErrorKind, ProviderClient, Turn};
 
 /// Replies bigger than this are refused (a target's answer is text, not a download).
 pub const MAX_REPLY_BYTES: usize = 8 * 1024 * 1024;
@@ -40,6 +41,24 @@ fn fail(code: Code, message: String, headers: &Headers) -> ScoreError {
     ScoreError::new(code, m)
 }
 
+/// A failure that no retry can mend (a bad header, a policy refusal, an answer without the response path).
+fn final_failure(error: ScoreError) -> ExternalFailure {
+    ExternalFailure { error, kind: ErrorKind::InvalidRequest, retry_after: None }
+}
+
+/// An answer's status as the retry policy reads it: the codes a provider's own answer would map to.
+fn status_kind(status: u16) -> (Code, ErrorKind) {
+    match status {
+        401 | 403 => (Code::ByokAuthFailed, ErrorKind::Auth),
+        402 => (Code::ByokQuotaExceeded, ErrorKind::Quota),
+        429 => (Code::ByokRateLimited, ErrorKind::RateLimited),
+        408 | 504 => (Code::ByokProviderError, ErrorKind::Timeout),
+        502 | 503 | 529 => (Code::ByokProviderError, ErrorKind::Overloaded),
+        500..=599 => (Code::ByokProviderError, ErrorKind::Server),
+        _ => (Code::ByokProviderError, ErrorKind::InvalidRequest),
+    }
+}
+
 impl HttpCall {
     /// The request body for `item` after `history` (earlier turns of a multi-turn attempt, else empty): the
     /// template (its `{{messages}}` is the conversation as OpenAI chat messages), or an OpenAI chat body.
@@ -52,27 +71,35 @@ impl HttpCall {
         }
     }
 
-    /// One POST (retries are the scheduler's business for provider targets; an HTTP target is called once).
+    /// The lane this target's calls share (one per org and host, see `Judge::call_external`).
+    pub fn host(&self) -> String {
+        match self.url.port() {
+            Some(port) => format!("{}:{port}", self.url.host_str().unwrap_or("")),
+            None => self.url.host_str().unwrap_or("").to_string(),
+        }
+    }
+
+    /// One POST. Retrying is the scheduler's business (`Judge::call_external`): the failure says what kind it was
+    /// and how long the endpoint asked to wait.
     pub async fn call(
         &self,
         client: &ProviderClient,
         headers: &Headers,
         item: &Item,
         history: &[Turn],
-    ) -> Result<Reply, ScoreError> {
+    ) -> Result<Reply, ExternalFailure> {
         let host = self.url.host_str().unwrap_or("").to_string();
-        client
-            .policy()
-            .check_url_resolving(&self.url, false)
-            .await
-            .map_err(|r| ScoreError::new(Code::ByokEndpointUnreachable, format!("target {host}: {r}")))?;
+        client.policy().check_url_resolving(&self.url, false).await.map_err(|r| {
+            final_failure(ScoreError::new(Code::ByokEndpointUnreachable, format!("target {host}: {r}")))
+        })?;
         let mut map = HeaderMap::new();
         map.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
         for (name, value) in headers.iter() {
             let (Ok(n), Ok(mut v)) =
                 (HeaderName::from_bytes(name.as_bytes()), HeaderValue::from_str(value.expose_secret()))
             else {
-                return Err(ScoreError::new(Code::ValidationFailed, format!("target header {name} cannot be sent")));
+                let e = ScoreError::new(Code::ValidationFailed, format!("target header {name} cannot be sent"));
+                return Err(final_failure(e));
             };
             v.set_sensitive(true);
             map.insert(n, v);
@@ -84,24 +111,26 @@ impl HttpCall {
             other => req.json(other),
         };
         let resp = req.send().await.map_err(|e| {
-            let code = if e.is_timeout() { Code::ByokProviderError } else { Code::ByokEndpointUnreachable };
-            let what = if e.is_timeout() { "timed out" } else { "could not be reached" };
-            fail(code, format!("target {host} {what}"), headers)
+            let (code, kind, what) = if e.is_timeout() {
+                (Code::ByokProviderError, ErrorKind::Timeout, "timed out")
+            } else {
+                (Code::ByokEndpointUnreachable, ErrorKind::Unreachable, "could not be reached")
+            };
+            ExternalFailure { error: fail(code, format!("target {host} {what}"), headers), kind, retry_after: None }
         })?;
         let status = resp.status().as_u16();
-        let bytes = read_limited(resp)
-            .await
-            .map_err(|why| fail(Code::ByokProviderError, format!("target {host}: {why}"), headers))?;
+        let retry_after = crate::providers::retry_after(resp.headers());
+        let bytes = read_limited(resp).await.map_err(|why| ExternalFailure {
+            error: fail(Code::ByokProviderError, format!("target {host}: {why}"), headers),
+            kind: ErrorKind::Server,
+            retry_after: None,
+        })?;
         let text = String::from_utf8_lossy(&bytes).into_owned();
         if !(200..300).contains(&status) {
-            let code = match status {
-                401 | 403 => Code::ByokAuthFailed,
-                402 => Code::ByokQuotaExceeded,
-                429 => Code::ByokRateLimited,
-                _ => Code::ByokProviderError,
-            };
+            let (code, kind) = status_kind(status);
             let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
-            return Err(fail(code, format!("target {host} answered {status}: {snippet}"), headers));
+            let error = fail(code, format!("target {host} answered {status}: {snippet}"), headers);
+            return Err(ExternalFailure { error, kind, retry_after });
         }
         let json: Option<Value> = serde_json::from_str(&text).ok();
         let answer = if self.path.as_str().is_empty() {
@@ -111,14 +140,14 @@ impl HttpCall {
         };
         let Some(answer) = answer else {
             let snippet: String = text.chars().take(SNIPPET_CHARS).collect();
-            return Err(fail(
+            return Err(final_failure(fail(
                 Code::ByokProviderError,
                 format!(
                     "target {host} answered {status} with nothing at response_path {:?}: {snippet}",
                     self.path.as_str()
                 ),
                 headers,
-            ));
+            )));
         };
         let usage = |f: &str| {
             json.as_ref().and_then(|v| v.pointer(&format!("/usage/{f}"))).and_then(Value::as_u64).unwrap_or(0)

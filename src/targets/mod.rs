@@ -185,8 +185,14 @@ pub async fn produce_turns(judge: &Judge, ctx: &RunCtx, target: &Prepared, item:
             if let Some(e) = judge.over_cost_limit(ctx) {
                 return Produced::failed(e, started);
             }
-            let result = call.call(judge.http(), headers, item, history).await;
-            let mut line = Line { source: Source::Target, calls: 1, price_known: false, ..Default::default() };
+            let mut calls = 0u64;
+            let result = judge
+                .call_external(ctx, &call.host(), || {
+                    calls += 1;
+                    call.call(judge.http(), headers, item, history)
+                })
+                .await;
+            let mut line = Line { source: Source::Target, calls, price_known: false, ..Default::default() };
             if let Ok(r) = &result {
                 line.input_tokens = r.input_tokens;
                 line.output_tokens = r.output_tokens;

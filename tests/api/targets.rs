@@ -361,3 +361,55 @@ async fn a_restarted_target_run_keeps_one_result_per_item_and_never_asks_again_f
     }
     drop(dir);
 }
+
+/// An HTTP target is called through a lane of its own: at most `judge.max_concurrency_per_org_http_target` calls
+/// in flight, 429s and 5xx retried with the judge's policy (Retry-After honoured), so every item gets its answer.
+#[tokio::test]
+async fn an_http_target_has_its_own_capped_lane_and_its_429s_are_retried() {
+    let fake = FakeProvider::start(Knobs { latency: Duration::from_millis(60), ..echo() });
+    let app = spawn_app_with(|c| {
+        c.judge.max_concurrency_per_org_http_target = 2;
+        c.judge.backoff_base_ms = 10;
+        c.judge.backoff_max_ms = 50;
+    })
+    .await;
+    let (_, admin) = app.org("acme").await;
+    app.post("/v1/projects", &admin, json!({"name": "web"})).await;
+    let target = json!({"url": format!("{}/v1/chat/completions", fake.base), "response_path": "choices[0].message.content",
+                        "headers": {"Authorization": "Bearer app-key-123456"},
+                        "body_template": {"model": "my-app", "messages": "{{messages}}"}});
+    let items: Vec<Value> = (0..8).map(|i| json!({"input": format!("q{i}")})).collect();
+    let scorers = json!([{"type": "contains", "config": {"value": "[my-app]"}}]);
+    let body = json!({"dataset": items, "scorers": scorers, "target": target, "wait_s": 60});
+    let (s, run) = app.post(RUNS, &admin, body).await;
+    assert_eq!(s, 200, "{run}");
+    let first = results(&app, &admin, run["id"].as_str().unwrap()).await;
+    assert_eq!(run["summary"]["passed"], 8, "{run} {first:?}");
+    assert_eq!(fake.max_in_flight(), 2, "the lane's cap is the config key, and it is reached");
+
+    // A rate-limited endpoint: 3 calls a second, the others refused with 429 and Retry-After: 1. Every item still
+    // gets its answer, paced by the lane rather than given up.
+    fake.set_knobs(Knobs { rps_limit: Some(3), retry_after_s: Some(1), ..echo() });
+    fake.reset_counters();
+    let items: Vec<Value> = (0..9).map(|i| json!({"input": format!("r{i}")})).collect();
+    let body = json!({"dataset": items, "scorers": scorers, "target": target, "wait_s": 60});
+    let started = Instant::now();
+    let (s, run) = app.post(RUNS, &admin, body).await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["summary"]["passed"], 9, "every item answered after its 429s were retried: {run}");
+    assert_eq!(run["summary"]["errored"], 0, "{run}");
+    assert!(fake.calls() > 9, "some calls were refused and retried ({} calls)", fake.calls());
+    assert!(started.elapsed() >= Duration::from_secs(2), "9 answers at 3 a second take at least two seconds");
+    let rows = results(&app, &admin, run["id"].as_str().unwrap()).await;
+    assert!(rows.iter().all(|r| r["item"]["output"].as_str().is_some_and(|o| o.contains("] r"))), "{rows:?}");
+
+    // A rejected credential is not retried: one call per item.
+    fake.set_knobs(Knobs { valid_keys: vec!["right-key-1234567".into()], ..echo() });
+    fake.reset_counters();
+    let items: Vec<Value> = (0..3).map(|i| json!({"input": format!("s{i}")})).collect();
+    let body = json!({"dataset": items, "scorers": scorers, "target": target, "wait_s": 60});
+    let (s, run) = app.post(RUNS, &admin, body).await;
+    assert_eq!(s, 200, "{run}");
+    assert_eq!(run["summary"]["errored"], 3, "{run}");
+    assert_eq!(fake.calls(), 3, "a 401 is not retried");
+}
