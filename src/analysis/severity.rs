@@ -73,13 +73,20 @@ pub struct Systemic {
 /// Rule 4, over all verdicts of a run: finds systemic subcategories, raises their failing checks one step, and
 /// re-selects each touched item's primary failure (a raised check may now be the worst).
 pub fn apply_systemic(verdicts: &mut [ItemVerdict]) -> Vec<Systemic> {
-    let mut tally: BTreeMap<(String, String), (usize, usize)> = BTreeMap::new();
+    apply_systemic_marked(verdicts).0
+}
+
+/// [`apply_systemic`], also saying which verdicts it changed, so a caller rewrites only those (without keeping a
+/// copy of every verdict to compare with).
+pub fn apply_systemic_marked(verdicts: &mut [ItemVerdict]) -> (Vec<Systemic>, Vec<bool>) {
+    // Borrowed keys: one map entry per subcategory, not two string copies per check.
+    let mut tally: BTreeMap<(&str, &str), (usize, usize)> = BTreeMap::new();
     for verdict in verdicts.iter() {
         for check in &verdict.checks {
             if check.decision == Decision::NotApplicable {
                 continue;
             }
-            let entry = tally.entry((check.bucket.clone(), check.subcategory.clone())).or_default();
+            let entry = tally.entry((check.bucket.as_str(), check.subcategory.as_str())).or_default();
             entry.1 += 1;
             if check.decision == Decision::Fail {
                 entry.0 += 1;
@@ -92,17 +99,18 @@ pub fn apply_systemic(verdicts: &mut [ItemVerdict]) -> Vec<Systemic> {
             *failed >= SYSTEMIC_MIN_ITEMS && (*failed as f64) >= SYSTEMIC_SHARE * (*applicable as f64)
         })
         .map(|((bucket, subcategory), (failed, applicable))| Systemic {
-            bucket,
-            subcategory,
+            bucket: bucket.to_owned(),
+            subcategory: subcategory.to_owned(),
             failed,
             applicable,
             share: failed as f64 / applicable as f64,
         })
         .collect();
+    let mut changed = vec![false; verdicts.len()];
     if systemic.is_empty() {
-        return systemic;
+        return (systemic, changed);
     }
-    for verdict in verdicts.iter_mut() {
+    for (verdict, changed) in verdicts.iter_mut().zip(changed.iter_mut()) {
         let mut touched = false;
         for check in verdict.checks.iter_mut() {
             let hit = check.decision == Decision::Fail
@@ -115,9 +123,10 @@ pub fn apply_systemic(verdicts: &mut [ItemVerdict]) -> Vec<Systemic> {
         }
         if touched {
             verdict.reselect();
+            *changed = true;
         }
     }
-    systemic
+    (systemic, changed)
 }
 
 // The primary-failure choice sits with the severity policy, not next to `ItemVerdict` in `types.rs`: it ranks by

@@ -15,6 +15,7 @@ pub mod kinds;
 pub mod matrix;
 pub mod model;
 pub mod pairwise;
+mod parallel;
 pub mod pipeline;
 pub mod processor;
 pub mod produce;

@@ -20,6 +20,7 @@ use tokio_util::sync::CancellationToken;
 
 use super::durable::Durable;
 use super::inline::Encoded;
+use super::parallel::par_map;
 use super::processor::{ItemProcessor, Processed, Stage};
 use super::repo::ResultRow;
 use super::sink::{Finished, Sink};
@@ -411,33 +412,6 @@ fn stage_batch(
         }),
     }?;
     staged.into_iter().collect()
-}
-
-/// `f` over a batch across the available cores, in batch order.
-fn par_map<T: Send, R: Send>(batch: Vec<T>, f: impl Fn(T) -> R + Sync) -> Result<Vec<R>> {
-    let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1).clamp(1, 8);
-    if threads == 1 || batch.len() < 256 {
-        return Ok(batch.into_iter().map(f).collect());
-    }
-    let per = batch.len().div_ceil(threads).max(1);
-    let mut parts: Vec<Vec<T>> = Vec::with_capacity(threads);
-    let mut rest = batch;
-    while rest.len() > per {
-        let tail = rest.split_off(per);
-        parts.push(rest);
-        rest = tail;
-    }
-    parts.push(rest);
-    let f = &f;
-    std::thread::scope(|scope| {
-        let handles: Vec<_> =
-            parts.into_iter().map(|part| scope.spawn(move || part.into_iter().map(f).collect::<Vec<_>>())).collect();
-        let mut out = Vec::new();
-        for h in handles {
-            out.extend(h.join().map_err(|_| Error::internal(anyhow::anyhow!("a scorer panicked")))?);
-        }
-        Ok(out)
-    })
 }
 
 /// What a run asks of the judge, as its spec records it.

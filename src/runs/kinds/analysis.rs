@@ -10,11 +10,12 @@ use serde_json::{json, Value};
 use super::super::model::{text_of, Item, Summary};
 use super::super::processor::{Ask, ItemProcessor, Processed, Stage};
 use super::{baseline_summary, kind_score, AnalysisTask};
-use crate::analysis::severity::{apply_systemic, SeverityOverrides};
+use crate::analysis::severity::{apply_systemic_marked, SeverityOverrides};
 use crate::analysis::summary::{summarize, AnalysisSummary, Gate};
 use crate::analysis::{judge, AnalysisItem, AnalysisSpec, Analyzer, ItemVerdict, JudgeOutcome, PriorScore, SpecError};
 use crate::domain::{Code, Score, ScoreError};
 use crate::error::{Error, Result};
+use crate::runs::parallel::par_map;
 use crate::scoring::judge::JudgeSpec;
 use crate::store::Store;
 
@@ -161,43 +162,57 @@ pub async fn finish(
     let gate = task.gate(&analyzer).map_err(spec_error)?;
     let baseline = baseline_summary(store, org_id, gate.baseline.as_deref()).await?.and_then(|s| as_analysis(&s));
     let rid = run_id.to_owned();
-    let stored: Vec<(u64, ItemVerdict, Option<ScoreError>)> = store
+    let raw: Vec<(i64, Option<String>, String)> = store
         .read(move |c| {
             let mut stmt = c.prepare("SELECT idx, detail, scores FROM run_results WHERE run_id = ?1 ORDER BY idx")?;
             let rows = stmt
                 .query_map([&rid], |r| {
-                    Ok((r.get::<_, i64>(0)? as u64, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
+                    Ok((r.get::<_, i64>(0)?, r.get::<_, Option<String>>(1)?, r.get::<_, String>(2)?))
                 })?
                 .collect::<rusqlite::Result<Vec<_>>>()?;
-            Ok(rows
-                .into_iter()
-                .filter_map(|(idx, detail, scores)| {
-                    let verdict = serde_json::from_str::<DetailIn>(&detail?).ok()?.analysis;
-                    let error = serde_json::from_str::<Vec<Score>>(&scores)
-                        .ok()
-                        .and_then(|s| s.into_iter().next())
-                        .and_then(|s| s.error);
-                    Some((idx, verdict, error))
-                })
-                .collect())
+            Ok(rows)
         })
         .await?;
-    let (idxs, errors): (Vec<u64>, Vec<Option<ScoreError>>) = stored.iter().map(|(i, _, e)| (*i, e.clone())).unzip();
-    let before: Vec<ItemVerdict> = stored.into_iter().map(|(_, v, _)| v).collect();
-    let mut verdicts = before.clone();
-    let systemic = apply_systemic(&mut verdicts);
-    let changed: Vec<(u64, Processed)> = verdicts
-        .iter()
-        .zip(&before)
-        .enumerate()
-        .filter(|(_, (now, was))| now != was)
-        .map(|(i, (now, _))| (idxs[i], processed(now, errors[i].clone())))
-        .collect();
-    for batch in changed.chunks(REWRITE_BATCH) {
-        let rows: Vec<(i64, String, Option<String>)> = batch
-            .iter()
-            .map(|(i, p)| (*i as i64, serde_json::to_string(&p.scores).unwrap_or_default(), p.detail.clone()))
-            .collect();
+    // Decoding every verdict, the rule and encoding the raised ones are CPU work over the whole run: off the
+    // runtime, across the cores, without a second copy of the verdicts to find what changed.
+    let (idxs, verdicts, systemic, changed) = crate::telemetry::spawn_blocking_in_span(move || -> Result<_> {
+        let decoded = par_map(raw, |(idx, detail, scores)| {
+            let verdict = serde_json::from_str::<DetailIn>(&detail?).ok()?.analysis;
+            // Only a judge failure leaves an error on the score; most rows have none to decode.
+            let error = if scores.contains("\"error\"") {
+                serde_json::from_str::<Vec<Score>>(&scores)
+                    .ok()
+                    .and_then(|s| s.into_iter().next())
+                    .and_then(|s| s.error)
+            } else {
+                None
+            };
+            Some((idx as u64, verdict, error))
+        })?;
+        let mut idxs = Vec::with_capacity(decoded.len());
+        let mut errors = Vec::with_capacity(decoded.len());
+        let mut verdicts = Vec::with_capacity(decoded.len());
+        for (idx, verdict, error) in decoded.into_iter().flatten() {
+            idxs.push(idx);
+            errors.push(error);
+            verdicts.push(verdict);
+        }
+        let (systemic, touched) = apply_systemic_marked(&mut verdicts);
+        let todo: Vec<usize> = touched.iter().enumerate().filter(|(_, t)| **t).map(|(i, _)| i).collect();
+        let changed = par_map(todo, |i| {
+            let p = processed(&verdicts[i], errors[i].clone());
+            (idxs[i] as i64, serde_json::to_string(&p.scores).unwrap_or_default(), p.detail)
+        })?;
+        Ok((idxs, verdicts, systemic, changed))
+    })
+    .await
+    .map_err(Error::internal)??;
+    let mut changed = changed.into_iter();
+    loop {
+        let rows: Vec<(i64, String, Option<String>)> = changed.by_ref().take(REWRITE_BATCH).collect();
+        if rows.is_empty() {
+            break;
+        }
         let rid = run_id.to_owned();
         store
             .write(move |c| {
