@@ -502,12 +502,25 @@ async fn admission_queues_runs_past_the_limit_and_a_queued_run_can_be_cancelled(
     let big = json!({"dataset": items(150_000), "scorers": ["levenshtein", "contains", "equals"]});
     let (s, first) = app.post("/v1/projects/web/runs", &admin, big).await;
     assert_eq!(s, 202, "{first}");
+    // The first run holds the only slot once it is running (while its items are still being stored it holds
+    // none, and a smaller run may start first).
+    let first_url = format!("/v1/runs/{}", first["id"].as_str().unwrap());
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    loop {
+        let (_, f) = app.get(&first_url, &admin).await;
+        if f["status"] == "running" {
+            break;
+        }
+        assert!(f["status"] == "queued" && std::time::Instant::now() < deadline, "the first run never ran: {f}");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
     let (s, second) =
         app.post("/v1/projects/web/runs", &admin, json!({"dataset": items(3), "scorers": ["equals"]})).await;
     assert_eq!(s, 202, "{second}");
     let id = second["id"].as_str().unwrap();
     let (_, queued) = app.get(&format!("/v1/runs/{id}"), &admin).await;
-    assert_eq!(queued["status"], "queued", "one run at a time: the second waits ({queued})");
+    let (_, f) = app.get(&first_url, &admin).await;
+    assert_eq!(queued["status"], "queued", "one run at a time: the second waits ({queued}; the first: {f})");
     let (s, run) = app.post(&format!("/v1/runs/{id}/cancel"), &admin, json!({})).await;
     assert_eq!(s, 200, "{run}");
     assert_eq!(run["status"], "cancelled");
