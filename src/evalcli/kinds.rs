@@ -124,19 +124,22 @@ pub(super) struct Followed {
     pub started: Instant,
 }
 
-/// POST `body` to `path` on `server`, then follow the accepted run's events to its end (analyze, audit, redteam).
-pub(super) async fn submit_and_follow(
+/// The command line's HTTP client (a connect timeout; requests themselves may wait for `wait_s`).
+pub(super) fn http_client() -> anyhow::Result<reqwest::Client> {
+    reqwest::Client::builder()
+        .connect_timeout(Duration::from_secs(10))
+        .build()
+        .map_err(|e| usage(format!("HTTP client: {e}")))
+}
+
+/// One POST of a JSON body with the API key; the answer's JSON, or the server's error message as a usage error.
+pub(super) async fn post_json(
+    client: &reqwest::Client,
     server: &str,
     key: &str,
     path: &str,
     body: &Value,
-    timeout_s: u64,
-) -> anyhow::Result<Followed> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(Duration::from_secs(10))
-        .build()
-        .map_err(|e| usage(format!("HTTP client: {e}")))?;
-    let started = Instant::now();
+) -> anyhow::Result<Value> {
     let resp = client
         .post(format!("{server}{path}"))
         .header("X-API-Key", key)
@@ -145,11 +148,24 @@ pub(super) async fn submit_and_follow(
         .await
         .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
     let status = resp.status();
-    let accepted: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
+    let answer: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
     if !status.is_success() {
-        let msg = accepted["error"]["message"].as_str().unwrap_or("request failed");
+        let msg = answer["error"]["message"].as_str().unwrap_or("request failed");
         return Err(usage(format!("{server} answered {status}: {msg}")));
     }
+    Ok(answer)
+}
+/// POST `body` to `path` on `server`, then follow the accepted run's events to its end (analyze, audit, redteam).
+pub(super) async fn submit_and_follow(
+    server: &str,
+    key: &str,
+    path: &str,
+    body: &Value,
+    timeout_s: u64,
+) -> anyhow::Result<Followed> {
+    let client = http_client()?;
+    let started = Instant::now();
+    let accepted = post_json(&client, server, key, path, body).await?;
     let id = accepted["id"].as_str().ok_or_else(|| usage("the server did not return a run id"))?.to_string();
     let mut progress = Progress::new();
     let deadline = Instant::now() + Duration::from_secs(timeout_s);

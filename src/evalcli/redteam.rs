@@ -7,7 +7,7 @@ use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
-use super::kinds::{submit_and_follow, Followed};
+use super::kinds::{http_client, post_json, submit_and_follow, Followed};
 use super::{all_results, junit::escape, usage};
 use crate::runs::model::{ItemResult, Summary};
 
@@ -144,24 +144,7 @@ async fn execute(args: RedTeamArgs) -> anyhow::Result<bool> {
 
 /// The server's answer to a dry run (`{estimate, plan}`); its error message when it refuses the request.
 async fn dry_run(server: &str, key: &str, path: &str, body: &Value) -> anyhow::Result<Value> {
-    let client = reqwest::Client::builder()
-        .connect_timeout(std::time::Duration::from_secs(10))
-        .build()
-        .map_err(|e| usage(format!("HTTP client: {e}")))?;
-    let resp = client
-        .post(format!("{server}{path}"))
-        .header("X-API-Key", key)
-        .json(body)
-        .send()
-        .await
-        .map_err(|e| usage(format!("cannot reach {server}: {e}")))?;
-    let status = resp.status();
-    let answer: Value = resp.json().await.map_err(|e| usage(format!("unreadable answer from {server}: {e}")))?;
-    if !status.is_success() {
-        let msg = answer["error"]["message"].as_str().unwrap_or("request failed");
-        return Err(usage(format!("{server} answered {status}: {msg}")));
-    }
-    Ok(answer)
+    post_json(&http_client()?, server, key, path, body).await
 }
 
 /// The estimate of a dry run: the plan, calls, tokens and cost per role, the total, and what it assumes.

@@ -120,18 +120,7 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
-        let (tx, rx) = tokio::sync::oneshot::channel();
-        let inner = self.inner.clone();
-        let job: Job = Box::new(move |conn| {
-            let out = f(conn);
-            inner.settle(true);
-            tx.send(out).ok();
-        });
-        let sender =
-            self.inner.writer.lock().map_err(|_| Error::internal(anyhow::anyhow!("store lock poisoned")))?.clone();
-        let sender = sender.ok_or_else(|| Error::Unavailable("the store is closed".into()))?;
-        sender.send(job).map_err(|_| Error::Unavailable("the store is closed".into()))?;
-        rx.await.map_err(|_| Error::internal(anyhow::anyhow!("the store writer stopped")))?
+        self.write_settling(f, true).await
     }
 
     /// A [`Store::write`] that invalidates no [`Memo`] although it touches a watched table: only for a write that
@@ -142,11 +131,21 @@ impl Store {
         T: Send + 'static,
         F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
     {
+        self.write_settling(f, false).await
+    }
+
+    /// The writer job of both: `f`, then the memo epoch settled (bumped when `invalidate` and a watched table was
+    /// touched) before the caller gets its answer.
+    async fn write_settling<T, F>(&self, f: F, invalidate: bool) -> Result<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T> + Send + 'static,
+    {
         let (tx, rx) = tokio::sync::oneshot::channel();
         let inner = self.inner.clone();
         let job: Job = Box::new(move |conn| {
             let out = f(conn);
-            inner.settle(false);
+            inner.settle(invalidate);
             tx.send(out).ok();
         });
         let sender =
