@@ -8,6 +8,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+use super::remote::{write_junit, Remote};
 use super::{all_results, follow, junit, usage, Progress};
 use crate::runs::dataset::{self, Format};
 use crate::runs::model::{ItemResult, Run, Summary};
@@ -22,15 +23,8 @@ pub enum Kind {
 /// What `gavel analyze` / `gavel audit` were asked to do.
 #[derive(clap::Args, Debug, Clone)]
 pub struct KindArgs {
-    /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
-    #[arg(long, env = "GAVEL_URL", value_name = "URL")]
-    pub server: Option<String>,
-    /// Org API key (env GAVEL_API_KEY).
-    #[arg(long, env = "GAVEL_API_KEY", value_name = "KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// Project name or id.
-    #[arg(long, value_name = "P")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArgs,
     /// Dataset file: .jsonl/.ndjson, .csv, or a JSON array.
     #[arg(long, value_name = "FILE", conflicts_with = "from_run")]
     pub dataset: Option<PathBuf>,
@@ -49,12 +43,8 @@ pub struct KindArgs {
     /// Analyze: judge model (the run's `model` on a server; with --local, the model the judge calls).
     #[arg(long, value_name = "MODEL")]
     pub model: Option<String>,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "OUT.xml")]
-    pub junit: Option<PathBuf>,
-    /// Print the finished run as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
+    #[command(flatten)]
+    pub output: super::remote::OutputArgs,
     /// Analyze: run in-process with no server and nothing written to disk. Needs --dataset. The judged
     /// subcategories take a provider key from the environment (GAVEL_PROVIDER_KEY with --provider, or
     /// OPENAI_API_KEY, ANTHROPIC_API_KEY, GEMINI_API_KEY, GROQ_API_KEY); with no key the command refuses
@@ -71,9 +61,6 @@ pub struct KindArgs {
     /// With --local: where that provider is reached (e.g. http://localhost:8000/v1 for vLLM or Ollama).
     #[arg(long, value_name = "URL", requires = "local")]
     pub base_url: Option<String>,
-    /// Give up waiting after this many seconds.
-    #[arg(long, default_value_t = 3600, value_name = "S")]
-    pub timeout_s: u64,
 }
 
 /// Run the command; the exit code follows the contract.
@@ -186,7 +173,7 @@ async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
         let local = super::analyze_local::LocalAnalysis {
             dataset: args.dataset.as_deref(),
             max_severity: &args.max_severity,
-            project: args.project.as_deref(),
+            project: args.remote.project.as_deref(),
             deterministic_only: args.deterministic_only,
             judge: super::local::JudgeFlags {
                 provider: args.provider.as_deref(),
@@ -198,16 +185,14 @@ async fn execute(kind: Kind, args: KindArgs) -> anyhow::Result<bool> {
         let summary = run.summary.clone().ok_or_else(|| usage("the local analysis has no summary"))?;
         return report(kind, &args, &run, &summary, &results, started);
     }
-    let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
-    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
-    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
+    let Remote { server, key, project } = args.remote.resolve()?;
     let body = body(kind, &args)?;
     let path = if kind == Kind::Analyze { "failure-analysis" } else { "security/audit" };
     let Followed { client, id, run, started } =
-        submit_and_follow(server, key, &format!("/v1/projects/{project}/{path}"), &body, args.timeout_s).await?;
+        submit_and_follow(server, key, &format!("/v1/projects/{project}/{path}"), &body, args.output.timeout_s).await?;
     let summary =
         run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
-    let results = if args.junit.is_some() { all_results(&client, server, key, &id).await? } else { Vec::new() };
+    let results = if args.output.junit.is_some() { all_results(&client, server, key, &id).await? } else { Vec::new() };
     report(kind, &args, &run, &summary, &results, started)
 }
 
@@ -220,16 +205,11 @@ fn report(
     results: &[ItemResult],
     started: Instant,
 ) -> anyhow::Result<bool> {
-    if let Some(out) = &args.junit {
-        let project = args.project.as_deref().unwrap_or("local");
-        let xml = junit(kind, project, summary, results, started.elapsed().as_secs_f64());
-        std::fs::write(out, xml).map_err(|e| usage(format!("writing {}: {e}", out.display())))?;
+    if let Some(out) = &args.output.junit {
+        let project = args.remote.project.as_deref().unwrap_or("local");
+        write_junit(out, junit(kind, project, summary, results, started.elapsed().as_secs_f64()))?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(run)?);
-    } else {
-        print!("{}", table(kind, run, summary));
-    }
+    args.output.print(run, || table(kind, run, summary))?;
     Ok(summary.gate.passed)
 }
 

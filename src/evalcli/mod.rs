@@ -15,6 +15,7 @@ pub mod promptfoo;
 mod promptfoo_map;
 pub mod redteam;
 pub mod redteam_attacker;
+pub mod remote;
 mod source;
 
 use std::io::IsTerminal;

@@ -3,26 +3,19 @@
 //! the over-refusal rate, and JUnit with one test case per attempt (a successful attack is a failure).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 
 use serde_json::{json, Value};
 
 use super::kinds::{http_client, post_json, submit_and_follow, Followed};
+use super::remote::{write_junit, Remote};
 use super::{all_results, junit::escape, usage};
 use crate::runs::model::{ItemResult, Summary};
 
 /// What `gavel redteam` was asked to do.
 #[derive(clap::Args, Debug, Clone)]
 pub struct RedTeamArgs {
-    /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
-    #[arg(long, env = "GAVEL_URL", value_name = "URL")]
-    pub server: Option<String>,
-    /// Org API key (env GAVEL_API_KEY).
-    #[arg(long, env = "GAVEL_API_KEY", value_name = "KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// Project name or id.
-    #[arg(long, value_name = "P")]
-    pub project: Option<String>,
+    #[command(flatten)]
+    pub remote: super::remote::RemoteArgs,
     /// The target as JSON, or @FILE holding it: `{"provider", "model", …}` or `{"url", "headers", …}`.
     #[arg(long, value_name = "JSON|@FILE")]
     pub target: Option<String>,
@@ -41,15 +34,8 @@ pub struct RedTeamArgs {
     /// Stop attacking once the run has cost this much (USD).
     #[arg(long, value_name = "USD")]
     pub cost_limit_usd: Option<f64>,
-    /// Write a JUnit XML report here.
-    #[arg(long, value_name = "OUT.xml")]
-    pub junit: Option<PathBuf>,
-    /// Print the finished run as JSON instead of a table.
-    #[arg(long)]
-    pub json: bool,
-    /// Give up waiting after this many seconds.
-    #[arg(long, default_value_t = 3600, value_name = "S")]
-    pub timeout_s: u64,
+    #[command(flatten)]
+    pub output: super::remote::OutputArgs,
     /// Print the run's cost estimate (calls, tokens, most USD) and exit 0 without running it.
     #[arg(long)]
     pub dry_run: bool,
@@ -111,34 +97,23 @@ fn body(args: &RedTeamArgs) -> anyhow::Result<Value> {
 }
 
 async fn execute(args: RedTeamArgs) -> anyhow::Result<bool> {
-    let server = args.server.as_deref().ok_or_else(|| usage("--server URL is required"))?.trim_end_matches('/');
-    let key = args.api_key.as_deref().ok_or_else(|| usage("--api-key is required (or GAVEL_API_KEY)"))?;
-    let project = args.project.as_deref().ok_or_else(|| usage("--project is required"))?;
+    let Remote { server, key, project } = args.remote.resolve()?;
     let body = body(&args)?;
+    let path = format!("/v1/projects/{project}/security/red-team");
     if args.dry_run {
-        let answer = dry_run(server, key, &format!("/v1/projects/{project}/security/red-team"), &body).await?;
-        if args.json {
-            println!("{}", serde_json::to_string_pretty(&answer)?);
-        } else {
-            print!("{}", estimate_table(&answer));
-        }
+        let answer = dry_run(server, key, &path, &body).await?;
+        args.output.print(&answer, || estimate_table(&answer))?;
         return Ok(true);
     }
     let Followed { client, id, run, started } =
-        submit_and_follow(server, key, &format!("/v1/projects/{project}/security/red-team"), &body, args.timeout_s)
-            .await?;
+        submit_and_follow(server, key, &path, &body, args.output.timeout_s).await?;
     let summary =
         run.summary.clone().ok_or_else(|| usage(format!("the run ended {} without a summary", run.status.as_str())))?;
-    if let Some(out) = &args.junit {
+    if let Some(out) = &args.output.junit {
         let results = all_results(&client, server, key, &id).await?;
-        let xml = junit(project, &results, started.elapsed().as_secs_f64());
-        std::fs::write(out, xml).map_err(|e| usage(format!("writing {}: {e}", out.display())))?;
+        write_junit(out, junit(project, &results, started.elapsed().as_secs_f64()))?;
     }
-    if args.json {
-        println!("{}", serde_json::to_string_pretty(&run)?);
-    } else {
-        print!("{}", table(&run.id, &summary));
-    }
+    args.output.print(&run, || table(&run.id, &summary))?;
     Ok(summary.gate.passed)
 }
 
@@ -296,18 +271,14 @@ mod tests {
     #[test]
     fn the_body_carries_the_target_the_choices_and_a_gate_for_every_category() {
         let args = RedTeamArgs {
-            server: None,
-            api_key: None,
-            project: None,
+            remote: Default::default(),
             target: Some(r#"{"provider": "openai", "model": "m"}"#.into()),
             categories: vec!["jailbreak".into()],
             transforms: vec!["base64".into()],
             attempts: Some(3),
             max_asr: Some(0.1),
             cost_limit_usd: None,
-            junit: None,
-            json: false,
-            timeout_s: 1,
+            output: super::super::remote::OutputArgs { junit: None, json: false, timeout_s: 1 },
             dry_run: true,
             attacker: Default::default(),
         };
