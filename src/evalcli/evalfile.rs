@@ -250,8 +250,8 @@ pub fn plan(
 ) -> anyhow::Result<Plan> {
     let (file, base) = file.unwrap_or_default();
     let mut p = Plan {
-        server: args.server.clone().or(file.server),
-        project: args.project.clone().or(file.project),
+        server: args.remote.server.clone().or(file.server),
+        project: args.remote.project.clone().or(file.project),
         name: args.name.clone().or(file.name),
         baseline: args.baseline.clone().or(file.baseline),
         model: args.model.clone().or(file.model),
@@ -260,7 +260,7 @@ pub fn plan(
         ..Default::default()
     };
     // Looked up only here and only when named; an unset variable is reported when a server needs the key.
-    p.api_key = args.api_key.clone().or_else(|| file.api_key_env.as_deref().and_then(env));
+    p.api_key = args.remote.api_key.clone().or_else(|| file.api_key_env.as_deref().and_then(env));
     p.api_key_env = file.api_key_env;
     if !args.datasets.is_empty() || args.dataset_id.is_some() {
         p.datasets = args.datasets.clone();

@@ -45,15 +45,9 @@ pub struct EvalArgs {
     /// With --from-promptfoo: print the equivalent gavel.eval.toml to stdout and exit, running nothing.
     #[arg(long, requires = "from_promptfoo")]
     pub print_eval_file: bool,
-    /// Server URL, e.g. http://127.0.0.1:8080 (env GAVEL_URL).
-    #[arg(long, env = "GAVEL_URL", value_name = "URL")]
-    pub server: Option<String>,
-    /// Org API key (env GAVEL_API_KEY).
-    #[arg(long, env = "GAVEL_API_KEY", value_name = "KEY", hide_env_values = true)]
-    pub api_key: Option<String>,
-    /// Project name or id.
-    #[arg(long, value_name = "P")]
-    pub project: Option<String>,
+    /// Server, API key and project (each overrides the evaluation file's).
+    #[command(flatten)]
+    pub remote: remote::RemoteArgs,
     /// Dataset file: .jsonl/.ndjson, .csv, or a JSON array. Repeatable (items are concatenated).
     #[arg(long = "dataset", value_name = "FILE")]
     pub datasets: Vec<PathBuf>,

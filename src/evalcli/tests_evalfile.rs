@@ -90,7 +90,7 @@ fn flags_override_the_file_and_labels_layer_ci_then_file_then_flags() {
     a.datasets = vec![PathBuf::from("other.csv")];
     a.labels = vec!["team=ranking".into(), "branch=override".into()];
     a.gate_scorers = vec!["contains=0.95".into()];
-    a.project = Some("api".into());
+    a.remote.project = Some("api".into());
     let ci: BTreeMap<String, String> = [("branch", "feature"), ("commit", "abc"), ("team", "ci")]
         .iter()
         .map(|(k, v)| (k.to_string(), v.to_string()))
