@@ -37,6 +37,7 @@ mod prepare;
 mod record;
 mod resolve;
 mod routing;
+mod secrets;
 mod serve;
 mod sse;
 mod stream;
