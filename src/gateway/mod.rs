@@ -34,6 +34,7 @@ mod metrics;
 pub mod openai;
 mod plan;
 mod prepare;
+mod present;
 mod record;
 mod resolve;
 mod routing;

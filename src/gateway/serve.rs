@@ -236,6 +236,8 @@ pub struct Gateway {
     pub(super) views: crate::store::Memo<Arc<OrgView>>,
     /// Recently produced cached answers; see `answers.rs`.
     pub(super) answers: super::answers::Answers,
+    /// Cache keys that may have a stored answer; see `present.rs`.
+    pub(super) present: Arc<super::present::Present>,
 }
 
 impl Gateway {
@@ -260,6 +262,14 @@ impl Gateway {
             keys,
         );
         let answers = super::answers::Answers::new(cfg.cache_memory_bytes, Duration::from_secs(cfg.cache_ttl_s));
+        let present = Arc::new(super::present::Present::default());
+        let (loading, load_store) = (present.clone(), store.clone());
+        rt.spawn(async move {
+            match load_store.read(super::present::stored_keys).await {
+                Ok(keys) => loading.loaded(keys),
+                Err(e) => tracing::warn!(error = %e, "could not list the gateway cache; every miss reads the store"),
+            }
+        });
         Ok(Arc::new(Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
@@ -278,6 +288,7 @@ impl Gateway {
             metrics,
             views,
             answers,
+            present,
         }))
     }
 
