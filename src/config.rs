@@ -164,6 +164,11 @@ pub struct GatewayConfig {
     pub view_cache_entries: usize,
     /// Seconds an org view is used without a store read, for changes made by another process (the CLI).
     pub view_cache_ttl_s: u64,
+    /// Decrypted provider keys kept in memory, so a call does not decrypt its key's record each time; 0 turns the
+    /// cache off. A rotated or deleted key takes effect on the next call.
+    pub key_cache_entries: usize,
+    /// Seconds a decrypted provider key is kept in memory at most (0: off).
+    pub key_cache_ttl_s: u64,
     /// Bytes of recently produced cached answers also kept in memory, so their hits skip the store; 0 turns it off.
     pub cache_memory_bytes: usize,
 }
@@ -271,6 +276,8 @@ impl Default for GatewayConfig {
             log_content_max_bytes: 16_384,
             view_cache_entries: 10_000,
             view_cache_ttl_s: 10,
+            key_cache_entries: 1_000,
+            key_cache_ttl_s: 60,
             cache_memory_bytes: 16 * 1024 * 1024,
         }
     }

@@ -158,6 +158,7 @@ impl Gateway {
             if let (true, Some(key)) = (info.cache_write, cache_key) {
                 let answer = body.to_string();
                 self.answers.put(&info.org_id, key.clone(), body.clone(), answer.len());
+                self.present.insert(&key);
                 self.recorder.send(super::record::Write::Cache {
                     key,
                     org_id: info.org_id.clone(),

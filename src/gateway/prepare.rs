@@ -3,7 +3,8 @@
 //! logging), the routed targets, the input estimate for the budget, and for a cacheable call the first usable
 //! target with its cache key and, when the call may read the cache, the cached answer. With the org view held in
 //! memory (`view.rs`) the trip is only the cache lookup, done from the worker's own routing and cache key; a call
-//! that cannot use the cache, or whose answer this process produced recently (`answers.rs`), takes none. Without
+//! that cannot use the cache, whose answer this process produced recently (`answers.rs`), or whose key has no stored
+//! answer (`present.rs`), takes none. Without
 //! it the JSON-heavy work (the canonical form, its digest, parsing a cached answer) runs off the HTTP workers.
 
 use std::sync::Arc;
@@ -62,6 +63,8 @@ impl Gateway {
             if let Some(p) = first.as_mut().filter(|_| cache_read) {
                 p.cached = match self.answers.get(&info.org_id, &p.key) {
                     Some(answer) => Some(answer),
+                    // No row can hold it (`present.rs`): a miss without a store trip.
+                    None if !self.present.may_hold(&p.key) => None,
                     None => {
                         let (org, key) = (info.org_id.clone(), p.key.clone());
                         self.store.read(move |c| Ok(cached_answer(c, &org, &key, ttl))).await.map_err(internal)?

@@ -8,11 +8,11 @@
 use crate::byok::model::ProviderKey;
 use crate::domain::{Code, ModelTarget, Provider, ProviderMode, Secret};
 use crate::judge::keys::{FallbackKey, OrgSettings};
-use crate::keystore::KeyFile;
 use crate::providers::Endpoint;
 use crate::tenancy::model::ApiKeyLimits;
 
 use super::routing::{AliasTable, ProviderName, RouteTarget};
+use super::secrets::Secrets;
 
 /// What a gateway call reads from the store, in one read.
 #[derive(Clone, Debug, Default)]
@@ -103,13 +103,13 @@ pub(super) fn usable(view: &OrgView, provider: Provider, fallback: Option<&Fallb
     own || (mode.allows_managed() && fallback.is_some_and(|f| f.provider == provider))
 }
 
-/// The key for `target`, its secret read from the key file.
+/// The key for `target`, its secret read from the key file (or the held copy of it, `secrets.rs`).
 pub(super) fn choose(
     view: &OrgView,
     org_id: &str,
     target: &RouteTarget,
     fallback: Option<&FallbackKey>,
-    keyfile: &KeyFile,
+    secrets: &Secrets,
 ) -> Result<Resolved, Unusable> {
     let provider = provider_of(target.provider);
     let mode = view.settings.provider_mode.unwrap_or(ProviderMode::ByokThenManaged);
@@ -143,7 +143,7 @@ pub(super) fn choose(
                 message: format!("provider key {} ({}) is marked failing; test or rotate it", k.name, k.id),
             });
         }
-        let secret = keyfile
+        let secret = secrets
             .get(org_id, &k.id, provider.as_str())
             .map_err(|e| Unusable::NoKey(format!("the secret of key {} cannot be read: {e}", k.id)))?
             .ok_or_else(|| Unusable::NoKey(format!("key {} has no secret in the key file; rotate it", k.id)))?;

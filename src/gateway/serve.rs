@@ -222,7 +222,8 @@ pub(crate) struct Upstream {
 pub struct Gateway {
     pub(crate) cfg: GatewayConfig,
     pub(crate) store: Store,
-    keys: Arc<KeyFile>,
+    /// Provider keys' secrets, decrypted once and held briefly; see `secrets.rs`.
+    secrets: super::secrets::Secrets,
     http: crate::providers::ProviderClient,
     fallback: Option<FallbackKey>,
     pub(crate) prices: HashMap<String, (f64, f64)>,
@@ -235,6 +236,8 @@ pub struct Gateway {
     pub(super) views: crate::store::Memo<Arc<OrgView>>,
     /// Recently produced cached answers; see `answers.rs`.
     pub(super) answers: super::answers::Answers,
+    /// Cache keys that may have a stored answer; see `present.rs`.
+    pub(super) present: Arc<super::present::Present>,
 }
 
 impl Gateway {
@@ -254,7 +257,19 @@ impl Gateway {
         let metrics = super::metrics::GatewayMetrics::new(registry)?;
         let recorder = Recorder::start(store.clone(), cfg.writer_batch, cancel, rt);
         let views = store.memo(cfg.view_cache_entries, Duration::from_secs(cfg.view_cache_ttl_s));
+        let secrets = super::secrets::Secrets::new(
+            store.memo(cfg.key_cache_entries, Duration::from_secs(cfg.key_cache_ttl_s)),
+            keys,
+        );
         let answers = super::answers::Answers::new(cfg.cache_memory_bytes, Duration::from_secs(cfg.cache_ttl_s));
+        let present = Arc::new(super::present::Present::default());
+        let (loading, load_store) = (present.clone(), store.clone());
+        rt.spawn(async move {
+            match load_store.read(super::present::stored_keys).await {
+                Ok(keys) => loading.loaded(keys),
+                Err(e) => tracing::warn!(error = %e, "could not list the gateway cache; every miss reads the store"),
+            }
+        });
         Ok(Arc::new(Gateway {
             http: upstream::streaming_client(
                 Duration::from_secs(cfg.connect_timeout_s),
@@ -265,7 +280,7 @@ impl Gateway {
             prices: config.judge.prices.iter().map(|(m, p)| (m.clone(), (p.input, p.output))).collect(),
             cfg,
             store,
-            keys,
+            secrets,
             fallback,
             lanes: Mutex::new(HashMap::new()),
             limiter: Arc::new(Limiter::default()),
@@ -273,6 +288,7 @@ impl Gateway {
             metrics,
             views,
             answers,
+            present,
         }))
     }
 
@@ -304,7 +320,7 @@ impl Gateway {
     }
 
     pub(crate) fn choose(&self, view: &OrgView, org_id: &str, t: &RouteTarget) -> Result<Resolved, Unusable> {
-        resolve::choose(view, org_id, t, self.fallback.as_ref(), &self.keys)
+        resolve::choose(view, org_id, t, self.fallback.as_ref(), &self.secrets)
     }
 
     /// Admits the call under the key's rate limits and reserves its largest cost under the key's budget.

@@ -105,3 +105,29 @@ async fn answers_are_served_from_memory_or_from_the_store() {
         assert_eq!(fake.calls(), 1, "memory {memory}");
     }
 }
+
+/// The gateway answers misses from its set of stored cache keys (`present.rs`); the answers stored before a restart
+/// are in that set, so they still hit afterwards, and a new prompt still misses.
+#[tokio::test]
+async fn answers_stored_before_a_restart_still_hit() {
+    let fake = FakeProvider::start(Knobs::default());
+    let (mut app, admin) = gw_app(|c| c.gateway.cache_memory_bytes = 0).await;
+    add_key(&app, &admin, key_body("openai", &fake, "sk-restart-123456")).await;
+    let body = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "survive"}]});
+    let first = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+    assert_eq!(header(&first, "x-gavel-cache"), "miss");
+    let first: Value = first.json().await.unwrap();
+    crate::gateway::logged(&app, &admin, 1).await;
+    let dir = app.stop().await;
+    let app = crate::support::start(app.config.clone(), Some(app.admin_key.clone())).await;
+    for _ in 0..2 {
+        let hit = send(&app, &admin, "/v1/chat/completions", &body, &[]).await;
+        assert_eq!(header(&hit, "x-gavel-cache"), "hit", "the answer stored before the restart");
+        assert_eq!(hit.json::<Value>().await.unwrap(), first);
+    }
+    let other = json!({"model": "gpt-4o-mini", "messages": [{"role": "user", "content": "new"}]});
+    let miss = send(&app, &admin, "/v1/chat/completions", &other, &[]).await;
+    assert_eq!(header(&miss, "x-gavel-cache"), "miss");
+    assert_eq!(fake.calls(), 2, "one call for each distinct prompt");
+    drop(dir);
+}

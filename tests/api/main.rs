@@ -32,6 +32,7 @@ mod gateway_limits;
 mod gateway_log;
 mod gateway_memo;
 mod gateway_sdk;
+mod gateway_secrets;
 mod http_parser;
 mod identity;
 mod judge;
