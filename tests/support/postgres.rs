@@ -113,10 +113,13 @@ impl Drop for Postgres {
         let data = self.path().join("data");
         let exe = self.bin.join("pg_ctl");
         let args = ["-D", data.to_str().unwrap_or_default(), "-m", "immediate", "-w", "stop"];
-        let _ = if self.as_postgres {
+        let stopped = if self.as_postgres {
             Command::new("runuser").args(["-u", "postgres", "--"]).arg(&exe).args(args).output()
         } else {
             Command::new(&exe).args(args).output()
         };
+        if let Err(e) = stopped {
+            eprintln!("pg_ctl stop: {e}");
+        }
     }
 }
