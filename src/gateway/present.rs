@@ -49,14 +49,12 @@ impl Present {
     }
 
     /// Adds the keys the store held at start, and from then on answers [`Present::may_hold`] from memory.
-    pub(crate) fn loaded(&self, keys: impl IntoIterator<Item = String>) {
+    pub(crate) fn loaded(&self, digests: impl IntoIterator<Item = u64>) {
         let mut inner = self.lock();
         if inner.overflowed {
             return;
         }
-        for k in keys {
-            inner.hashes.insert(digest(&k));
-        }
+        inner.hashes.extend(digests);
         if inner.hashes.len() > MAX_PRESENT_KEYS {
             inner.overflowed = true;
             inner.hashes = HashSet::new();
@@ -76,11 +74,19 @@ impl Present {
     }
 }
 
-/// The cache keys of the store's `gateway_cache` (fresh or not: a superset is what [`Present`] needs).
-pub(super) fn stored_keys(c: &rusqlite::Connection) -> crate::error::Result<Vec<String>> {
+/// The digests of the store's `gateway_cache` keys (fresh or not: a superset is what [`Present`] needs), hashed
+/// as they are read and at most one past [`MAX_PRESENT_KEYS`], so a huge table costs bounded memory at start.
+pub(super) fn stored_keys(c: &rusqlite::Connection) -> crate::error::Result<Vec<u64>> {
     let mut st = c.prepare("SELECT key FROM gateway_cache")?;
-    let keys = st.query_map([], |r| r.get::<_, String>(0))?.collect::<Result<Vec<_>, _>>()?;
-    Ok(keys)
+    let mut rows = st.query([])?;
+    let mut digests = Vec::new();
+    while let Some(row) = rows.next()? {
+        digests.push(digest(&row.get::<_, String>(0)?));
+        if digests.len() > MAX_PRESENT_KEYS {
+            break;
+        }
+    }
+    Ok(digests)
 }
 
 #[cfg(test)]
@@ -92,7 +98,7 @@ mod tests {
         let p = Present::default();
         assert!(p.may_hold("a"), "before the load every key may be there");
         p.insert("written-before-load");
-        p.loaded(vec!["from-store".to_owned()]);
+        p.loaded(vec![digest("from-store")]);
         assert!(p.may_hold("from-store"));
         assert!(p.may_hold("written-before-load"), "a write queued before the load finished is kept");
         assert!(!p.may_hold("never-seen"));
